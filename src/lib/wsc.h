@@ -1,0 +1,122 @@
+/* wsc.h: a WebSocket client over libcurl (CONNECT_ONLY=2), for a poll() loop.
+ *
+ * One struct wsc per connection. The handshake is blocking (wsc_connect), everything
+ * after it is non-blocking and driven by the caller's poll():
+ *
+ *	struct wsc_opts o = { .url = url, .headers = hdrs, .timeout_ms = 10000 };
+ *	struct wsc *w = wsc_new(&o);
+ *	if (wsc_connect(w) != WSC_OK) { ... wsc_http_status(w), wsc_header(w, "dg-error"),
+ *	                                     wsc_errmsg(w) ...; wsc_free(w); }
+ *	loop:
+ *		pfd.fd = wsc_fd(w); pfd.events = wsc_events(w);   (POLLIN, plus POLLOUT when
+ *		poll(...);                                           something waits to go out)
+ *		wsc_flush(w);                           (finish a partly sent frame, send pongs)
+ *		while ((r = wsc_recv(w, &m)) == WSC_OK) handle(&m);  (ALWAYS until not WSC_OK:
+ *		                                                      libcurl buffers internally)
+ *		if (r == WSC_EOF || r == WSC_ERR) ...connection gone...
+ *		if (wsc_idle(w)) wsc_send(w, WSC_BINARY, buf, n);
+ *
+ * Sending: at most one frame is in flight. wsc_send copies the payload, so the caller's
+ * buffer is free at return. WSC_OK = the whole frame went out; WSC_AGAIN = accepted, the
+ * rest goes out from wsc_flush() when the socket is writable; WSC_BUSY = NOT accepted,
+ * an earlier frame is still partly unsent (call wsc_flush on POLLOUT, then retry).
+ * Pings are answered with pongs automatically, but only between frames (never inside a
+ * partly sent frame: libcurl's own auto-pong is switched off because it corrupts the
+ * stream then). A received close frame is answered automatically (echoing its code) after
+ * the frame in flight; once a close has been sent, data sends return WSC_ECLOSED.
+ *
+ * Receiving: wsc_recv returns one complete message per call (fragments and frame pieces
+ * are reassembled; control frames arriving between fragments are returned on their own).
+ * m->data stays valid until the next wsc_recv/wsc_recv_wait/wsc_free. A data message
+ * longer than opts.max_msg is cut: its first max_msg bytes are returned with
+ * m->truncated = 1 (the rest is discarded as it streams by, never buffered).
+ *
+ * Errors: wsc_errmsg() is a short text (libcurl's reason and code); it never contains
+ * request headers, so secrets in headers stay out of logs. */
+#ifndef CP_WSC_H
+#define CP_WSC_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* return codes */
+enum {
+	WSC_OK = 0,        /* done / one message returned */
+	WSC_AGAIN = 1,     /* send: accepted, rest pending; flush/recv: would block */
+	WSC_BUSY = 2,      /* send: not accepted, a frame is still in flight */
+	WSC_EOF = 3,       /* recv: the peer closed the TCP connection */
+	WSC_ERR = -1,      /* network or protocol error (connection unusable): wsc_errmsg */
+	WSC_ECLOSED = -2,  /* send after our close frame, or on a dead connection */
+	WSC_ETIMEOUT = -3, /* deadline passed (connect, blocking helpers) */
+	WSC_EREFUSED = -4, /* connect: HTTP status other than 101: wsc_http_status */
+	WSC_EABORT = -5    /* connect: the tick callback asked to stop */
+};
+
+/* message / frame types */
+enum { WSC_TEXT = 1, WSC_BINARY = 2, WSC_CLOSE = 3, WSC_PING = 4, WSC_PONG = 5 };
+
+struct wsc_opts {
+	const char *url;               /* ws:// or wss:// */
+	const char *const *headers;    /* NULL-terminated "Name: value" list, or NULL */
+	long timeout_ms;               /* whole handshake (DNS, TCP, TLS, upgrade); 0 = 10000 */
+	size_t max_msg;                /* longest data message returned whole; 0 = 1 MiB */
+	/* Called at least about once a second (in practice every few hundred ms) while the
+	 * blocking handshake runs (e.g. to
+	 * keep draining an input); return non-zero to abort (wsc_connect -> WSC_EABORT). */
+	int (*tick)(void *arg);
+	void *tick_arg;
+};
+
+struct wsc_msg {
+	int type;                  /* WSC_TEXT, WSC_BINARY, WSC_CLOSE, WSC_PING, WSC_PONG */
+	const unsigned char *data; /* payload (close: the reason text, without the code) */
+	size_t len;
+	int truncated;             /* data message longer than max_msg: only the head here */
+	int close_code;            /* WSC_CLOSE: code, 1005 when the frame had none */
+};
+
+/* NULL when this libcurl can speak ws:// and wss://, else a reason for a fatal message. */
+const char *wsc_check(void);
+
+struct wsc *wsc_new(const struct wsc_opts *o); /* NULL: out of memory; opts copied */
+void wsc_free(struct wsc *w);                  /* closes the socket without a close frame */
+
+/* Blocking handshake. WSC_OK, WSC_EREFUSED (wsc_http_status, wsc_header),
+ * WSC_ERR (DNS, TCP, TLS...: wsc_curlcode, wsc_errmsg), WSC_ETIMEOUT, WSC_EABORT.
+ * A struct wsc connects once; make a new one to reconnect. */
+int wsc_connect(struct wsc *w);
+long wsc_http_status(const struct wsc *w);     /* 0 if no HTTP response */
+int wsc_curlcode(const struct wsc *w);         /* CURLcode of the last failure, 0 if none */
+const char *wsc_errmsg(const struct wsc *w);   /* "" if none */
+/* A response header of the handshake (also after a refusal), or NULL.
+ * The pointer is valid until the next wsc call on w. */
+const char *wsc_header(struct wsc *w, const char *name);
+
+int wsc_fd(const struct wsc *w);      /* the socket for poll(), -1 if not connected */
+short wsc_events(const struct wsc *w); /* POLLIN, | POLLOUT while output is pending */
+int wsc_idle(const struct wsc *w);    /* 1: nothing in flight, wsc_send will accept a frame */
+
+/* Non-blocking (see above). type: WSC_TEXT, WSC_BINARY, WSC_PING, WSC_PONG.
+ * Returns WSC_OK, WSC_AGAIN, WSC_BUSY, WSC_ECLOSED, WSC_ERR. */
+int wsc_send(struct wsc *w, int type, const void *buf, size_t len);
+/* Queue a close frame (code, optional reason <= 123 bytes); it goes out after the frame
+ * in flight. WSC_OK (sent), WSC_AGAIN (pending), WSC_ECLOSED (already closing), WSC_ERR. */
+int wsc_send_close(struct wsc *w, int code, const char *reason);
+/* Push out whatever is pending: the frame in flight, then a due pong, then a due close.
+ * WSC_OK (nothing pending any more), WSC_AGAIN (wait for POLLOUT), WSC_ERR. */
+int wsc_flush(struct wsc *w);
+/* One complete message: WSC_OK (m filled), WSC_AGAIN (nothing more now: poll),
+ * WSC_EOF (peer closed TCP), WSC_ERR. Call until it is not WSC_OK after every wake-up. */
+int wsc_recv(struct wsc *w, struct wsc_msg *m);
+
+int wsc_close_sent(const struct wsc *w);     /* our close frame has fully gone out */
+int wsc_close_received(const struct wsc *w); /* the peer's close frame has arrived */
+
+/* Blocking conveniences with an absolute deadline in cp_now_ms() milliseconds
+ * (-1 = none). They return WSC_ETIMEOUT when it passes. */
+int wsc_send_wait(struct wsc *w, int type, const void *buf, size_t len, int64_t deadline);
+int wsc_recv_wait(struct wsc *w, struct wsc_msg *m, int64_t deadline); /* also flushes */
+/* Send a close (unless one was sent) and read until the peer's close frame or EOF,
+ * discarding data messages. WSC_OK, WSC_ETIMEOUT, WSC_ERR. */
+int wsc_shutdown(struct wsc *w, int code, const char *reason, int64_t deadline);
+
+#endif
