@@ -60,8 +60,8 @@ struct wsc_opts {
 	long timeout_ms;               /* whole handshake (DNS, TCP, TLS, upgrade); 0 = 10000 */
 	size_t max_msg;                /* longest data message returned whole; 0 = 1 MiB */
 	/* Called at least about once a second (in practice every few hundred ms) while the
-	 * blocking handshake runs (e.g. to
-	 * keep draining an input); return non-zero to abort (wsc_connect -> WSC_EABORT). */
+	 * blocking handshake runs, e.g. to keep draining an input; return non-zero to
+	 * abort (wsc_connect then returns WSC_EABORT). */
 	int (*tick)(void *arg);
 	void *tick_arg;
 };
