@@ -1,0 +1,69 @@
+/* dgmsg.h: what deepgram-stream does with one incoming Deepgram message, as a pure
+ * function (no I/O), so it can be unit-tested and fuzzed.
+ *
+ * Times: a connection's messages count seconds from the start of THAT connection's audio.
+ * The caller passes shift = seconds of input before the connection's first audio byte
+ * (the replayed audio's start offset), and every time field is moved by it: Results
+ * start and words[].start/end, UtteranceEnd last_word_end, SpeechStarted timestamp.
+ * Metadata (duration etc.) is left as Deepgram sent it.
+ *
+ * Dedupe, per channel (channel_index[0]): the state keeps the end of the last final
+ * result delivered. A final that ends at or before it (1 ms tolerance) was delivered
+ * already: dropped. A final that starts before it and ends after it overlaps: the words
+ * whose middle lies before it are removed, the transcript is rebuilt from the remaining
+ * words (punctuated_word, else word, joined by spaces) and start/duration are cut to the
+ * new part. An interim result that ends at or before it is dropped (it describes audio
+ * whose final was delivered); later interims pass (shifted).
+ *
+ * Output: DG_PASS (forward the input bytes unchanged), DG_REWRITE (forward out->text: a
+ * compact re-serialization; done only when times changed, words were cut, or the input
+ * contains a newline), DG_DROP. Shifted numbers are written rounded to microseconds,
+ * with at least one decimal ("3.0", "12.48"). */
+#ifndef CP_DGMSG_H
+#define CP_DGMSG_H
+#include <stddef.h>
+
+#define DG_MAXCH 32
+#define DG_EPS 0.001
+
+enum { DG_PASS = 0, DG_REWRITE = 1, DG_DROP = 2 };
+enum {
+	DGT_INVALID = 0,  /* not a JSON object */
+	DGT_RESULTS,
+	DGT_METADATA,
+	DGT_UTTERANCE_END,
+	DGT_SPEECH_STARTED,
+	DGT_OTHER         /* any other "type" (e.g. Error) or none: passed unchanged */
+};
+
+struct dg_state {
+	double final_end[DG_MAXCH]; /* absolute end of the last delivered final, 0 if none */
+	unsigned nch;               /* channels that results are tracked for (>= 1) */
+	unsigned long finals, dups, trimmed, interims_dropped;
+};
+
+struct dg_out {
+	int action;   /* DG_PASS, DG_REWRITE, DG_DROP */
+	int type;     /* DGT_* */
+	int is_final; /* Results with is_final true */
+	int channel;  /* Results/UtteranceEnd/SpeechStarted channel, -1 if none */
+	double end;   /* Results: absolute end (shifted start + duration) */
+	char *text;   /* DG_REWRITE: malloc'd compact JSON without newline (caller frees) */
+	size_t len;
+	const char *why; /* DG_DROP: short reason */
+};
+
+/* nch: the audio's channel count (results for channel c >= nch are still handled;
+ * nch grows to the total that channel_index reports). */
+void dg_state_init(struct dg_state *st, unsigned nch);
+
+/* Handles one text message. Returns 0, or -1 when out of memory (out->action DG_PASS). */
+int dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg_out *out);
+
+/* Seconds of input that every tracked channel has final results for: the minimum over
+ * channels of final_end (the replay buffer may forget audio before it). */
+double dg_confirmed(const struct dg_state *st);
+
+/* Writes v rounded to microseconds, with at least one decimal; returns the length. */
+int dg_fmt_time(char *buf, size_t size, double v);
+#endif

@@ -1,0 +1,140 @@
+/* Unit tests for dgmsg.c: time shifting, dedupe of finals across reconnects, overlap
+ * trimming, interim suppression, pass-through of unchanged bytes, newline handling. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgmsg.h"
+
+static int failures;
+#define CHECK(c) do { if (!(c)) { failures++; fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); } } while (0)
+
+static char got[4096];
+
+/* runs dg_msg; returns action and leaves the delivered text in got ("" on drop) */
+static int
+run(struct dg_state *st, const char *m, double shift, struct dg_out *o)
+{
+	int r = dg_msg(st, m, strlen(m), shift, o);
+
+	CHECK(r == 0);
+	got[0] = '\0';
+	if (o->action == DG_PASS)
+		snprintf(got, sizeof got, "%s", m);
+	else if (o->action == DG_REWRITE) {
+		snprintf(got, sizeof got, "%.*s", (int)o->len, o->text);
+		CHECK(memchr(o->text, '\n', o->len) == NULL);
+		free(o->text);
+	}
+	return o->action;
+}
+
+static const char *
+final(char *buf, size_t sz, int c, int n, const char *start, const char *dur, const char *end,
+    const char *word)
+{
+	snprintf(buf, sz, "{\"type\":\"Results\",\"channel_index\":[%d,%d],\"start\":%s,"
+	    "\"duration\":%s,\"is_final\":true,\"channel\":{\"alternatives\":[{\"transcript\":\"%s\","
+	    "\"confidence\":1.0,\"words\":[{\"word\":\"%s\",\"start\":%s,\"end\":%s,"
+	    "\"confidence\":1.0,\"punctuated_word\":\"%s\"}]}]}}", c, n, start, dur, word, word,
+	    start, end, word);
+	return buf;
+}
+
+int
+main(void)
+{
+	struct dg_state st;
+	struct dg_out o;
+	char b[1024], t[64];
+
+	/* time format */
+	dg_fmt_time(t, sizeof t, 3.0);
+	CHECK(strcmp(t, "3.0") == 0);
+	dg_fmt_time(t, sizeof t, 12.48 + 0.0000000001);
+	CHECK(strcmp(t, "12.48") == 0);
+	dg_fmt_time(t, sizeof t, 0.1 + 0.2);
+	CHECK(strcmp(t, "0.3") == 0);
+	dg_fmt_time(t, sizeof t, -0.5);
+	CHECK(strcmp(t, "-0.5") == 0);
+	dg_fmt_time(t, sizeof t, 1.0000004);
+	CHECK(strcmp(t, "1.0") == 0);
+
+	/* no shift: bytes pass unchanged, final ends tracked per channel */
+	dg_state_init(&st, 2);
+	CHECK(dg_confirmed(&st) == 0);
+	CHECK(run(&st, final(b, sizeof b, 0, 2, "0.0", "1.0", "1.0", "aaa"), 0, &o) == DG_PASS);
+	CHECK(o.type == DGT_RESULTS && o.is_final && o.channel == 0 && o.end == 1.0);
+	CHECK(strcmp(got, b) == 0);
+	CHECK(dg_confirmed(&st) == 0); /* channel 1 has nothing yet */
+	CHECK(run(&st, final(b, sizeof b, 1, 2, "0.0", "1.0", "1.0", "bbb"), 0, &o) == DG_PASS);
+	CHECK(dg_confirmed(&st) == 1.0);
+	CHECK(run(&st, final(b, sizeof b, 0, 2, "1.0", "1.0", "2.0", "ccc"), 0, &o) == DG_PASS);
+	CHECK(dg_confirmed(&st) == 1.0);
+	CHECK(st.final_end[0] == 2.0 && st.final_end[1] == 1.0);
+
+	/* reconnect from 1.0 (channel 1's last final end): shift 1.0 */
+	/* channel 0's 1..2 again: duplicate, dropped */
+	CHECK(run(&st, final(b, sizeof b, 0, 2, "0.0", "1.0", "1.0", "ccc"), 1.0, &o) == DG_DROP);
+	CHECK(o.why != NULL && st.dups == 1);
+	/* channel 1's 1..2: new, shifted */
+	CHECK(run(&st, final(b, sizeof b, 1, 2, "0.0", "1.0", "1.0", "ddd"), 1.0, &o) == DG_REWRITE);
+	CHECK(strstr(got, "\"start\":1.0,") != NULL);
+	CHECK(strstr(got, "\"words\":[{\"word\":\"ddd\",\"start\":1.0,\"end\":2.0,") != NULL);
+	CHECK(strstr(got, "\"duration\":1,") != NULL || strstr(got, "\"duration\":1.0,") != NULL);
+	CHECK(o.end == 2.0 && dg_confirmed(&st) == 2.0);
+	/* channel 0's 2..3: new */
+	CHECK(run(&st, final(b, sizeof b, 0, 2, "1.0", "1.0", "2.0", "eee"), 1.0, &o) == DG_REWRITE);
+	CHECK(strstr(got, "\"start\":2.0,") != NULL && strstr(got, "\"end\":3.0") != NULL);
+	CHECK(st.finals == 5);
+
+	/* interims: a replayed span is dropped, a new one shifted */
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,2],\"start\":1.0,\"duration\":0.5,\"is_final\":false}", 1.0, &o) == DG_DROP);
+	CHECK(st.interims_dropped == 1);
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,2],\"start\":2.0,\"duration\":0.25,\"is_final\":false}", 1.0, &o) == DG_REWRITE);
+	CHECK(strcmp(got, "{\"type\":\"Results\",\"channel_index\":[0,2],\"start\":3.0,\"duration\":0.25,\"is_final\":false}") == 0);
+	CHECK(st.final_end[0] == 3.0); /* interims never move the final end */
+
+	/* overlap: a final 2.5..4.0 (shifted) on channel 0 whose last end is 3.0 */
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,2],\"start\":1.5,\"duration\":1.5,\"is_final\":true,"
+	    "\"channel\":{\"alternatives\":[{\"transcript\":\"old new words\",\"words\":["
+	    "{\"word\":\"old\",\"start\":1.5,\"end\":1.9,\"punctuated_word\":\"Old\"},"
+	    "{\"word\":\"new\",\"start\":1.9,\"end\":2.4},"
+	    "{\"word\":\"words\",\"start\":2.4,\"end\":3.0,\"punctuated_word\":\"words.\"}]}]}}", 1.0, &o) == DG_REWRITE);
+	CHECK(strstr(got, "\"start\":3.0,\"duration\":1.0,") != NULL);
+	CHECK(strstr(got, "\"transcript\":\"new words.\"") != NULL);
+	CHECK(strstr(got, "\"Old\"") == NULL);
+	CHECK(strstr(got, "{\"word\":\"new\",\"start\":2.9,\"end\":3.4}") != NULL);
+	CHECK(st.trimmed == 1 && st.final_end[0] == 4.0);
+
+	/* UtteranceEnd and SpeechStarted shifted; Metadata untouched */
+	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":1.0}", 1.0, &o) == DG_REWRITE);
+	CHECK(strcmp(got, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":2.0}") == 0 && o.channel == 1);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":0.25}", 10, &o) == DG_REWRITE);
+	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":10.25}") == 0);
+	CHECK(run(&st, "{\"type\":\"Metadata\",\"duration\":3.0,\"channels\":2}", 1.0, &o) == DG_PASS);
+	CHECK(o.type == DGT_METADATA);
+	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":1.0}", 0, &o) == DG_PASS);
+
+	/* newline: re-serialized compactly; other types and garbage */
+	CHECK(run(&st, "{\"type\": \"Metadata\",\n \"duration\": 3.5}", 0, &o) == DG_REWRITE);
+	CHECK(strcmp(got, "{\"type\":\"Metadata\",\"duration\":3.5}") == 0);
+	CHECK(run(&st, "{\"type\":\"Error\",\"err_code\":\"X\"}", 5, &o) == DG_PASS && o.type == DGT_OTHER);
+	CHECK(run(&st, "not json", 0, &o) == DG_PASS && o.type == DGT_INVALID);
+	CHECK(run(&st, "not\njson", 0, &o) == DG_DROP && o.type == DGT_INVALID);
+	CHECK(run(&st, "[1,2]", 0, &o) == DG_PASS && o.type == DGT_INVALID);
+	CHECK(run(&st, "", 0, &o) == DG_PASS && o.type == DGT_INVALID);
+	/* odd channel_index values are not tracked but still shifted */
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[99,2],\"start\":0.5,\"duration\":1,\"is_final\":true}", 1, &o) == DG_REWRITE);
+	CHECK(o.channel == -1 && strstr(got, "\"start\":1.5") != NULL);
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":\"x\",\"start\":\"a\",\"is_final\":true}", 1, &o) == DG_PASS);
+
+	/* mono without multichannel: [0,1] shrinks the tracked channels to 1 */
+	dg_state_init(&st, 2);
+	CHECK(run(&st, final(b, sizeof b, 0, 1, "0.0", "1.0", "1.0", "m"), 0, &o) == DG_PASS);
+	CHECK(st.nch == 1 && dg_confirmed(&st) == 1.0);
+
+	if (failures)
+		fprintf(stderr, "test-dgmsg: %d failures\n", failures);
+	return failures != 0;
+}
