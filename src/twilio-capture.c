@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,19 +117,25 @@ putjson(cJSON *o)
 	free(s);
 }
 
-/* Starts sox converting t->path to raw 8 kHz mono mu-law on a pipe. */
+/* Starts sox converting the input (open on t->fd) to raw 8 kHz mono mu-law on a pipe.
+ * A regular file is named by its path, so sox may use its extension; anything else
+ * (a pipe, a FIFO) is handed over as sox's stdin, so nothing is read twice. */
 static void
 start_sox(struct track *t)
 {
-	int pfd[2], efd[2], e = 0;
+	int pfd[2], efd[2], e = 0, isreg;
+	struct stat st;
 	char *arg;
 	size_t len = strlen(t->path);
 	ssize_t r;
 
+	isreg = fstat(t->fd, &st) == 0 && S_ISREG(st.st_mode);
 	/* sox gives meaning to some names ("-", "|cmd", URLs, "-n"): make it a plain path */
 	if ((arg = malloc(len + 3)) == NULL)
 		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-	if (t->path[0] == '/')
+	if (!isreg)
+		memcpy(arg, "-", 2);
+	else if (t->path[0] == '/')
 		memcpy(arg, t->path, len + 1);
 	else {
 		memcpy(arg, "./", 2);
@@ -147,7 +154,8 @@ start_sox(struct track *t)
 
 		close(pfd[0]);
 		close(efd[0]);
-		if (dup2(pfd[1], 1) == -1 || dup2(fileno(t->err), 2) == -1)
+		if ((!isreg && dup2(t->fd, 0) == -1) ||
+		    dup2(pfd[1], 1) == -1 || dup2(fileno(t->err), 2) == -1)
 			e = errno;
 		else {
 			execvp("sox", argv);
@@ -158,6 +166,7 @@ start_sox(struct track *t)
 	}
 	close(pfd[1]);
 	close(efd[1]);
+	close(t->fd);
 	do
 		r = read(efd[0], &e, sizeof e);
 	while (r == -1 && errno == EINTR);
@@ -257,9 +266,13 @@ plain_mulaw(struct track *t)
 	size_t hdr = 0;
 	uint32_t datalen = 0;
 	const char *why;
+	struct stat st;
 	ssize_t r;
 	int p = 0;
 
+	/* only a regular file: sox must be able to read a pipe from its start */
+	if (fstat(t->fd, &st) == -1 || !S_ISREG(st.st_mode))
+		return 0;
 	while (t->end < INBUF) {
 		r = read(t->fd, t->buf + t->end, INBUF - t->end);
 		if (r == -1 && errno == EINTR)
@@ -335,6 +348,7 @@ main(int argc, char *argv[])
 	const char *stream = "MZ00112233445566778899aabbccddeeff";
 	cJSON *params, *msg, *start, *tracks, *fmt;
 	struct track tr[2];
+	struct stat st;
 	long long seed = 1, jitter = 0, dropp = 0, dropn = 0, late = 0;
 	int raw = 0, nostop = 0, ntr, c, i;
 	uint64_t seq = 0;
@@ -403,11 +417,13 @@ main(int argc, char *argv[])
 		if (t->fd == -1)
 			cp_diesys(errno == ENOENT || errno == EACCES || errno == ENOTDIR ?
 			    CP_EXIT_PERM : CP_EXIT_TEMP, "unable to open %s", t->path);
-		t->left = UINT64_MAX;
-		if (!raw && !plain_mulaw(t)) {
-			close(t->fd);
-			start_sox(t);
+		if (fstat(t->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			cp_diesys(CP_EXIT_PERM, "unable to read %s", t->path);
 		}
+		t->left = UINT64_MAX;
+		if (!raw && !plain_mulaw(t))
+			start_sox(t);
 	}
 	/* the first bytes of every input before any output: a bad file writes nothing */
 	for (i = 0; i < ntr; i++) {

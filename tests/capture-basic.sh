@@ -61,6 +61,13 @@ summary < any.jsonl | awk '$1 == "media" { n[$3]++; b[$3] += $6 } END { for (t i
 od -An -tx1 -N4 any.in | tr -d ' '
 "$FIX/track-bytes" outbound < any.jsonl | wc -c | tr -d ' '
 
+case_ "a FIFO is handed to sox as its stdin and read once"
+mkfifo fifo
+timeout 10 sh -c 'cat st16.wav > fifo' &
+twilio-capture fifo fl.wav > fifo.jsonl; echo "? $?"
+wait
+cmp fifo.jsonl any.jsonl && echo same capture as from the file
+
 case_ "an empty track still gives a valid capture"
 : > empty.raw
 twilio-capture -r empty.raw in.raw | summary
