@@ -21,7 +21,7 @@ number() {
 	_v=$2
 	case $_v in '' | *[!0-9]*) die "$1 must be a decimal number from $3 to $4, not '$2'" ;; esac
 	while :; do case $_v in 0?*) _v=${_v#0} ;; *) break ;; esac; done
-	[ ${#_v} -le 9 ] && [ "$_v" -ge "$3" ] && [ "$_v" -le "$4" ] ||
+	[ ${#_v} -le 10 ] && [ "$_v" -ge "$3" ] && [ "$_v" -le "$4" ] ||
 		die "$1 must be a decimal number from $3 to $4, not '$2'"
 	printf '%s\n' "$_v"
 }
@@ -69,6 +69,10 @@ fi
 maxconn=$(number CALLPIPE_MAX_CONNECTIONS "${CALLPIPE_MAX_CONNECTIONS:-512}" 1 100000) || exit
 drain=$(number CALLPIPE_DRAIN_SECONDS "${CALLPIPE_DRAIN_SECONDS:-60}" 0 86400) || exit
 closems=$(number CALLPIPE_CLOSE_MS "${CALLPIPE_CLOSE_MS:-15000}" 0 600000) || exit
+if [ -n "${CALLPIPE_SUBSCRIBER_BUFFER:-}" ]; then
+	CALLPIPE_SUBSCRIBER_BUFFER=$(number CALLPIPE_SUBSCRIBER_BUFFER "$CALLPIPE_SUBSCRIBER_BUFFER" 1024 1073741824) || exit
+	export CALLPIPE_SUBSCRIBER_BUFFER
+fi
 loglevel=${CALLPIPE_LOGLEVEL:-info}
 case $loglevel in debug | trace | access | info | error | fatal) ;;
 *) die "CALLPIPE_LOGLEVEL must be one of debug, trace, access, info, error, fatal, not '$loglevel'" ;;
@@ -163,7 +167,7 @@ mkdir "$run/cgi" && cp "$share/cgi/health" "$run/cgi/health" && chmod 0755 "$run
 	die "unable to write $run/health.conf"
 
 # What the handlers get (websocketd passes nothing else).
-passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_URL,CALLPIPE_DIR,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
+passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_URL,CALLPIPE_DIR,CALLPIPE_SUBSCRIBER_BUFFER,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
 
 # live_calls: number of live calls (subscribe lists calls whose live.lock is held).
 live_calls() {
