@@ -15,6 +15,12 @@ dg_state_init(struct dg_state *st, unsigned nch)
 	st->nch = nch < 1 ? 1 : nch > DG_MAXCH ? DG_MAXCH : nch;
 }
 
+void
+dg_newconn(struct dg_state *st)
+{
+	memcpy(st->replay_end, st->final_end, sizeof st->replay_end);
+}
+
 double
 dg_confirmed(const struct dg_state *st)
 {
@@ -288,15 +294,25 @@ dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg
 		break;
 	}
 	case DGT_UTTERANCE_END:
+	case DGT_SPEECH_STARTED: {
+		const char *k = out->type == DGT_UTTERANCE_END ? "last_word_end" : "timestamp";
+		double v;
+
 		chanpair(cJSON_GetObjectItemCaseSensitive(root, "channel"), &c, &n);
-		if (shift != 0 && (r = shiftkey(root, "last_word_end", shift)) > 0)
+		/* an utterance that ended by then was reported; speech that started
+		 * strictly before then too */
+		if (c >= 0 && num(root, k, &v) && st->replay_end[c] > 0 &&
+		    (out->type == DGT_UTTERANCE_END ? v + shift <= st->replay_end[c] + DG_EPS :
+		    v + shift < st->replay_end[c] - DG_EPS)) {
+			out->action = DG_DROP;
+			out->why = "event for replayed audio";
+			st->events_dropped++;
+			break;
+		}
+		if (shift != 0 && (r = shiftkey(root, k, shift)) > 0)
 			rewrite = 1;
 		break;
-	case DGT_SPEECH_STARTED:
-		chanpair(cJSON_GetObjectItemCaseSensitive(root, "channel"), &c, &n);
-		if (shift != 0 && (r = shiftkey(root, "timestamp", shift)) > 0)
-			rewrite = 1;
-		break;
+	}
 	default:
 		break;
 	}

@@ -14,6 +14,11 @@
  * words (punctuated_word, else word, joined by spaces) and start/duration are cut to the
  * new part. An interim result that ends at or before it is dropped (it describes audio
  * whose final was delivered); later interims pass (shifted).
+ * An UtteranceEnd whose last_word_end is at or before the channel's final end as it was
+ * when the connection opened (dg_newconn), and a SpeechStarted whose timestamp is
+ * strictly before it, describe replayed audio that an earlier connection reported
+ * already: dropped. (If the previous connection
+ * died between a final and its UtteranceEnd, that UtteranceEnd is lost, never doubled.)
  *
  * Output: DG_PASS (forward the input bytes unchanged), DG_REWRITE (forward out->text: a
  * compact re-serialization; done only when times changed, words were cut, or the input
@@ -38,8 +43,9 @@ enum {
 
 struct dg_state {
 	double final_end[DG_MAXCH]; /* absolute end of the last delivered final, 0 if none */
+	double replay_end[DG_MAXCH]; /* final_end when the current connection opened */
 	unsigned nch;               /* channels that results are tracked for (>= 1) */
-	unsigned long finals, dups, trimmed, interims_dropped;
+	unsigned long finals, dups, trimmed, interims_dropped, events_dropped;
 };
 
 struct dg_out {
@@ -56,6 +62,9 @@ struct dg_out {
 /* nch: the audio's channel count (results for channel c >= nch are still handled;
  * nch grows to the total that channel_index reports). */
 void dg_state_init(struct dg_state *st, unsigned nch);
+
+/* Call when a new connection opens (before its first message). */
+void dg_newconn(struct dg_state *st);
 
 /* Handles one text message. Returns 0, or -1 when out of memory (out->action DG_PASS). */
 int dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg_out *out);

@@ -74,6 +74,7 @@ main(void)
 	CHECK(st.final_end[0] == 2.0 && st.final_end[1] == 1.0);
 
 	/* reconnect from 1.0 (channel 1's last final end): shift 1.0 */
+	dg_newconn(&st);
 	/* channel 0's 1..2 again: duplicate, dropped */
 	CHECK(run(&st, final(b, sizeof b, 0, 2, "0.0", "1.0", "1.0", "ccc"), 1.0, &o) == DG_DROP);
 	CHECK(o.why != NULL && st.dups == 1);
@@ -112,9 +113,15 @@ main(void)
 	CHECK(strcmp(got, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":2.0}") == 0 && o.channel == 1);
 	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":0.25}", 10, &o) == DG_REWRITE);
 	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":10.25}") == 0);
+	/* events for replayed audio that the first connection reported: dropped */
+	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[0,2],\"last_word_end\":1.0}", 1.0, &o) == DG_DROP);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":0.5}", 1.0, &o) == DG_DROP);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":1.0}", 1.0, &o) == DG_REWRITE);
+	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":2.0}") == 0);
+	CHECK(st.events_dropped == 2);
 	CHECK(run(&st, "{\"type\":\"Metadata\",\"duration\":3.0,\"channels\":2}", 1.0, &o) == DG_PASS);
 	CHECK(o.type == DGT_METADATA);
-	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":1.0}", 0, &o) == DG_PASS);
+	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":5.0}", 0, &o) == DG_PASS);
 
 	/* newline: re-serialized compactly; other types and garbage */
 	CHECK(run(&st, "{\"type\": \"Metadata\",\n \"duration\": 3.5}", 0, &o) == DG_REWRITE);
