@@ -163,6 +163,7 @@ summ <out | check st.raw 1 2 8000
 case_ client close frame is answered
 ws-probe -k testkey "$URL?$Q" >out <<'EOF'
 audio mono.raw 160
+expect 1 5
 close 1000
 EOF
 summ <out
@@ -191,6 +192,18 @@ text {"type":"KeepAlive"}
 sleep 0.5
 text {"type":"KeepAlive"}
 sleep 0.5
+text {"type":"CloseStream"}
+wait-close 5
+EOF
+summ <out
+echo "client pings are answered but do not count as data:"
+ws-probe -k testkey "$URL?$Q" >out <<'EOF'
+sleep 0.3
+ping
+sleep 0.3
+ping
+sleep 1
+ping
 text {"type":"CloseStream"}
 wait-close 5
 EOF
