@@ -153,27 +153,37 @@ trackof(const char *s)
 }
 
 static enum tw_reason
-parse_media(const cJSON *root, struct tw_msg *m)
+parse_media(const cJSON *media, struct tw_msg *m)
 {
-	const cJSON *media = cJSON_GetObjectItemCaseSensitive(root, "media");
-	const cJSON *it;
-	const char *s;
+	const cJSON *it, *track = NULL, *ts = NULL, *pl = NULL;
 
 	if (!cJSON_IsObject(media))
 		return reject(m, TW_R_TYPE, "media event without a media object");
-	if ((s = str(media, "track")) == NULL)
+	/* one pass over the members; the first of duplicate keys wins, as in cJSON */
+	for (it = media->child; it != NULL; it = it->next) {
+		const char *k = it->string;
+
+		if (k == NULL)
+			continue;
+		if (k[0] == 't' && track == NULL && strcmp(k, "track") == 0)
+			track = it;
+		else if (k[0] == 't' && ts == NULL && strcmp(k, "timestamp") == 0)
+			ts = it;
+		else if (k[0] == 'p' && pl == NULL && strcmp(k, "payload") == 0)
+			pl = it;
+	}
+	if (!cJSON_IsString(track))
 		return reject(m, TW_R_TYPE, "media.track missing or not a string");
-	if ((m->track = trackof(s)) < 0)
+	if ((m->track = trackof(track->valuestring)) < 0)
 		return reject(m, TW_R_TRACK, "media.track is neither inbound nor outbound");
-	if ((s = str(media, "timestamp")) == NULL)
+	if (!cJSON_IsString(ts))
 		return reject(m, TW_R_TIMESTAMP, "media.timestamp missing or not a string");
-	if (cp_digits(s, TW_TIMESTAMP_MAX, &m->timestamp) < 0)
+	if (cp_digits(ts->valuestring, TW_TIMESTAMP_MAX, &m->timestamp) < 0)
 		return reject(m, TW_R_TIMESTAMP, "media.timestamp is not a non-negative integer string (or out of range)");
-	it = cJSON_GetObjectItemCaseSensitive(media, "payload");
-	if (!cJSON_IsString(it))
+	if (!cJSON_IsString(pl))
 		return reject(m, TW_R_PAYLOAD, "media.payload missing or not a string");
-	m->payload = it->valuestring;
-	m->payload_len = strlen(it->valuestring);
+	m->payload = pl->valuestring;
+	m->payload_len = strlen(pl->valuestring);
 	m->event = TW_MEDIA;
 	return TW_OK;
 }
@@ -247,7 +257,7 @@ parse_start(const cJSON *root, struct tw_msg *m)
 enum tw_reason
 tw_parse(const char *line, size_t len, struct tw_msg *m)
 {
-	const cJSON *root, *ev;
+	const cJSON *root, *it, *ev = NULL, *media = NULL;
 	const char *e;
 	size_t i;
 
@@ -267,12 +277,21 @@ tw_parse(const char *line, size_t len, struct tw_msg *m)
 		return reject(m, TW_R_JSON, "not JSON");
 	if (!cJSON_IsObject(root))
 		return reject(m, TW_R_TYPE, "not a JSON object");
-	ev = cJSON_GetObjectItemCaseSensitive(root, "event");
+	for (it = root->child; it != NULL; it = it->next) {
+		const char *k = it->string;
+
+		if (k == NULL)
+			continue;
+		if (k[0] == 'e' && ev == NULL && strcmp(k, "event") == 0)
+			ev = it;
+		else if (k[0] == 'm' && media == NULL && strcmp(k, "media") == 0)
+			media = it;
+	}
 	if (!cJSON_IsString(ev))
 		return reject(m, TW_R_TYPE, "event missing or not a string");
 	e = ev->valuestring;
 	if (strcmp(e, "media") == 0)
-		return parse_media(root, m);
+		return parse_media(media, m);
 	if (strcmp(e, "start") == 0)
 		return parse_start(root, m);
 	if (strcmp(e, "connected") == 0)

@@ -1,0 +1,414 @@
+/* Unit tests for the mixer's alignment logic (mix.c) and the Twilio parser (twilio.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "mix.h"
+#include "twilio.h"
+
+static int failures;
+#define CHECK(c) do { if (!(c)) { failures++; fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); } } while (0)
+
+static unsigned char chunk[4][512];
+
+static void
+setup(struct mix *m, unsigned ntracks, uint64_t frame, uint64_t gap, uint64_t lag, uint64_t hold)
+{
+	struct mix_opts o = { ntracks, frame, gap, lag, hold };
+
+	CHECK(mix_init(m, &o) == 0);
+}
+
+/* Everything ready now (without finishing) into out; returns samples per channel. */
+static size_t
+take(struct mix *m, unsigned char *out)
+{
+	uint64_t n = mix_ready(m);
+
+	mix_read(m, out, n);
+	return (size_t)n;
+}
+
+static int
+all(const unsigned char *p, size_t n, unsigned char v)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != v)
+			return 0;
+	return 1;
+}
+
+static void
+put(struct mix *m, unsigned tr, uint64_t ts, int which, size_t n)
+{
+	CHECK(mix_put_raw(m, tr, ts, chunk[which], n, NULL) == MIX_OK);
+}
+
+static void
+test_single(void)
+{
+	static unsigned char out[100000];
+	struct mix m;
+	size_t n;
+
+	/* contiguous: T=0, T=20 -> 320 bytes, frames of 160 ready at once */
+	setup(&m, 1, 160, 480000, 8000, 240000);
+	put(&m, 0, 0, 0, 160);
+	CHECK(mix_ready(&m) == 160);
+	put(&m, 0, 20, 1, 160);
+	n = take(&m, out);
+	CHECK(n == 320 && memcmp(out, chunk[0], 160) == 0 && memcmp(out + 160, chunk[1], 160) == 0);
+	mix_free(&m);
+
+	/* gap: T=0 then T=60: 40 ms of 0xFF between */
+	setup(&m, 1, 160, 480000, 8000, 240000);
+	put(&m, 0, 0, 0, 160);
+	put(&m, 0, 60, 1, 160);
+	n = take(&m, out);
+	CHECK(n == 640 && memcmp(out, chunk[0], 160) == 0 && all(out + 160, 320, 0xFF) &&
+	    memcmp(out + 480, chunk[1], 160) == 0);
+	CHECK(m.t[0].gap == 320);
+	mix_free(&m);
+
+	/* jitter: T=22 leaves 2 ms of silence; T=38 is early: appended, not overlapping */
+	setup(&m, 1, 160, 480000, 8000, 240000);
+	put(&m, 0, 0, 0, 160);
+	put(&m, 0, 22, 1, 160);
+	put(&m, 0, 38, 2, 160);
+	CHECK(mix_finish(&m) == MIX_OK);
+	n = take(&m, out);
+	CHECK(n == 160 + 16 + 160 + 160);
+	CHECK(memcmp(out, chunk[0], 160) == 0 && all(out + 160, 16, 0xFF) &&
+	    memcmp(out + 176, chunk[1], 160) == 0 && memcmp(out + 336, chunk[2], 160) == 0);
+	mix_free(&m);
+
+	/* overlap: T=10 after 20 ms of audio goes after it, nothing overwritten or dropped */
+	setup(&m, 1, 160, 480000, 8000, 240000);
+	put(&m, 0, 0, 0, 160);
+	put(&m, 0, 10, 1, 160);
+	put(&m, 0, 0, 2, 80); /* way late: still appended */
+	CHECK(mix_finish(&m) == MIX_OK);
+	n = take(&m, out);
+	CHECK(n == 400 && memcmp(out, chunk[0], 160) == 0 && memcmp(out + 160, chunk[1], 160) == 0 &&
+	    memcmp(out + 320, chunk[2], 80) == 0);
+	CHECK(m.t[0].late == 0 && m.t[0].gap == 0);
+	mix_free(&m);
+
+	/* first chunk not at 0: the start is padded (Twilio's example starts at 5 ms) */
+	setup(&m, 1, 160, 480000, 8000, 240000);
+	put(&m, 0, 5, 0, 160);
+	n = take(&m, out);
+	CHECK(n == 160 && all(out, 40, 0xFF) && memcmp(out + 40, chunk[0], 120) == 0);
+	CHECK(mix_finish(&m) == MIX_OK);
+	n = take(&m, out);
+	CHECK(n == 40 && memcmp(out, chunk[0] + 120, 40) == 0);
+	/* nothing more after finishing */
+	CHECK(mix_put_raw(&m, 0, 100, chunk[0], 160, NULL) == MIX_DONE);
+	mix_free(&m);
+
+	/* irregular sizes and frames: 100 + 60 bytes make one frame */
+	setup(&m, 1, 160, 480000, 8000, 240000);
+	put(&m, 0, 0, 0, 100);
+	CHECK(mix_ready(&m) == 0);
+	put(&m, 0, 12, 1, 60);  /* 8*12 = 96 < 100: appended at 100 */
+	CHECK(mix_ready(&m) == 160);
+	put(&m, 0, 20, 2, 0);   /* empty payload at its own time: no gap (160 = 8*20) */
+	put(&m, 0, 25, 3, 7);   /* 5 ms gap */
+	CHECK(mix_finish(&m) == MIX_OK);
+	n = take(&m, out);
+	CHECK(n == 160 + 40 + 7 && memcmp(out, chunk[0], 100) == 0 && memcmp(out + 100, chunk[1], 60) == 0 &&
+	    all(out + 160, 40, 0xFF) && memcmp(out + 200, chunk[3], 7) == 0);
+	CHECK(m.t[0].chunks == 4);
+	mix_free(&m);
+}
+
+static void
+test_two(void)
+{
+	static unsigned char out[100000];
+	struct mix m;
+	size_t n, i;
+
+	/* interleaving and readiness: a frame goes out when both tracks have it */
+	setup(&m, 2, 160, 480000, 0, 240000);
+	put(&m, 0, 0, 0, 160);
+	put(&m, 0, 20, 1, 160);
+	CHECK(mix_ready(&m) == 0);
+	put(&m, 1, 0, 2, 100);
+	CHECK(mix_ready(&m) == 0);
+	put(&m, 1, 12, 3, 60);
+	n = take(&m, out);
+	CHECK(n == 160);
+	for (i = 0; i < 160; i++)
+		CHECK(out[2 * i] == chunk[0][i] && out[2 * i + 1] == (i < 100 ? chunk[2][i] : chunk[3][i - 100]));
+	/* finish pads the shorter (outbound) track */
+	CHECK(mix_finish(&m) == MIX_OK);
+	n = take(&m, out);
+	CHECK(n == 160 && m.t[1].endpad == 160);
+	for (i = 0; i < 160; i++)
+		CHECK(out[2 * i] == chunk[1][i] && out[2 * i + 1] == 0xFF);
+	mix_free(&m);
+
+	/* late-starting outbound: its first chunk at 100 ms is preceded by silence */
+	setup(&m, 2, 160, 480000, 0, 240000);
+	for (i = 0; i < 6; i++)
+		put(&m, 0, 20 * i, (int)(i & 3), 160);
+	put(&m, 1, 100, 1, 160);
+	n = take(&m, out);
+	CHECK(n == 960 && m.t[1].gap == 800);
+	for (i = 0; i < 960; i++)
+		CHECK(out[2 * i + 1] == (i < 800 ? 0xFF : chunk[1][i - 800]));
+	mix_free(&m);
+}
+
+static void
+test_gap_lag(void)
+{
+	static unsigned char out[200000];
+	struct mix m;
+	struct mix_put_info info;
+	size_t n, i;
+
+	/* max-gap 10 ms (80 samples): a 1 s jump is clamped, later chunks follow on */
+	setup(&m, 1, 160, 80, 8000, 240000);
+	put(&m, 0, 0, 0, 160);
+	CHECK(mix_put_raw(&m, 0, 1000, chunk[1], 160, &info) == MIX_OK);
+	CHECK(info.gap == 80 && info.clamped == 8000 - 160 - 80);
+	CHECK(mix_put_raw(&m, 0, 1020, chunk[2], 160, &info) == MIX_OK);
+	CHECK(info.gap == 0 && info.clamped == 0);
+	CHECK(mix_finish(&m) == MIX_OK);
+	n = take(&m, out);
+	CHECK(n == 160 + 80 + 160 + 160 && all(out + 160, 80, 0xFF) && memcmp(out + 240, chunk[1], 160) == 0 &&
+	    memcmp(out + 400, chunk[2], 160) == 0);
+	mix_free(&m);
+
+	/* a forged timestamp near the maximum: clamped, never allocated */
+	setup(&m, 1, 160, 80, 8000, 240000);
+	CHECK(mix_put_raw(&m, 0, TW_TIMESTAMP_MAX, chunk[0], 160, &info) == MIX_OK);
+	CHECK(info.gap == 80 && m.t[0].end == 240);
+	mix_free(&m);
+
+	/* max-gap 0: no silence ever inserted */
+	setup(&m, 1, 160, 0, 8000, 240000);
+	put(&m, 0, 0, 0, 160);
+	put(&m, 0, 500, 1, 160);
+	CHECK(m.t[0].end == 320 && m.t[0].gap == 0);
+	mix_free(&m);
+
+	/* max-lag 50 ms (400 samples): inbound runs 120 ms ahead, outbound never came */
+	setup(&m, 2, 160, 480000, 400, 240000);
+	for (i = 0; i < 6; i++) {
+		CHECK(mix_put_raw(&m, 0, 20 * i, chunk[0], 160, &info) == MIX_OK);
+		if (i == 3) /* inbound end 640 - 400 = 240 -> rounded down to the frame at 160 */
+			CHECK(info.lagfill[1] == 160);
+	}
+	/* inbound end 960: outbound filled to (960 - 400) rounded down = 480 */
+	CHECK(m.t[1].end == 480 && m.t[1].fill == 1 && m.t[1].lagfill == 480);
+	n = take(&m, out);
+	CHECK(n == 480);
+	for (i = 0; i < n; i++)
+		CHECK(out[2 * i] == chunk[0][i % 160] && out[2 * i + 1] == 0xFF);
+	/* outbound's T=0 chunk arrives now: its time is written: dropped and counted */
+	CHECK(mix_put_raw(&m, 1, 0, chunk[1], 160, &info) == MIX_OK);
+	CHECK(info.late == 160 && m.t[1].late == 160 && m.t[1].end == 480);
+	/* T=40 straddles: 160 of its samples (320..480) are late, 0 remain */
+	CHECK(mix_put_raw(&m, 1, 40, chunk[1], 160, &info) == MIX_OK && info.late == 160);
+	/* T=50 straddles: 400..480 late (80), the rest placed at 480 */
+	CHECK(mix_put_raw(&m, 1, 50, chunk[2], 160, &info) == MIX_OK && info.late == 80);
+	CHECK(m.t[1].end == 560 && m.t[1].fill == 0);
+	/* once real audio follows, a late chunk is appended again (never dropped) */
+	CHECK(mix_put_raw(&m, 1, 0, chunk[3], 40, &info) == MIX_OK && info.late == 0);
+	CHECK(m.t[1].end == 600);
+	CHECK(mix_finish(&m) == MIX_OK);
+	n = take(&m, out);
+	CHECK(n == 480);
+	for (i = 0; i < 80; i++)
+		CHECK(out[2 * i + 1] == chunk[2][80 + i]);
+	for (i = 80; i < 120; i++)
+		CHECK(out[2 * i + 1] == chunk[3][i - 80]);
+	for (i = 120; i < 480; i++)
+		CHECK(out[2 * i + 1] == 0xFF);
+	mix_free(&m);
+
+	/* max-lag 0 waits, but never holds more than `hold` (here 100 ms) */
+	setup(&m, 2, 160, 480000, 0, 800);
+	for (i = 0; i < 5; i++)
+		put(&m, 0, 20 * i, 0, 160);
+	CHECK(m.t[1].end == 0 && mix_ready(&m) == 0);
+	for (i = 5; i < 8; i++)
+		put(&m, 0, 20 * i, 0, 160);
+	CHECK(m.t[1].end == 480 && m.t[1].lagfill == 480);
+	mix_free(&m);
+
+	/* the lagging track had some audio: the fill goes after it */
+	setup(&m, 2, 160, 480000, 160, 240000);
+	put(&m, 1, 0, 1, 100);
+	for (i = 0; i < 3; i++)
+		put(&m, 0, 20 * i, 0, 160);
+	CHECK(m.t[1].end == 320 && m.t[1].lagfill == 220);
+	n = take(&m, out);
+	CHECK(n == 320);
+	for (i = 0; i < 320; i++)
+		CHECK(out[2 * i + 1] == (i < 100 ? chunk[1][i] : 0xFF));
+	mix_free(&m);
+}
+
+static void
+test_base64(void)
+{
+	static unsigned char out[20000], want[4000];
+	static char enc[6000];
+	struct mix m;
+	size_t len, n, i, k, e;
+	unsigned seed = 12345;
+	int rc;
+
+	/* the vector decoder agrees with the strict scalar one, valid or not */
+	for (k = 0; k < 3000; k++) {
+		seed = seed * 1103515245 + 12345;
+		len = (seed >> 8) % 700;
+		for (i = 0; i < len; i++) {
+			seed = seed * 1103515245 + 12345;
+			want[i] = (unsigned char)(seed >> 16);
+		}
+		e = b64_encode(want, len, enc);
+		if (k % 3 == 1) { /* corrupt one character */
+			seed = seed * 1103515245 + 12345;
+			if (e > 0)
+				enc[(seed >> 8) % e] = "=-_ \n\0\x80:@[`{*.\xff"[(seed >> 20) % 15];
+		}
+		setup(&m, 1, 1, 480000, 0, 1000000);
+		rc = mix_put(&m, 0, 0, enc, e, NULL);
+		n = b64_decode(enc, e, want);
+		if (n == B64_BAD) {
+			CHECK(rc == MIX_BADB64);
+			CHECK(m.t[0].end == 0 && m.t[0].chunks == 0);
+		} else {
+			CHECK(rc == MIX_OK);
+			CHECK(take(&m, out) == n && memcmp(out, want, n) == 0);
+		}
+		mix_free(&m);
+	}
+	/* a bad payload after a gap changes nothing */
+	setup(&m, 1, 160, 480000, 0, 1000000);
+	CHECK(mix_put(&m, 0, 100, "////", 4, NULL) == MIX_OK);
+	CHECK(mix_put(&m, 0, 500, "//=/", 4, NULL) == MIX_BADB64);
+	CHECK(mix_put(&m, 0, 500, "///", 3, NULL) == MIX_BADB64);
+	CHECK(m.t[0].end == 803 && m.t[0].gap == 800 && m.t[0].chunks == 1);
+	mix_free(&m);
+}
+
+/* ---- parser ---- */
+
+static enum tw_reason
+parse(const char *s, struct tw_msg *m)
+{
+	return tw_parse(s, strlen(s), m);
+}
+
+static void
+test_parser(void)
+{
+	struct tw_msg m;
+	char *big;
+	size_t i;
+
+	CHECK(tw_init() == 0);
+	CHECK(parse("{\"event\":\"media\",\"sequenceNumber\":\"3\",\"media\":{\"track\":\"outbound\","
+	    "\"chunk\":\"1\",\"timestamp\":\"60\",\"payload\":\"/38=\"}}", &m) == TW_OK);
+	CHECK(m.event == TW_MEDIA && m.track == TW_OUTBOUND && m.timestamp == 60 &&
+	    m.payload_len == 4 && strcmp(m.payload, "/38=") == 0);
+	CHECK(parse(" {\"event\":\"connected\",\"protocol\":\"Call\"}\r", &m) == TW_OK && m.event == TW_CONNECTED);
+	CHECK(parse("{\"event\":\"stop\"}", &m) == TW_OK && m.event == TW_STOP);
+	CHECK(parse("{\"event\":\"dtmf\",\"dtmf\":{\"track\":\"inbound_track\",\"digit\":\"5\"}}", &m) == TW_OK &&
+	    m.event == TW_DTMF);
+	CHECK(parse("{\"event\":\"mark\",\"mark\":{\"name\":\"x\"}}", &m) == TW_OK && m.event == TW_MARK);
+
+	CHECK(parse("{\"event\":\"start\",\"streamSid\":\"MZ1\",\"start\":{\"callSid\":\"CAx\",\"accountSid\":\"AC2\","
+	    "\"tracks\":[\"outbound\",\"inbound\"],\"customParameters\":{\"a-b\":\"$(x)\",\"n\":5},"
+	    "\"mediaFormat\":{\"encoding\":\"audio/x-mulaw\",\"sampleRate\":8000,\"channels\":1}}}", &m) == TW_OK);
+	CHECK(m.event == TW_START && strcmp(m.call_sid, "CAx") == 0 && strcmp(m.stream_sid, "MZ1") == 0 &&
+	    strcmp(m.account_sid, "AC2") == 0 && m.tracks == 3);
+	CHECK(m.nparams == 1 && m.badparams == 1 && strcmp(m.params[0].name, "a-b") == 0 &&
+	    strcmp(m.params[0].value, "$(x)") == 0);
+	CHECK(m.start_json != NULL && strchr(m.start_json, ' ') == NULL && strncmp(m.start_json, "{\"event\":\"start\"", 16) == 0);
+	CHECK(parse("{\"event\":\"start\",\"start\":{\"tracks\":[\"inbound\"]}}", &m) == TW_OK &&
+	    m.call_sid == NULL && m.tracks == 1 && m.nparams == 0);
+
+	/* rejections, each with its reason */
+	CHECK(tw_parse("", 0, &m) == TW_R_EMPTY && m.detail != NULL);
+	CHECK(parse(" \r", &m) == TW_R_EMPTY);
+	CHECK(tw_parse("{\"event\":\0\"stop\"}", 17, &m) == TW_R_NUL);
+	CHECK(parse("{\"event\":\"stop\"", &m) == TW_R_JSON);
+	CHECK(parse("{\"event\":\"stop\"} x", &m) == TW_R_JSON);
+	CHECK(parse("hello", &m) == TW_R_JSON);
+	CHECK(parse("[1,2]", &m) == TW_R_TYPE);
+	CHECK(parse("\"media\"", &m) == TW_R_TYPE);
+	CHECK(parse("{\"event\":5}", &m) == TW_R_TYPE);
+	CHECK(parse("{\"Event\":\"stop\"}", &m) == TW_R_TYPE);
+	CHECK(parse("{\"event\":\"clear\"}", &m) == TW_R_EVENT && strstr(m.detail, "clear") != NULL);
+	CHECK(parse("{\"event\":\"media\"}", &m) == TW_R_TYPE);
+	CHECK(parse("{\"event\":\"media\",\"media\":[]}", &m) == TW_R_TYPE);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":1,\"timestamp\":\"0\",\"payload\":\"\"}}", &m) == TW_R_TYPE);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound_track\",\"timestamp\":\"0\",\"payload\":\"\"}}", &m) == TW_R_TRACK);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":0,\"payload\":\"\"}}", &m) == TW_R_TIMESTAMP);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"-1\",\"payload\":\"\"}}", &m) == TW_R_TIMESTAMP);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"1.5\",\"payload\":\"\"}}", &m) == TW_R_TIMESTAMP);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"\",\"payload\":\"\"}}", &m) == TW_R_TIMESTAMP);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"99999999999999999999\",\"payload\":\"\"}}", &m) == TW_R_TIMESTAMP);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"1000000000000000\",\"payload\":\"\"}}", &m) == TW_OK);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"1\",\"payload\":null}}", &m) == TW_R_PAYLOAD);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"1\"}}", &m) == TW_R_PAYLOAD);
+	/* duplicate keys: the first wins */
+	CHECK(parse("{\"event\":\"media\",\"event\":\"stop\",\"media\":{\"track\":\"inbound\",\"track\":\"x\","
+	    "\"timestamp\":\"7\",\"payload\":\"\"}}", &m) == TW_OK && m.event == TW_MEDIA && m.timestamp == 7);
+	CHECK(parse("{\"event\":\"start\"}", &m) == TW_R_TYPE);
+	CHECK(parse("{\"event\":\"start\",\"start\":{\"callSid\":\"CA\"}}", &m) == TW_R_START);
+	CHECK(parse("{\"event\":\"start\",\"start\":{\"tracks\":[]}}", &m) == TW_R_START);
+	CHECK(parse("{\"event\":\"start\",\"start\":{\"tracks\":[\"both\"]}}", &m) == TW_R_START);
+	CHECK(parse("{\"event\":\"start\",\"start\":{\"tracks\":[\"inbound\"],\"mediaFormat\":{\"sampleRate\":16000}}}", &m) == TW_R_START);
+	CHECK(parse("{\"event\":\"start\",\"start\":{\"tracks\":[\"inbound\"],\"mediaFormat\":{\"encoding\":\"audio/l16\"}}}", &m) == TW_R_START);
+
+	/* a 60 KB line of tiny values outgrows the arena's resident block: no leak, no crash */
+	big = malloc(70000);
+	CHECK(big != NULL);
+	if (big) {
+		big[0] = '[';
+		for (i = 1; i < 60000; i += 2) {
+			big[i] = '1';
+			big[i + 1] = ',';
+		}
+		big[60000] = '1';
+		big[60001] = ']';
+		big[60002] = '\0';
+		CHECK(tw_parse(big, 60002, &m) == TW_R_TYPE);
+		CHECK(parse("{\"event\":\"stop\"}", &m) == TW_OK);
+		free(big);
+	}
+	for (i = 1; i < TW_R_N; i++)
+		CHECK(tw_reason_name[i] != NULL && strchr(tw_reason_name[i], ' ') == NULL);
+	tw_free();
+}
+
+int
+main(void)
+{
+	unsigned i, k;
+
+	for (k = 0; k < 4; k++)
+		for (i = 0; i < sizeof chunk[0]; i++)
+			chunk[k][i] = (unsigned char)(k * 64 + i * 7 + 1);
+	test_single();
+	test_two();
+	test_gap_lag();
+	test_base64();
+	test_parser();
+	if (failures) {
+		fprintf(stderr, "test-mix: %d failure(s)\n", failures);
+		return 1;
+	}
+	return 0;
+}
