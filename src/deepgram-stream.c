@@ -26,6 +26,7 @@
 	" [-p catchup-percent] [-C connect-timeout]"
 #define DEFAULT_URL "wss://api.deepgram.com/v1/listen"
 #define READ_MAX 65536
+#define SNDBUF 65536 /* keep the backlog in the ring, where it can be replayed and counted */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 8000
 
@@ -420,6 +421,7 @@ try_connect(void)
 	o.timeout_ms = connect_timeout_s * 1000;
 	o.max_msg = 1024 * 1024;
 	o.tick = tick;
+	o.sndbuf = SNDBUF;
 	ws = wsc_new(&o);
 	if (ws == NULL)
 		cp_die(CP_EXIT_TEMP, "out of memory");

@@ -41,6 +41,10 @@ dg_fmt_time(char *buf, size_t size, double v)
 
 	if (!isfinite(v))
 		v = 0;
+	if (v > DG_TMAX)
+		v = DG_TMAX;
+	if (v < -DG_TMAX)
+		v = -DG_TMAX;
 	us = llround(v * 1e6);
 	if (us < 0)
 		n = snprintf(buf, size, "-%lld.%06lld", -us / 1000000, -us % 1000000);
@@ -75,7 +79,7 @@ num(const cJSON *o, const char *key, double *v)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
 
-	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+	if (!cJSON_IsNumber(it) || !(fabs(it->valuedouble) <= DG_TMAX))
 		return 0;
 	*v = it->valuedouble;
 	return 1;
@@ -87,7 +91,7 @@ shiftkey(cJSON *o, const char *key, double shift)
 {
 	cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
 
-	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+	if (!cJSON_IsNumber(it) || !(fabs(it->valuedouble) <= DG_TMAX))
 		return 0;
 	return setraw(it, it->valuedouble + shift) < 0 ? -1 : 1;
 }
@@ -211,7 +215,7 @@ dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg
 
 	memset(out, 0, sizeof *out);
 	out->channel = -1;
-	if (!isfinite(shift))
+	if (!(fabs(shift) <= DG_TMAX))
 		shift = 0;
 	root = cJSON_ParseWithLength(msg, len);
 	if (!cJSON_IsObject(root)) {

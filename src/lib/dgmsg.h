@@ -30,6 +30,7 @@
 
 #define DG_MAXCH 32
 #define DG_EPS 0.001
+#define DG_TMAX 1e9 /* time values beyond +-1e9 s are not times: left alone */
 
 enum { DG_PASS = 0, DG_REWRITE = 1, DG_DROP = 2 };
 enum {

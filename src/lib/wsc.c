@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -27,7 +28,7 @@ struct wsc {
 	int (*tick)(void *);
 	void *tick_arg;
 	int64_t deadline;
-	int aborted, timedout;
+	int aborted, timedout, sndbuf;
 
 	int connected, dead, eof;
 	long http_status;
@@ -102,6 +103,7 @@ wsc_new(const struct wsc_opts *o)
 	w->max_msg = o->max_msg > 0 ? o->max_msg : 1024 * 1024;
 	w->tick = o->tick;
 	w->tick_arg = o->tick_arg;
+	w->sndbuf = o->sndbuf;
 	w->curl = curl_easy_init();
 	if (w->url == NULL || w->curl == NULL)
 		goto fail;
@@ -157,6 +159,16 @@ xferinfo(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 	return 0;
 }
 
+static int
+sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	struct wsc *w = arg;
+
+	if (purpose == CURLSOCKTYPE_IPCXN && w->sndbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &w->sndbuf, sizeof w->sndbuf);
+	return CURL_SOCKOPT_OK;
+}
+
 int
 wsc_connect(struct wsc *w)
 {
@@ -179,6 +191,10 @@ wsc_connect(struct wsc *w)
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "ws,wss");
 	if (w->hdrs)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, w->hdrs);
+	if (w->sndbuf > 0) {
+		curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, sockopt);
+		curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, w);
+	}
 	w->errbuf[0] = '\0';
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &w->http_status);

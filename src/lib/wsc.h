@@ -64,6 +64,8 @@ struct wsc_opts {
 	 * abort (wsc_connect then returns WSC_EABORT). */
 	int (*tick)(void *arg);
 	void *tick_arg;
+	int sndbuf;                    /* SO_SNDBUF for the socket (bytes), 0 = system default;
+	                                * small keeps unsent data in the caller's buffers */
 };
 
 struct wsc_msg {

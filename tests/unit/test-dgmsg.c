@@ -136,6 +136,12 @@ main(void)
 	CHECK(o.channel == -1 && strstr(got, "\"start\":1.5") != NULL);
 	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":\"x\",\"start\":\"a\",\"is_final\":true}", 1, &o) == DG_PASS);
 
+	/* absurd times are left alone; formatting clamps */
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":1e308,\"duration\":1,\"is_final\":true}", 1, &o) == DG_PASS);
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":1,\"duration\":1e308,\"is_final\":true}", 1, &o) == DG_DROP); /* duration ignored: ends at 2.0, before 4.0 */
+	CHECK(dg_confirmed(&st) < 1e10);
+	CHECK(dg_fmt_time(t, sizeof t, 1e308) > 0 && dg_fmt_time(t, sizeof t, -1e300) > 0);
+
 	/* mono without multichannel: [0,1] shrinks the tracked channels to 1 */
 	dg_state_init(&st, 2);
 	CHECK(run(&st, final(b, sizeof b, 0, 1, "0.0", "1.0", "1.0", "m"), 0, &o) == DG_PASS);
