@@ -185,7 +185,8 @@ start_ws() {
 	[ "$scheme" = wss ] && set -- "$@" --ssl --sslcert="$cert" --sslkey="$key"
 	# Own session: a terminal's ^C reaches pipeline.sh (which drains), not the calls.
 	# env resets SIGINT, which sh leaves ignored in background jobs, so handlers get it.
-	env --default-signal=INT,QUIT,PIPE,HUP setsid websocketd "$@" </dev/null 9>&- &
+	# websocketd logs on stdout: that goes to our one log, stderr.
+	env --default-signal=INT,QUIT,PIPE,HUP setsid websocketd "$@" </dev/null >&2 9>&- &
 	wspid=$!
 	printf '%s\n' "$wspid" >"$run/websocketd.pid.tmp" && mv -f "$run/websocketd.pid.tmp" "$run/websocketd.pid"
 	log info "websocketd pid $wspid serving $scheme://$host:$port/twilio and /client, http${scheme#ws}://$host:$port/health"
@@ -229,7 +230,7 @@ while [ "$n" -gt 0 ] && [ "$(date +%s)" -lt "$end" ] && [ -z "$stop" ]; do
 done
 [ "$n" -eq 0 ] || log warning "stopping with $n live calls; they flush and end on their own"
 if [ -n "$wspid" ] && kill -TERM "$wspid" 2>/dev/null; then
-	wait "$wspid"
+	wait "$wspid" 2>/dev/null
 fi
 rm -f "$run/websocketd.pid"
 # Calls cut short by the stop see end of input and flush their tail; wait for that, bounded.

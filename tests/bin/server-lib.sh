@@ -1,0 +1,129 @@
+# server-lib.sh: sourced by the server tests (tests/server-*.sh) after tests/lib.sh:
+#   . "$TOP/tests/lib.sh"; . "$TOP/tests/bin/server-lib.sh"
+# Runs the Deepgram stand-in and pipeline.sh (real websocketd) on free 127.0.0.1 ports,
+# with the build's tools (CALLPIPE_BIN=$BIN) and the state in $WORK/state.
+# Every wait has a deadline; cleanup (EXIT trap) stops what was started, by PID.
+
+SPID= PLPID= PORT= SPORT=
+STATE=$WORK/state
+CALLPIPE_DIR=$STATE # for subscribe in the shell
+export CALLPIPE_DIR
+
+cleanup() {
+	[ -n "$PLPID" ] && kill -TERM "$PLPID" 2>/dev/null && waitexit 30 "$PLPID"
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && waitexit 10 "$SPID"
+	PLPID= SPID=
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# gone PID: true once PID has exited (a zombie counts as gone)
+gone() {
+	! kill -0 "$1" 2>/dev/null && return 0
+	case $(ps -o stat= -p "$1" 2>/dev/null) in Z*) return 0 ;; esac
+	return 1
+}
+
+# waitexit SECONDS PID: wait (bounded) for a child to exit; returns its status, or 124
+# (and kills it) if it is still running at the deadline
+waitexit() {
+	if ! waitfor "$1" gone "$2"; then
+		kill -KILL "$2" 2>/dev/null
+		wait "$2" 2>/dev/null
+		return 124
+	fi
+	wait "$2"
+}
+
+# start_standin [OPTIONS]: the stand-in on a port of its own; sets SPID, SPORT
+start_standin() {
+	rm -f "$WORK/standin.port"
+	dg-standin --port 0 --port-file "$WORK/standin.port" --log "$WORK/standin.log" "$@" \
+		2>>"$WORK/standin.err" &
+	SPID=$!
+	waitfor 10 test -s "$WORK/standin.port" || { echo "stand-in did not start"; exit 1; }
+	SPORT=$(cat "$WORK/standin.port")
+}
+
+# start_pipeline [QUERY]: pipeline.sh against the stand-in (Deepgram URL query QUERY);
+# set CALLPIPE_* variables in the environment first. Sets PLPID, PORT.
+start_pipeline() {
+	PORT=$(freeport)
+	CALLPIPE_BIN=$BIN CALLPIPE_DIR=$STATE DEEPGRAM_API_KEY=testkey \
+		DEEPGRAM_URL="ws://127.0.0.1:$SPORT/v1/listen${1:+?$1}" PROXY_URL=127.0.0.1:$PORT \
+		sh "$TOP/pipeline.sh" 2>>"$WORK/pipeline.log" &
+	PLPID=$!
+	waitfor 15 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" ||
+		{ echo "pipeline.sh did not start"; tail -n 20 "$WORK/pipeline.log"; exit 1; }
+}
+
+# stop_pipeline: SIGTERM, wait (bounded), print its exit status
+stop_pipeline() {
+	kill -TERM "$PLPID"
+	waitexit 40 "$PLPID"
+	echo "pipeline.sh exit $?"
+	PLPID=
+}
+
+# health: "HTTP-STATUS JSON" of /health, uptime normalised
+health() {
+	_c=$(curl -s -o "$WORK/health.json" -w '%{http_code}' "http://127.0.0.1:$PORT/health")
+	echo "$_c $(sed -E 's/"uptime":[0-9]+/"uptime":S/' "$WORK/health.json")"
+}
+
+# sid N: a CallSid for test call N
+sid() { printf 'CA%032x\n' "$((0xc0ffee00 + $1))"; }
+
+# calldir SID
+calldir() { printf '%s\n' "$STATE/calls/$1"; }
+
+# live SID: true while the call is live (its live.lock is held)
+live() { [ -e "$STATE/calls/$1/live.lock" ] && ! flock -n "$STATE/calls/$1/live.lock" true; }
+
+# ended SID
+ended() { [ -e "$STATE/calls/$1/ended" ]; }
+
+# nsubs SID: number of FIFOs in the call's subscribers/ folder
+nsubs() { ls "$STATE/calls/$1/subscribers" 2>/dev/null | wc -l; }
+
+# hasnsubs SID N: true once the call has at least N subscriber FIFOs
+hasnsubs() { [ "$(nsubs "$1")" -ge "$2" ]; }
+
+# loglines SID: lines in the call's transcript log
+loglines() { cat "$STATE/calls/$1/log.jsonl" 2>/dev/null | wc -l; }
+
+# haslines SID N: true once the log has at least N lines
+haslines() { [ "$(loglines "$1")" -ge "$2" ]; }
+
+# summary FILE: the message types of a transcript, counted, in order of first appearance
+summary() {
+	jq -r '.type + (if .type == "Results" then (if .is_final then " final" else " interim" end) else "" end)' "$1" |
+		awk '{ n[$0]++; if (!($0 in seen)) { seen[$0] = 1; order[++k] = $0 } }
+			END { for (i = 1; i <= k; i++) printf "%s %d\n", order[i], n[order[i]] }'
+}
+
+# same A B: "same" if files A and B are identical, else a short diff
+same() {
+	if cmp -s "$1" "$2"; then echo same; else echo "differ: $1 $2"; diff "$1" "$2" | head -n 5; fi
+}
+
+# callprocs SID: processes still serving the call (twilio-mix's children carry
+# TWILIO_CALL_SID; twilio-mix itself is found through its parent websocketd's children)
+callprocs() {
+	for _e in /proc/[0-9]*/environ; do
+		tr '\0' '\n' <"$_e" 2>/dev/null | grep -qx "TWILIO_CALL_SID=$1" || continue
+		_p=${_e%/environ}
+		echo "${_p#/proc/}"
+	done
+}
+
+# runprocs: twilio-mix, deepgram-stream, fanout and subscribe processes of this test's server
+runprocs() {
+	for _e in /proc/[0-9]*/environ; do
+		_p=${_e%/environ}
+		case $(cat "$_p/comm" 2>/dev/null) in twilio-mix | deepgram-strea* | fanout | subscribe) ;; *) continue ;; esac
+		tr '\0' '\n' <"$_e" 2>/dev/null | grep -qx "CALLPIPE_DIR=$STATE" || continue
+		echo "${_p#/proc/}"
+	done
+}
+noprocs() { [ -z "$(runprocs)" ]; }

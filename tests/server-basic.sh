@@ -1,0 +1,67 @@
+# server-basic: a replayed call through pipeline.sh (real websocketd, the stand-in as
+# Deepgram) reaches two subscribers, one over /client (a real WebSocket client) and one
+# running subscribe in the shell: each gets every message, in order, identical to the
+# transcript log; both see EOF within a second of the call's end (issue 4, tests 1 and 8).
+# Also: /health while idle and during a call, nothing sent back to "Twilio", /client's
+# calls list, the static page.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/bin/server-lib.sh"
+
+start_standin
+start_pipeline
+S=$(sid 1)
+fake-capture -c "$S" -s 3 >call.jsonl
+
+case_ "health while idle"
+health
+
+case_ "static page and an unknown path"
+curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/"
+curl -s "http://127.0.0.1:$PORT/" | grep -c '/client'
+curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/nothere"
+
+case_ "a call at half speed, two subscribers attached as soon as it is live"
+twilio-replay -s 0.5 "ws://127.0.0.1:$PORT/twilio" <call.jsonl >twilio.out 2>replay.err &
+RP=$!
+waitfor 10 live "$S" || echo "call did not start"
+ws-client -c -t 30 "ws://127.0.0.1:$PORT/client?callsid=$S" >ws.out 2>ws.err &
+WP=$!
+subscribe -n "$S" >sub.out 2>sub.err &
+SP=$!
+waitfor 10 hasnsubs "$S" 2 || echo "subscribers did not attach"
+echo "log lines when both attached: $(loglines "$S")"
+health
+waitexit 30 "$RP"
+echo "twilio-replay exit $?"
+waitfor 20 ended "$S" || echo "call did not end"
+# EOF within a second of the end (fanout closes the FIFOs before it writes `ended`)
+if waitfor 1 gone "$SP" && waitfor 1 gone "$WP"; then echo "both subscribers ended within 1 s"; fi
+waitexit 5 "$SP"
+echo "subscribe exit $?"
+waitexit 5 "$WP"
+echo "ws-client exit $?"
+
+case_ "what the subscribers got"
+L=$(calldir "$S")/log.jsonl
+summary "$L"
+jq -r 'select(.type == "Metadata") | "audio seconds \(.duration), channels \(.channels)"' "$L"
+same sub.out "$L"
+head -n 1 ws.out | jq -c '.type, (.calls | map(.callSid == "'"$S"'"))'
+sed '1d;$d' ws.out >ws.msgs
+same ws.msgs "$L"
+tail -n 1 ws.out
+echo "bytes sent back to twilio: $(wc -c <twilio.out)"
+echo "subscribe stderr: $(wc -l <sub.err) lines"
+
+case_ "after the call"
+health
+ws-client -c -t 10 -s "$S" "ws://127.0.0.1:$PORT/client"
+echo "ws-client exit $?"
+subscribe
+echo "subscribe exit $?"
+ls "$(calldir "$S")"
+ls "$(calldir "$S")/subscribers" | wc -l
+
+case_ "stop"
+stop_pipeline
+grep -c '^pipeline.sh: info: stopped (0 live calls left)$' "$WORK/pipeline.log"
