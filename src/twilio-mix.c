@@ -697,6 +697,8 @@ main(int argc, char **argv)
 				break;
 			if (r == LR_EOF) {
 				in_eof = 1;
+				if (in_bytes > 0 && in_lastbyte != '\n')
+					cp_warn("input does not end with a newline");
 				break;
 			}
 			if (r == LR_TOOLONG) {
@@ -713,11 +715,8 @@ main(int argc, char **argv)
 				line(s, n);
 			hold = in_reg && out.pipe && !out.dead && out.len >= out.cap / 2;
 		}
-		if (in_eof && !finished) {
-			if (in_bytes > 0 && in_lastbyte != '\n')
-				cp_warn("input does not end with a newline (its last line was still read)");
+		if (in_eof && !finished)
 			finish();
-		}
 		if (sigs && !finished)
 			finish();
 		if (out.pipe && sigs > 1 && !out.closed) {
