@@ -1,0 +1,83 @@
+# server-many: 20 concurrent calls stay isolated (issue 4, test 4). Each call has its own
+# audio; every final transcript in a call's log must be the stand-in's hash of that call's
+# own audio (recomputed here from the capture), and every subscriber (20 subscribe -H in
+# the shell, 3 over /client) gets exactly its own call's log.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/bin/server-lib.sh"
+
+cat >expect.py <<'PY'
+import base64, hashlib, json, sys
+# expected finals of a capture: per second and track, sha256 of the track's bytes (12 hex)
+tracks = {"inbound": b"", "outbound": b""}
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    if m.get("event") == "media":
+        tracks[m["media"]["track"]] += base64.b64decode(m["media"]["payload"])
+for ch, t in enumerate(("inbound", "outbound")):
+    a = tracks[t]
+    for k in range(len(a) // 8000):
+        print("%d %d %s" % (k, ch, hashlib.sha256(a[k * 8000:(k + 1) * 8000]).hexdigest()[:12]))
+PY
+finals() { jq -r 'select(.type == "Results" and .is_final) | "\(.start | floor) \(.channel_index[0]) \(.channel.alternatives[0].transcript)"' "$1" | sort; }
+
+N=20
+start_standin
+start_pipeline
+i=1
+while [ $i -le $N ]; do
+	fake-capture -c "$(sid $i)" -s 2 -r "many$i" >call$i.jsonl
+	i=$((i + 1))
+done
+
+case_ "$N calls at once"
+i=1 rps=
+while [ $i -le $N ]; do
+	twilio-replay "ws://127.0.0.1:$PORT/twilio" <call$i.jsonl 2>replay$i.err &
+	rps="$rps $!"
+	i=$((i + 1))
+done
+i=1 sps=
+while [ $i -le $N ]; do
+	S=$(sid $i)
+	waitfor 20 test -d "$(calldir "$S")" || echo "call $i did not start"
+	subscribe -n -H "$S" >sub$i.out 2>sub$i.err &
+	sps="$sps $!"
+	i=$((i + 1))
+done
+wps=
+for i in 1 2 3; do
+	ws-client -c -t 40 "ws://127.0.0.1:$PORT/client?callsid=$(sid $i)&history=1" >ws$i.out 2>ws$i.err &
+	wps="$wps $!"
+done
+ok=0
+for p in $rps; do waitexit 60 "$p" && ok=$((ok + 1)); done
+echo "twilio-replay exit 0: $ok of $N"
+ok=0
+for p in $sps $wps; do waitexit 30 "$p" && ok=$((ok + 1)); done
+echo "subscribers exit 0: $ok of $((N + 3))"
+
+case_ "each call's log holds its own transcripts, each subscriber its own call's log"
+i=1 own=0 same=0 sums=
+while [ $i -le $N ]; do
+	L=$(calldir "$(sid $i)")/log.jsonl
+	/usr/bin/python3 expect.py call$i.jsonl | sort >expect$i
+	finals "$L" >got$i
+	cmp -s expect$i got$i && own=$((own + 1))
+	cmp -s sub$i.out "$L" && same=$((same + 1))
+	summary "$L" | tr '\n' ' ' >>summaries
+	echo >>summaries
+	i=$((i + 1))
+done
+echo "logs with exactly their own call's finals: $own of $N"
+echo "shell subscribers identical to their call's log: $same of $N"
+sort summaries | uniq -c | sed 's/^ *//'
+for i in 1 2 3; do
+	sed '1d;$d' ws$i.out >ws$i.msgs
+	same ws$i.msgs "$(calldir "$(sid $i)")/log.jsonl"
+done
+echo "transcripts found in more than one call: $(cat got* | awk "{ print \$3 }" | sort | uniq -d | wc -l)"
+echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"
+
+case_ "nothing left running"
+waitfor 10 noprocs && echo "no call processes left"
+health
