@@ -113,7 +113,7 @@ summ <out
 summ <out | check st.raw 1 2 8000
 echo "Metadata sha256 is that of all audio: $(jq -r 'select(.type == "Metadata") | .sha256' out | grep -cx "$(sha256sum st.raw | cut -d' ' -f1)")"
 echo "request ids agree with dg-request-id: $(jq -r '.["dg-request-id"] // .metadata.request_id // .request_id // empty' out | sort -u | wc -l)"
-echo "messages are text frames: $(grep -c '"probe":"binary"' out)"
+echo "binary messages received (all must be text): $(grep -c '"probe":"binary"' out)"
 echo "shape of a final and of Metadata:"
 sed -n '2p;8p' out | norm
 events | norm
@@ -270,19 +270,31 @@ events | norm | grep -E '"ev":"(ping|pong)"'
 stop
 
 case_ delay-ms: Results arrive late, still before Metadata
-start --delay-ms 1500
+start --delay-ms 1000
 ws-probe -k testkey "$URL?$Q" >out <<'EOF'
 audio mono.raw 160
-drain 0.5
+drain 0.3
 text {"type":"CloseStream"}
 wait-close 5
 EOF
 summ <out
 stop
 
+case_ realtime: a 2.5 s backlog is read no faster than 1.25x real time, nothing lost
+start --realtime --idle-timeout 1
+t0=$(date +%s%N)
+ws-probe -k testkey "$URL?$Q&channels=2" >out <<'EOF'
+audio st.raw 320
+text {"type":"CloseStream"}
+wait-close 10
+EOF
+echo "took at least 1.9 s: $([ $(( $(date +%s%N) - t0 )) -ge 1900000000 ] && echo yes)"
+summ <out
+stop
+
 case_ stall-after 1: the stand-in stops reading, the sender is held back, nothing is lost
 gen 24000000 >big.raw  # 62.5 s of 192 kHz mono linear16
-start --stall-after 1 --stall-for 3 --idle-timeout 5
+start --stall-after 1 --stall-for 2.5 --idle-timeout 5
 ws-probe -k testkey "$URL?encoding=linear16&sample_rate=192000" >out <<'EOF'
 flood big.raw 16000
 text {"type":"CloseStream"}
