@@ -1,0 +1,57 @@
+# server-refuse: unknown and malformed CallSids, and path traversal attempts, are refused
+# without touching the filesystem (issue 4, test 6): over /client (URL and typed line),
+# over /twilio (the start event's callSid), in the shell (subscribe), and in the URL path.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/bin/server-lib.sh"
+
+start_standin
+start_pipeline
+U=ws://127.0.0.1:$PORT
+unknown=CA0123456789abcdef0123456789abcdef
+snap() { (cd "$STATE" && find . | sort); }
+snap >before
+
+case_ "/client: unknown and malformed CallSids in the URL"
+for q in "callsid=$unknown" "callsid=$unknown&history=1" "callsid=../../pwned" \
+	"callsid=CA0123456789abcdef0123456789abcde%2F" "callsid=CA0123456789abcdef0123456789abcdeg" \
+	"callsid=CA0123456789abcdef0123456789abcdef0" "callsid=%24%28touch%20pwned%29" \
+	"history=1&callsid=CA/../../../pwned"; do
+	echo "? $q"
+	ws-client -c -t 10 "$U/client?$q" | sed 1d
+done
+
+case_ "/client: typed lines"
+for l in "$unknown" "  $unknown  " "../../pwned" 'CA$(touch pwned)' '`touch pwned`' \
+	"CA0123456789abcdef0123456789abcdef/../.." "$(printf 'x%.0s' $(seq 1 3000))"; do
+	echo "? $(printf '%s' "$l" | cut -c1-40)"
+	ws-client -c -t 10 -s "$l" "$U/client" | sed 1d
+done
+
+case_ "/twilio: a start event with a bad callSid opens nothing"
+for c in "../../pwned" "CA../../../../pwned" "CA0123456789abcdef0123456789abcdeX" ""; do
+	fake-capture -c "$c" -s 1 >bad.jsonl
+	twilio-replay -f "$U/twilio" <bad.jsonl >/dev/null 2>bad.err
+	echo "twilio-replay exit $?"
+done
+printf '%s\n' 'not json' '{"event":"media"}' '{"event":"start","start":{"callSid":{"a":1}}}' >junk.jsonl
+twilio-replay -f "$U/twilio" <junk.jsonl >/dev/null 2>junk.err
+echo "twilio-replay exit $?"
+grep -c 'twilio-mix: fatal' "$WORK/pipeline.log" | sed 's/^/twilio-mix refusals logged: /'
+echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"
+
+case_ "subscribe in the shell"
+for s in ../../pwned "$unknown" 'CA$(touch pwned)'; do
+	subscribe -n "$s" 2>&1
+	echo "? $?"
+done
+
+case_ "paths that leave the folders"
+for p in /../../../etc/passwd /twilio/../../etc/passwd /%2e%2e/%2e%2e/etc/passwd /health/../client; do
+	printf '%s %s\n' "$p" "$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$p")"
+done
+
+case_ "nothing changed on disk"
+snap >after
+same before after
+echo "call folders: $(ls "$STATE/calls" | wc -l)"
+echo "files named pwned: $(find "$WORK" -name '*pwned*' | wc -l)"
