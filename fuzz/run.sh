@@ -69,19 +69,21 @@ for h in "$top"/fuzz/fuzz_*.c; do
 	mkdir -p "$out/corpus/$short"
 	log=$out/$name.log
 	before=$(ls "$out/crashes" 2>/dev/null | grep -c "^$name-")
+	t0=$(date +%s)
 	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=1048576 -len_control=100 \
 	    -print_final_stats=1 -artifact_prefix="$out/crashes/$name-" \
 	    "$out/corpus/$short" "$seeds" >"$log" 2>&1
 	rc=$?
+	el=$(( $(date +%s) - t0 ))
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	cov=$(grep -E '^#[0-9]+.*(DONE|INITED|pulse|NEW|REDUCE)' "$log" | tail -n 1 | sed -n 's/.*cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/cov \1, ft \2, corpus \3/p')
 	found=$(( $(ls "$out/crashes" 2>/dev/null | grep -c "^$name-") - before ))
 	if [ $rc -ne 0 ]; then
 		crashed=1
-		echo "$name: ${execs:-?} executions in ${secs}s; ${cov:-}; CRASH (exit $rc), $found artifact(s) in $out/crashes"
+		echo "$name: ${execs:-?} executions in ${el}s; ${cov:-}; CRASH (exit $rc), $found artifact(s) in $out/crashes"
 		grep -E 'ERROR: |SUMMARY: |runtime error' "$log" | head -n 5
 	else
-		echo "$name: ${execs:-?} executions in ${secs}s; ${cov:-}; $found findings"
+		echo "$name: ${execs:-?} executions in ${el}s; ${cov:-}; $found findings"
 	fi
 done
 [ $broken -eq 0 ] || exit 111
