@@ -163,7 +163,7 @@ discard_ring(void)
 static void
 output_dead(const char *why)
 {
-	if (!out.dead && !child_done)
+	if (!out.dead)
 		cp_warn("command %s: discarding the rest of the audio", why);
 	out.dead = 1;
 	discard_ring();
@@ -457,12 +457,13 @@ reap(void)
 	child_done = 1;
 	child_status = st;
 	if (!out.closed) {
+		char why[64];
+
 		if (WIFEXITED(st))
-			cp_warn("command exited with status %d before the end of the audio", WEXITSTATUS(st));
+			snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(st));
 		else
-			cp_warn("command killed by signal %d before the end of the audio", WTERMSIG(st));
-		out.dead = 1;
-		discard_ring();
+			snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(st));
+		output_dead(why);
 		out.hdroff = out.hdrlen;
 	}
 }
@@ -699,6 +700,7 @@ main(int argc, char **argv)
 				in_eof = 1;
 				if (in_bytes > 0 && in_lastbyte != '\n')
 					cp_warn("input does not end with a newline");
+				cp_info("end of input after %llu messages", (unsigned long long)nmsg);
 				break;
 			}
 			if (r == LR_TOOLONG) {
