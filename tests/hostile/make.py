@@ -122,3 +122,34 @@ w('after-stop.jsonl', [start(), media("inbound", 0), STOP, media("inbound", 20),
 w('custom-params.jsonl', [start(params={"a": "$(touch pwned)", "b": "`touch pwned`", "c": "'\"; touch pwned; '",
   "d": "line1\nline2", "e": "../../../etc/passwd", "$(touch pwned)": "k", "f": "%s%n%x", "g": "x" * 600}),
   media("inbound", 0), STOP])
+
+# ---- Deepgram messages, for deepgram-stream (tests/hostile/deepgram/, one message a line) ----
+import os
+os.makedirs('deepgram', exist_ok=True)
+def res(start=0.0, dur=1.0, final=True, ch='[0,2]', words=None, extra=''):
+    ws = words if words is not None else '[{"word":"hi","start":%s,"end":%s,"confidence":0.9}]' % (start, start)
+    return ('{"type":"Results","channel_index":%s,"start":%s,"duration":%s,"is_final":%s,"speech_final":false,'
+            '"channel":{"alternatives":[{"transcript":"hi","confidence":0.9,"words":%s}]},"metadata":{"request_id":"r"}%s}'
+            % (ch, start, dur, 'true' if final else 'false', ws, extra))
+GOOD = res(0.5, 1.0)
+META = '{"type":"Metadata","request_id":"r","sha256":"x","created":"2025-01-01T00:00:00.000Z","duration":1.0,"channels":2}'
+def d(name, lines):
+    w('deepgram/' + name, [GOOD] + lines + [META])
+d('truncated-json.jsonl', ['{"type":"Results","channel_index":[0,2],"start":1', '{"type":', '{', '[', '"', res(2.0)[:-30]])
+d('big-numbers.jsonl', [res(18446744073709551616, 1), res('1e400', '-1e400'), res(1e308, 1e308), res(-1e308, 1),
+  res(2, 18446744073709551616), res(3, 1, ch='[18446744073709551616,2]'), res(3, 1, ch='[0,18446744073709551616]'),
+  res(4, 1, ch='[1e400,2]'), '{"type":"UtteranceEnd","channel":[0,2],"last_word_end":1e400}',
+  '{"type":"SpeechStarted","channel":[0,2],"timestamp":18446744073709551616}'])
+d('timestamps.jsonl', [res(4294967296, 1), res(-1, 1), res(4294967295, 4294967296), res(1, -1), res(-1, -1),
+  '{"type":"UtteranceEnd","channel":[0,2],"last_word_end":-1}', '{"type":"SpeechStarted","channel":[1,2],"timestamp":4294967296}',
+  res(5, 1, words='[{"word":"x","start":-1,"end":4294967296,"confidence":1}]')])
+d('nul-bytes.jsonl', [b'\x00', GOOD.encode() + b'\x00', b'{"type":"Res\x00ults"}', res(6, 1, extra=',"x":"a\\u0000b"').encode(),
+  b'\x00\x00\x00\x00'])
+d('duplicate-keys.jsonl', ['{"type":"Results","type":"Metadata","channel_index":[0,2],"channel_index":[5,9],"start":1,"start":"x","duration":1,"is_final":true,"is_final":false}',
+  res(7, 1, extra=',"start":99'), '{"type":"UtteranceEnd","channel":[0,2],"channel":[1,2],"last_word_end":1,"last_word_end":2}'])
+d('invalid-utf8.jsonl', [b'\xff\xfe', res(8, 1, words='[{"word":"\xc0\xaf","start":8,"end":8.5,"confidence":1}]').encode('latin-1'),
+  b'{"type":"Results\xed\xa0\x80"}', b'{"type":"\\ud800"}', b'\xef\xbb\xbf' + GOOD.encode()])
+d('wrong-types.jsonl', ['null', '1', '[]', '"Results"', '{}', '{"type":null}', '{"type":1}', '{"type":"Results"}',
+  res(9, 1, ch='"x"'), res(9, 1, ch='[]'), res(9, 1, ch='[-1,2]'), res(9, 1, ch='[0.5,2]'), res(9, 1, ch='[99,2]'),
+  res(9, 1, words='"x"'), res(9, 1, words='[1,null,{},[]]'), '{"type":"Results","channel":null,"channel_index":[0,2]}',
+  '{"type":"Error","err_code":"X","err_msg":"bad","description":"d"}', '{"type":"Unknown","x":1}'])
