@@ -4,6 +4,10 @@
 # with the build's tools (CALLPIPE_BIN=$BIN) and the state in $WORK/state.
 # Every wait has a deadline; cleanup (EXIT trap) stops what was started, by PID.
 
+# nothing from the caller's environment may change what pipeline.sh does here
+unset PROXY_URL DEEPGRAM_API_KEY DEEPGRAM_URL CERT_PEM KEY_PEM CALLPIPE_BIN \
+	CALLPIPE_MAX_CONNECTIONS CALLPIPE_DRAIN_SECONDS CALLPIPE_CLOSE_MS CALLPIPE_LOGLEVEL \
+	CALLPIPE_SUBSCRIBER_BUFFER TWILIO_AUTH_TOKEN CALLPIPE_PUBLIC_URL CALLPIPE_CLIENT_TOKEN
 SPID= PLPID= PORT= SPORT=
 STATE=$WORK/state
 CALLPIPE_DIR=$STATE # for subscribe in the shell

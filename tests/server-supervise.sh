@@ -1,0 +1,132 @@
+# server-supervise: pipeline.sh refuses bad configuration (exit 100, one clear line),
+# marks stale calls ended, refuses a second instance, answers 429 over the connection
+# limit, restarts a killed websocketd, and drains on SIGTERM while a call is live: /health
+# says 503, new calls are refused at once, the live call finishes, exit 0; with a short
+# drain it stops anyway and the cut call still flushes its tail (issue 4, test 7).
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/bin/server-lib.sh"
+
+norm() { sed -e "s|$WORK|WORK|g" -e "s|$TOP|TOP|g" -e 's/pid [0-9]*/pid N/' -e 's/after [0-9]*s/after Ns/'; }
+pl() { # run pipeline.sh with a valid base configuration plus the given assignments
+	_o=$(env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/cfg" DEEPGRAM_API_KEY=testkey \
+		PROXY_URL=127.0.0.1:1 "$@" sh "$TOP/pipeline.sh" 2>&1)
+	_r=$?
+	printf '%s\n' "$_o" | norm
+	echo "? $_r"
+}
+
+case_ "bad configuration"
+pl DEEPGRAM_API_KEY=
+for v in localhost http://127.0.0.1:5000 127.0.0.1:99999 127.0.0.1:0 :5000 '[::1:5000' 'a b:1'; do
+	pl PROXY_URL="$v"
+done
+pl DEEPGRAM_URL=http://api.deepgram.com/v1/listen
+pl DEEPGRAM_API_KEY="$(printf 'a\tb')"
+pl CERT_PEM="$WORK/cert.pem"
+pl KEY_PEM="$WORK/key.pem"
+pl CERT_PEM="$WORK/none.pem" KEY_PEM="$WORK/none.pem"
+pl CALLPIPE_MAX_CONNECTIONS=0
+pl CALLPIPE_MAX_CONNECTIONS=lots
+pl CALLPIPE_DRAIN_SECONDS=-1
+pl CALLPIPE_SUBSCRIBER_BUFFER=12
+pl CALLPIPE_LOGLEVEL=loud
+pl CALLPIPE_BIN="$WORK/nothere"
+mkdir -m 777 "$WORK/open"
+chmod 777 "$WORK/open"
+pl CALLPIPE_DIR="$WORK/open"
+env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/cfg" PROXY_URL=127.0.0.1:1 sh "$TOP/pipeline.sh" 2>/dev/null
+echo "? $?"
+echo "state folders made: $(ls -d "$WORK/cfg" 2>/dev/null | wc -l)"
+
+case_ "stale calls are marked ended at startup, live ones are not"
+A=$(sid 71) B=$(sid 72) C=$(sid 73)
+mkdir -p -m 700 "$STATE/calls/$A/subscribers" "$STATE/calls/$B/subscribers" "$STATE/calls/$C/subscribers"
+chmod 700 "$STATE" "$STATE/calls"
+: >"$STATE/calls/$A/live.lock"                    # crashed: lock file, nobody holds it
+echo "2026-01-01T00:00:00Z" >"$STATE/calls/$C/ended" # ended normally
+: >"$STATE/calls/$B/live.lock"
+/usr/bin/python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(60)' "$STATE/calls/$B/live.lock" &
+HP=$! # live: this process holds the lock, as a call's fanout would
+waitfor 5 live "$B" || echo "lock not held"
+start_standin
+export CALLPIPE_MAX_CONNECTIONS=3 CALLPIPE_DRAIN_SECONDS=20
+start_pipeline
+for s in $A $B $C; do echo "$(ended "$s" && echo ended || echo not-ended)"; done
+cat "$STATE/calls/$C/ended"
+grep 'marked' "$WORK/pipeline.log" | norm
+kill "$HP"; waitexit 5 "$HP" >/dev/null
+
+case_ "a second pipeline.sh on the same folder"
+pl CALLPIPE_DIR="$STATE" PROXY_URL=127.0.0.1:1
+
+case_ "more connections than CALLPIPE_MAX_CONNECTIONS=3 get 429"
+hps=
+for i in 1 2 3; do
+	ws-client -t 20 "ws://127.0.0.1:$PORT/client" >hold$i.out 2>&1 &
+	hps="$hps $!"
+done
+waitfor 10 sh -c 'cat hold1.out hold2.out hold3.out | grep -c calls | grep -qx 3' || echo "holders not connected"
+ws-client -t 5 "ws://127.0.0.1:$PORT/client" 2>&1; echo "? $?"
+curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/health"
+for p in $hps; do kill "$p"; waitexit 5 "$p"; done
+waitfor 10 sh -c "curl -sf -o /dev/null http://127.0.0.1:$PORT/health" && echo "served again"
+
+case_ "a killed websocketd is restarted"
+W1=$(cat "$STATE/run/websocketd.pid")
+[ "$(cat "/proc/$W1/comm")" = websocketd ] && echo "websocketd.pid names websocketd"
+kill -KILL "$W1"
+waitfor 15 sh -c "[ \"\$(cat $STATE/run/websocketd.pid)\" != $W1 ] && curl -sf -o /dev/null http://127.0.0.1:$PORT/health" &&
+	echo "restarted and serving"
+grep 'websocketd exited' "$WORK/pipeline.log" | norm
+
+case_ "SIGTERM drains while a call is live"
+S=$(sid 74) N=$(sid 75)
+fake-capture -c "$S" -s 4 >call.jsonl
+fake-capture -c "$N" -s 1 >new.jsonl
+twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err &
+RP=$!
+waitfor 10 live "$S" || echo "call did not start"
+subscribe -n "$S" >sub.out 2>sub.err &
+SP=$!
+waitfor 5 hasnsubs "$S" 1 || echo "subscriber did not attach"
+W2=$(cat "$STATE/run/websocketd.pid")
+kill -TERM "$PLPID"
+waitfor 5 test -e "$STATE/run/draining" || echo "not draining"
+health
+twilio-replay "ws://127.0.0.1:$PORT/twilio" <new.jsonl 2>new.err
+echo "new call: twilio-replay exit $?"
+[ -e "$(calldir "$N")" ] && echo "new call has a folder" || echo "new call has no folder"
+live "$S" && echo "the first call is still live"
+waitexit 20 "$RP"
+echo "twilio-replay exit $?"
+waitexit 30 "$PLPID"
+echo "pipeline.sh exit $?"
+PLPID=
+gone "$W2" && echo "websocketd stopped"
+waitexit 5 "$SP"
+echo "subscribe exit $?"
+L=$(calldir "$S")/log.jsonl
+summary "$L"
+same sub.out "$L"
+grep -oE '(pipeline.sh|twilio): .*(draining|refusing|stopp).*' "$WORK/pipeline.log" | norm
+
+case_ "a drain that times out stops anyway; the cut call flushes its tail"
+: >"$WORK/pipeline.log"
+export CALLPIPE_DRAIN_SECONDS=1
+start_pipeline
+S=$(sid 76)
+fake-capture -c "$S" -s 20 >long.jsonl
+twilio-replay -s 1 "ws://127.0.0.1:$PORT/twilio" <long.jsonl 2>long.err &
+RP=$!
+waitfor 10 haslines "$S" 2 || echo "no results"
+kill -TERM "$PLPID"
+waitexit 30 "$PLPID"
+echo "pipeline.sh exit $?"
+PLPID=
+waitexit 10 "$RP"
+echo "twilio-replay exit $?"
+ended "$S" && echo "the call ended"
+tail -n 1 "$(calldir "$S")/log.jsonl" | jq -r .type
+noprocs && echo "no call processes left"
+grep -oE 'pipeline.sh: .*(draining|live calls).*' "$WORK/pipeline.log" | norm
