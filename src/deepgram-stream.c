@@ -377,9 +377,10 @@ schedule(const char *cause, int was_connected)
 
 	if (fail_since < 0)
 		fail_since = now;
-	if (now - fail_since >= retry_for_s * 1000)
-		cp_warn("giving up after %ld s of failed attempts: %s", retry_for_s, cause),
-		    finish(CP_EXIT_TEMP);
+	if (now - fail_since >= retry_for_s * 1000) {
+		summary();
+		cp_die(CP_EXIT_TEMP, "giving up after %ld s of failed attempts: %s", retry_for_s, cause);
+	}
 	d = BACKOFF_MIN_MS;
 	if (backoff_n > 0)
 		d = (int64_t)BACKOFF_MIN_MS << (backoff_n < 6 ? backoff_n : 6);

@@ -19,6 +19,7 @@ void
 dg_newconn(struct dg_state *st)
 {
 	memcpy(st->replay_end, st->final_end, sizeof st->replay_end);
+	st->conns++;
 }
 
 double
@@ -303,11 +304,9 @@ dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg
 		double v;
 
 		chanpair(cJSON_GetObjectItemCaseSensitive(root, "channel"), &c, &n);
-		/* an utterance that ended by then was reported; speech that started
-		 * strictly before then too */
-		if (c >= 0 && num(root, k, &v) && st->replay_end[c] > 0 &&
-		    (out->type == DGT_UTTERANCE_END ? v + shift <= st->replay_end[c] + DG_EPS :
-		    v + shift < st->replay_end[c] - DG_EPS)) {
+		/* an earlier connection reported events up to there already */
+		if (c >= 0 && num(root, k, &v) && st->conns > 1 &&
+		    v + shift <= st->replay_end[c] + DG_EPS) {
 			out->action = DG_DROP;
 			out->why = "event for replayed audio";
 			st->events_dropped++;

@@ -46,6 +46,7 @@ struct dg_state {
 	double final_end[DG_MAXCH]; /* absolute end of the last delivered final, 0 if none */
 	double replay_end[DG_MAXCH]; /* final_end when the current connection opened */
 	unsigned nch;               /* channels that results are tracked for (>= 1) */
+	unsigned conns;             /* dg_newconn calls */
 	unsigned long finals, dups, trimmed, interims_dropped, events_dropped;
 };
 
@@ -64,7 +65,7 @@ struct dg_out {
  * nch grows to the total that channel_index reports). */
 void dg_state_init(struct dg_state *st, unsigned nch);
 
-/* Call when a new connection opens (before its first message). */
+/* Call when a connection opens, the first one too (before its first message). */
 void dg_newconn(struct dg_state *st);
 
 /* Handles one text message. Returns 0, or -1 when out of memory (out->action DG_PASS). */

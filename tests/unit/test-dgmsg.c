@@ -62,6 +62,8 @@ main(void)
 
 	/* no shift: bytes pass unchanged, final ends tracked per channel */
 	dg_state_init(&st, 2);
+	dg_newconn(&st);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":0.0}", 0, &o) == DG_PASS);
 	CHECK(dg_confirmed(&st) == 0);
 	CHECK(run(&st, final(b, sizeof b, 0, 2, "0.0", "1.0", "1.0", "aaa"), 0, &o) == DG_PASS);
 	CHECK(o.type == DGT_RESULTS && o.is_final && o.channel == 0 && o.end == 1.0);
@@ -116,9 +118,10 @@ main(void)
 	/* events for replayed audio that the first connection reported: dropped */
 	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[0,2],\"last_word_end\":1.0}", 1.0, &o) == DG_DROP);
 	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":0.5}", 1.0, &o) == DG_DROP);
-	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":1.0}", 1.0, &o) == DG_REWRITE);
-	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":2.0}") == 0);
-	CHECK(st.events_dropped == 2);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":1.0}", 1.0, &o) == DG_DROP);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":1.5}", 1.0, &o) == DG_REWRITE);
+	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":2.5}") == 0);
+	CHECK(st.events_dropped == 3);
 	CHECK(run(&st, "{\"type\":\"Metadata\",\"duration\":3.0,\"channels\":2}", 1.0, &o) == DG_PASS);
 	CHECK(o.type == DGT_METADATA);
 	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":5.0}", 0, &o) == DG_PASS);
@@ -135,6 +138,14 @@ main(void)
 	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[99,2],\"start\":0.5,\"duration\":1,\"is_final\":true}", 1, &o) == DG_REWRITE);
 	CHECK(o.channel == -1 && strstr(got, "\"start\":1.5") != NULL);
 	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":\"x\",\"start\":\"a\",\"is_final\":true}", 1, &o) == DG_PASS);
+
+	/* a reconnect before any final: events at 0 were reported by the first connection */
+	dg_state_init(&st, 1);
+	dg_newconn(&st);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,1],\"timestamp\":0.0}", 0, &o) == DG_PASS);
+	dg_newconn(&st);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,1],\"timestamp\":0.0}", 0, &o) == DG_DROP);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,1],\"timestamp\":0.5}", 0, &o) == DG_PASS);
 
 	/* absurd times are left alone; formatting clamps */
 	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":1e308,\"duration\":1,\"is_final\":true}", 1, &o) == DG_PASS);
