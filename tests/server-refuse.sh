@@ -30,12 +30,16 @@ done
 case_ "/twilio: a start event with a bad callSid opens nothing"
 for c in "../../pwned" "CA../../../../pwned" "CA0123456789abcdef0123456789abcdeX" ""; do
 	fake-capture -c "$c" -s 1 >bad.jsonl
+	# twilio-mix refuses the call; whether the connection closes before the replay ends
+	# is a race, so the replay's exit status (0 or 111) is not shown
 	twilio-replay -f "$U/twilio" <bad.jsonl >/dev/null 2>bad.err
-	echo "twilio-replay exit $?"
+	case $? in 0 | 111) ;; *) echo "twilio-replay exit $?" ;; esac
 done
 printf '%s\n' 'not json' '{"event":"media"}' '{"event":"start","start":{"callSid":{"a":1}}}' >junk.jsonl
 twilio-replay -f "$U/twilio" <junk.jsonl >/dev/null 2>junk.err
-echo "twilio-replay exit $?"
+case $? in 0 | 111) ;; *) echo "twilio-replay exit $?" ;; esac
+refusals() { [ "$(grep -c 'twilio-mix: fatal' "$WORK/pipeline.log")" -ge 4 ]; }
+waitfor 5 refusals
 grep -c 'twilio-mix: fatal' "$WORK/pipeline.log" | sed 's/^/twilio-mix refusals logged: /'
 echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"
 
