@@ -1,0 +1,760 @@
+#!/usr/bin/python3
+"""bench.py: callpipe's benchmarks (run through bench/run.sh; see bench/README.md).
+
+usage: bench.py [--smoke] --top DIR --bin DIR --tools DIR --out FILE
+
+Measures, on this machine, and prints ONE table (also written to --out with the date,
+machine and commit):
+  1. twilio-mix throughput and peak RSS on generated captures (bench/gen-capture.py);
+  2. added latency through the running server (pipeline.sh, websocketd, the call
+     pipeline) with the benchmark's own load generator (loadgen) and Deepgram sink
+     (dg-sink): ingress = Twilio media message written by the caller -> its audio bytes
+     read by the sink (tags in the mu-law payload); egress = Results written by the sink
+     -> read by a /client subscriber; at 1 and 50 calls;
+  3. capacity: concurrent real-time calls stepped up until audio is lost or ingress p99
+     reaches 100 ms; CPU and PSS per call, per-process CPU, the load tools' own share;
+  4. deepgram-stream: CPU seconds per hour of stereo audio (real-time and bulk) and peak
+     RSS with a full replay buffer.
+Binds 127.0.0.1 only, on ports chosen at run time; every wait is bounded; every process
+it starts is stopped by PID at exit. Exit 0 with figures, however slow the machine; 1 when
+something broke (a server that does not start, a tool that fails, or, with --smoke, lost
+audio or failed calls).
+"""
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TICK = os.sysconf("SC_CLK_TCK")
+NPROC = os.cpu_count() or 1
+
+
+class Broken(Exception):
+    pass
+
+
+def info(msg):
+    sys.stderr.write("bench: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def pct(v, p):
+    """nearest-rank percentile of a sorted list"""
+    if not v:
+        return None
+    k = max(1, math.ceil(p * len(v)))
+    return v[min(k, len(v)) - 1]
+
+
+def ms(us):
+    return "-" if us is None else "%.1f" % (us / 1000.0)
+
+
+def freeport():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+# ------------------------------------------------------------------ processes we start
+STARTED = []
+
+
+def spawn(args, **kw):
+    p = subprocess.Popen(args, **kw)
+    STARTED.append(p)
+    return p
+
+
+def wait_rusage(p, timeout):
+    """wait (bounded) for a child; returns (exit status, rusage) or kills it at the deadline"""
+    end = time.monotonic() + timeout
+    while True:
+        pid, st, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            p.returncode = os.waitstatus_to_exitcode(st)
+            return p.returncode, ru
+        if time.monotonic() > end:
+            info("%s did not finish within %d s: killing it" % (os.path.basename(p.args[0]), timeout))
+            p.kill()
+            pid, st, ru = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(st)
+            return 124, ru
+        time.sleep(0.02)
+
+
+def stop(p, sig=signal.SIGTERM, timeout=10):
+    if p.poll() is None:
+        try:
+            p.send_signal(sig)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+
+
+def gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+# ------------------------------------------------------------------ /proc
+def proc_table():
+    """pid -> (comm, ppid, cpu ticks)"""
+    t = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                s = f.read()
+        except OSError:
+            continue
+        comm = s[s.index("(") + 1:s.rindex(")")]
+        f = s[s.rindex(")") + 2:].split()
+        t[int(d)] = (comm, int(f[1]), int(f[11]) + int(f[12]))
+    return t
+
+
+def cpu_total():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v), v[3] + v[4]
+
+
+def pss_kb(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def descendants(table, root):
+    kids = {}
+    for pid, (_, ppid, _) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        for k in kids.get(p, []):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+GROUPS = ["websocketd", "twilio-mix", "sh", "deepgram-stream", "fanout", "subscribers",
+          "loadgen", "dg-sink"]
+
+
+def group_of(table, pid, wsd, loadgen, sink):
+    if pid == wsd:
+        return "websocketd"
+    if pid == loadgen:
+        return "loadgen"
+    if pid == sink:
+        return "dg-sink"
+    comm = table[pid][0]
+    if comm == "twilio-mix":
+        return "twilio-mix"
+    if comm.startswith("deepgram-str"):
+        return "deepgram-stream"
+    if comm == "fanout":
+        return "fanout"
+    if comm in ("subscribe", "bash"):
+        return "subscribers"
+    if comm == "sh":
+        return "sh"
+    return "other"
+
+
+# ------------------------------------------------------------------ the bench
+class Bench:
+    def __init__(self, a):
+        self.smoke = a["smoke"]
+        self.top, self.bin, self.tools, self.outf = a["top"], a["bin"], a["tools"], a["out"]
+        self.tmp = tempfile.mkdtemp(prefix="callpipe-bench.")
+        self.rows = []   # (section, figure, value, target)
+        self.notes = []
+        self.problems = []
+        self.pl = self.sink = None
+        self.wsd = None
+        self.logpos = 0
+        self.t_start = time.monotonic()
+
+    def row(self, sec, fig, val, target=""):
+        self.rows.append((sec, fig, val, target))
+        info("%-10s %-58s %s" % (sec, fig, val))
+
+    def problem(self, msg):
+        info("PROBLEM: " + msg)
+        self.problems.append(msg)
+
+    def run(self, args, stdin=None, stdout=None, stderr=None, timeout=120, env=None):
+        p = spawn(args, stdin=stdin, stdout=stdout, stderr=stderr, env=env)
+        return wait_rusage(p, timeout)
+
+    # ---------------------------------------------------------------- 1. mixer
+    def capture(self, secs):
+        path = os.path.join(self.tmp, "cap-%g.jsonl" % secs)
+        if not os.path.exists(path):
+            with open(path, "wb") as f:
+                rc, _ = self.run(["/usr/bin/python3", os.path.join(self.top, "bench/gen-capture.py"),
+                                  "-s", str(secs)], stdout=f, timeout=300)
+            if rc != 0:
+                raise Broken("gen-capture.py failed (exit %d)" % rc)
+        return path
+
+    def runstat(self, name):
+        """(argv prefix, reader) for running a command under build/bench/runstat"""
+        path = os.path.join(self.tmp, "stat-%s" % name)
+
+        def read():
+            try:
+                with open(path) as f:
+                    v = f.read().split()
+                return int(v[0]), float(v[1]) + float(v[2]), float(v[3])  # rss KB, cpu s, wall s
+            except (OSError, ValueError, IndexError):
+                raise Broken("no resource figures from runstat for %s" % name)
+        return [os.path.join(self.tools, "runstat"), path], read
+
+    def mix_once(self, path):
+        pre, read = self.runstat("mix")
+        with open(path, "rb") as f, open(os.devnull, "wb") as dn, \
+                open(os.path.join(self.tmp, "mix.err"), "wb") as err:
+            rc, _ = self.run(pre + [os.path.join(self.bin, "twilio-mix")], stdin=f, stdout=dn,
+                             stderr=err, timeout=300)
+        if rc != 0:
+            raise Broken("twilio-mix failed on %s (exit %d)" % (path, rc))
+        rss, cpu, wall = read()
+        return wall, cpu, rss
+
+    def mixer(self):
+        long_s, short_s, runs = (10, 2, 3) if self.smoke else (600, 60, 9)
+        big, small = self.capture(long_s), self.capture(short_s)
+        nmsg = long_s * 50 * 2
+        size = os.path.getsize(big)
+        res = sorted(self.mix_once(big) for _ in range(runs))
+        med = res[len(res) // 2]
+        best = res[0]
+        rss_big = max(r[2] for r in res)
+        rss_small = max(self.mix_once(small)[2] for _ in range(3))
+        lab = "%g-min" % (long_s / 60) if long_s >= 60 else "%g-s" % long_s
+        self.row("mixer", "media messages/s, %s two-track capture (median of %d; best)" % (lab, runs),
+                 "%s; %s" % (fmt_int(nmsg / med[0]), fmt_int(nmsg / best[0])),
+                 ">= 1,000,000 (Rust ref ~520,000)")
+        self.row("mixer", "input MB/s (median; CPU s per run)", "%.0f MB/s; %.3f s" % (size / 1e6 / med[0], med[1]))
+        slab = "%g-min" % (short_s / 60) if short_s >= 60 else "%g-s" % short_s
+        self.row("mixer", "peak RSS, %s vs %s capture" % (slab, lab),
+                 "%.1f MB vs %.1f MB" % (rss_small / 1024, rss_big / 1024), "constant")
+
+    # ---------------------------------------------------------------- server
+    def start_server(self):
+        pf = os.path.join(self.tmp, "sink.port")
+        self.sinklog = os.path.join(self.tmp, "sink.log")
+        self.sink = spawn([os.path.join(self.tools, "dg-sink"), "-f", pf, "-o", self.sinklog, "-e", "50"],
+                          stderr=open(os.path.join(self.tmp, "sink.err"), "wb"))
+        sport = self.wait_port_file(pf, self.sink)
+        self.port = freeport()
+        self.state = os.path.join(self.tmp, "state")
+        env = dict(os.environ)
+        env.update({"CALLPIPE_BIN": self.bin, "CALLPIPE_DIR": self.state,
+                    "DEEPGRAM_API_KEY": "benchkey",
+                    "DEEPGRAM_URL": "ws://127.0.0.1:%d/v1/listen" % sport,
+                    "PROXY_URL": "127.0.0.1:%d" % self.port, "CALLPIPE_DRAIN_SECONDS": "10",
+                    "CALLPIPE_MAX_CONNECTIONS": "4000", "CALLPIPE_LOGLEVEL": "error"})
+        self.pllog = os.path.join(self.tmp, "pipeline.log")
+        self.pl = spawn(["sh", os.path.join(self.top, "pipeline.sh")], env=env,
+                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                        stderr=open(self.pllog, "wb"))
+        end = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/health" % self.port, timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.pl.poll() is not None or time.monotonic() > end:
+                raise Broken("pipeline.sh did not start: " + tail(self.pllog))
+            time.sleep(0.1)
+        with open(os.path.join(self.state, "run", "websocketd.pid")) as f:
+            self.wsd = int(f.read().strip())
+        self.wsd_idle_pss = pss_kb(self.wsd)
+
+    def wait_port_file(self, pf, p):
+        end = time.monotonic() + 10
+        while not os.path.exists(pf):
+            if p.poll() is not None or time.monotonic() > end:
+                raise Broken("dg-sink did not start")
+            time.sleep(0.02)
+        with open(pf) as f:
+            return int(f.read())
+
+    def stop_server(self):
+        if self.pl is not None and self.pl.poll() is None:
+            self.pl.send_signal(signal.SIGTERM)
+            try:
+                self.pl.wait(40)
+            except subprocess.TimeoutExpired:
+                if self.wsd and not gone(self.wsd):
+                    os.kill(self.wsd, signal.SIGKILL)
+                self.pl.kill()
+                self.pl.wait(5)
+        if self.sink is not None:
+            stop(self.sink)
+
+    def call_procs(self):
+        t = proc_table()
+        return [p for p in descendants(t, self.wsd) if t[p][0] == "twilio-mix"]
+
+    def read_sink(self):
+        """new lines of the sink log since the last call"""
+        with open(self.sinklog, "rb") as f:
+            f.seek(self.logpos)
+            data = f.read()
+        cut = data.rfind(b"\n") + 1
+        self.logpos += cut
+        return data[:cut].decode().splitlines()
+
+    def phase(self, ph, n, secs, subs, every, measure=False):
+        """one load run; returns a dict of results"""
+        stagger = 10 if n * 10 <= 3000 else max(1, 3000 // n)
+        args = [os.path.join(self.tools, "loadgen"), "-p", str(self.port), "-n", str(n),
+                "-s", str(secs), "-i", str(stagger), "-P", str(ph), "-e", str(every),
+                "-r", "%08x" % (os.getpid() & 0xffffffff)]
+        if subs:
+            args.append("-S")
+        outp = os.path.join(self.tmp, "loadgen-%d.out" % ph)
+        t0 = time.monotonic()
+        lg = spawn(args, stdout=open(outp, "wb"), stderr=open(outp + ".err", "wb"))
+        r = {"n": n}
+        if measure:
+            ramp = n * stagger / 1000.0
+            ta = t0 + ramp + 1.5
+            tb = t0 + ramp + secs - 0.5
+            if tb - ta < 1:
+                ta, tb = t0 + ramp + 0.3, t0 + ramp + secs - 0.2
+            self.sleep_until(ta, lg)
+            s1, c1, w1 = proc_table(), cpu_total(), time.monotonic()
+            # PSS of the call processes, once, in the middle of the window
+            pss = {g: 0 for g in GROUPS}
+            for pid in descendants(s1, self.wsd) + [self.wsd]:
+                if pid in s1:
+                    g = group_of(s1, pid, self.wsd, lg.pid, self.sink.pid)
+                    pss[g] = pss.get(g, 0) + pss_kb(pid)
+            r["pss"] = pss
+            r["ncalls_seen"] = sum(1 for p in descendants(s1, self.wsd) if s1[p][0] == "twilio-mix")
+            self.sleep_until(tb, lg)
+            s2, c2, w2 = proc_table(), cpu_total(), time.monotonic()
+            cpu = {}
+            for pid, (comm, ppid, ticks) in s2.items():
+                if pid in s1 and s1[pid][0] == comm:
+                    g = group_of(s2, pid, self.wsd, lg.pid, self.sink.pid)
+                    cpu[g] = cpu.get(g, 0) + ticks - s1[pid][2]
+            span = w2 - w1
+            r["cpu"] = {g: v / TICK / span * 100 for g, v in cpu.items()}   # % of one core
+            tot, idle = c2[0] - c1[0], c2[1] - c1[1]
+            r["busy"] = 100.0 * (tot - idle) / tot if tot else 0
+        rc, ru = wait_rusage(lg, n * stagger / 1000.0 + secs + 90)
+        kv = {}
+        with open(outp) as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                kv[k] = int(v) if v.isdigit() else v
+        r["lg"] = kv
+        r["lg_rc"] = rc
+        # wait (bounded) for every call to end: its processes gone, its sink connection closed
+        end = time.monotonic() + 40
+        closed = 0
+        lines = []
+        while time.monotonic() < end:
+            new = self.read_sink()
+            lines += new
+            closed += sum(1 for x in new if x.startswith("C %d " % ph))
+            if closed >= n and not self.call_procs():
+                break
+            time.sleep(0.1)
+        else:
+            self.problem("phase %d: %d of %d calls ended within 40 s of the load" % (ph, closed, n))
+        time.sleep(0.3)
+        lines += self.read_sink()
+        self.analyse(r, lines, ph, secs)
+        r["wall"] = time.monotonic() - t0
+        return r
+
+    def sleep_until(self, t, p):
+        while time.monotonic() < t and p.poll() is None:
+            time.sleep(min(0.05, max(0, t - time.monotonic())))
+
+    def analyse(self, r, lines, ph, secs):
+        warm = 50  # the first second of each call (call set-up) is left out of the percentiles
+        lat, first, seen, dups, untagged, conns = [], [], set(), 0, 0, 0
+        for x in lines:
+            f = x.split()
+            if f[0] == "A" and int(f[1]) == ph:
+                key = (f[2], f[3], int(f[4]))
+                if key in seen:
+                    dups += 1
+                    continue
+                seen.add(key)
+                v = int(f[5])
+                if key[2] >= warm:
+                    lat.append(v)
+                elif key[2] == 0:
+                    first.append(v)
+            elif f[0] == "U" and int(f[1]) in (ph, -1):
+                untagged += 1
+            elif f[0] == "C" and int(f[1]) == ph:
+                conns += 1
+        lat.sort()
+        first.sort()
+        sent = r["lg"].get("chunks_sent", 0)
+        r.update({"in_p50": pct(lat, .5), "in_p99": pct(lat, .99), "in_max": lat[-1] if lat else None,
+                  "in_n": len(lat), "first_p50": pct(first, .5), "first_max": first[-1] if first else None,
+                  "received": len(seen), "sent": sent, "lost": max(0, sent - len(seen)),
+                  "dups": dups, "untagged": untagged, "conns": conns})
+
+    def latency(self):
+        secs1, secs50, n50 = (3, 3, 5) if self.smoke else (10, 15, 50)
+        out = []
+        for ph, n, secs in ((1, 1, secs1), (2, n50, secs50)):
+            info("latency: %d call%s, %d s" % (n, "" if n == 1 else "s", secs))
+            r = self.phase(ph, n, secs, True, 10)
+            out.append(r)
+            lg = r["lg"]
+            self.row("latency", "%d call%s: ingress p50 / p99 / max ms" % (n, "" if n == 1 else "s"),
+                     "%s / %s / %s" % (ms(r["in_p50"]), ms(r["in_p99"]), ms(r["in_max"])),
+                     "p99 <= 30 at 50 calls" if n > 1 else "")
+            self.row("latency", "%d call%s: egress p50 / p99 / max ms" % (n, "" if n == 1 else "s"),
+                     "%s / %s / %s" % (ms(lg.get("egress_p50_us")), ms(lg.get("egress_p99_us")),
+                                       ms(lg.get("egress_max_us"))),
+                     "p99 <= 10 at 50 calls" if n > 1 else "")
+            self.row("latency", "%d call%s: lost audio chunks; samples in / out; call set-up ms (p50/max)"
+                     % (n, "" if n == 1 else "s"),
+                     "%d of %d; %d / %d; %s / %s" % (r["lost"], r["sent"], r["in_n"], lg.get("egress_n", 0),
+                                                    ms(r["first_p50"]), ms(r["first_max"])))
+            self.check_calls(r, "latency %d calls" % n, subs=True)
+        return out
+
+    def check_calls(self, r, what, subs=False):
+        lg = r["lg"]
+        bad = []
+        if lg.get("ok", 0) != r["n"]:
+            bad.append("%s of %d calls completed" % (lg.get("ok", 0), r["n"]))
+        if r["lost"]:
+            bad.append("%d of %d audio chunks lost" % (r["lost"], r["sent"]))
+        if r["dups"]:
+            bad.append("%d chunks duplicated" % r["dups"])
+        if r["untagged"]:
+            bad.append("%d chunks of silence fill" % r["untagged"])
+        if subs and lg.get("subs_failed", 0):
+            bad.append("%d subscribers got nothing" % lg["subs_failed"])
+        if bad:
+            msg = "%s: %s" % (what, ", ".join(bad))
+            if self.smoke:
+                self.problem(msg)
+            else:
+                self.notes.append(msg)
+                info("note: " + msg)
+        return not bad
+
+    def capacity(self):
+        steps, secs, budget = ([8], 3, 60) if self.smoke else ([50, 100, 150, 200, 250, 300, 400, 500], 12, 260)
+        t_end = time.monotonic() + budget
+        best, results = None, []
+        for i, n in enumerate(steps):
+            if time.monotonic() + secs + n * 0.01 + 15 > t_end:
+                self.notes.append("capacity: stopped before %d calls (time budget)" % n)
+                break
+            info("capacity: %d calls, %d s" % (n, secs))
+            r = self.phase(10 + i, n, secs, False, 50, measure=True)
+            ok = (r["lg"].get("ok", 0) == n and r["lost"] == 0 and r["in_p99"] is not None
+                  and r["in_p99"] < 100000)
+            r["pass"] = ok
+            results.append(r)
+            c = r["cpu"]
+            callcpu = sum(c.get(g, 0) for g in ("websocketd", "twilio-mix", "sh", "deepgram-stream", "fanout"))
+            info("  %d calls: %s lost %d, ingress p99 %s ms, busy %.0f%%, cpu %s" % (
+                n, "PASS" if ok else "FAIL", r["lost"], ms(r["in_p99"]), r["busy"],
+                " ".join("%s=%.0f%%" % (g, c.get(g, 0)) for g in GROUPS)))
+            if ok:
+                best = r
+            else:
+                if self.smoke:
+                    self.check_calls(r, "capacity %d calls" % n)
+                break
+        if not results:
+            return
+        for r in results:
+            self.row("capacity", "%d calls: lost chunks; ingress p50 / p99 / max ms; machine busy" % r["n"],
+                     "%d; %s / %s / %s; %.0f%% of %d cores%s" % (
+                         r["lost"], ms(r["in_p50"]), ms(r["in_p99"]), ms(r["in_max"]), r["busy"], NPROC,
+                         "" if r["pass"] else " (FAIL)"))
+        top = best if best is not None else results[0]
+        n = top["n"]
+        c, pss = top["cpu"], top["pss"]
+        callcpu = sum(c.get(g, 0) for g in ("twilio-mix", "sh", "deepgram-stream", "fanout"))
+        self.row("capacity", "largest step sustained (zero loss, ingress p99 < 100 ms)",
+                 "%s" % ("%d calls" % best["n"] if best else "none of the steps"),
+                 ">= 200 calls")
+        self.row("capacity", "CPU per call at %d calls: call processes + websocketd (%% of a core)" % n,
+                 "%.2f%% + %.2f%% = %.2f%%" % (callcpu / n, c.get("websocketd", 0) / n,
+                                               (callcpu + c.get("websocketd", 0)) / n))
+        self.row("capacity", "CPU at %d calls by process (%% of one core)" % n,
+                 ", ".join("%s %.0f%%" % (g, c.get(g, 0)) for g in
+                           ("websocketd", "twilio-mix", "deepgram-stream", "fanout", "sh")))
+        self.row("capacity", "load tools' own CPU at %d calls: loadgen, dg-sink (%% of %d cores)" % (n, NPROC),
+                 "%.1f%%, %.1f%% (%.0f%% of the machine was busy)" % (
+                     c.get("loadgen", 0) / NPROC, c.get("dg-sink", 0) / NPROC, top["busy"]))
+        seen = max(1, top["ncalls_seen"])
+        per = {g: pss.get(g, 0) / seen for g in ("twilio-mix", "sh", "deepgram-stream", "fanout")}
+        wshare = pss.get("websocketd", 0) / seen
+        self.row("capacity", "PSS per call at %d calls: mix+sh+dg-stream+fanout + websocketd share" % n,
+                 "%.0f+%.0f+%.0f+%.0f + %.0f = %.0f KB" % (
+                     per["twilio-mix"], per["sh"], per["deepgram-stream"], per["fanout"], wshare,
+                     sum(per.values()) + wshare))
+        self.capres = results
+
+    # ---------------------------------------------------------------- 4. deepgram-stream
+    def wav_header(self):
+        """the WAV header twilio-mix writes on a pipe (length fields at their maximum)"""
+        cap = self.capture(1)
+        with open(cap, "rb") as f:
+            p = spawn([os.path.join(self.bin, "twilio-mix")], stdin=f, stdout=subprocess.PIPE,
+                      stderr=subprocess.DEVNULL)
+            data = p.stdout.read()
+            p.wait(30)
+        # everything before the audio: 8000 Hz stereo = 16000 bytes a second
+        hl = len(data) - 16000
+        if hl <= 0 or data[:4] != b"RIFF":
+            raise Broken("unexpected twilio-mix output (%d bytes)" % len(data))
+        return data[:hl]
+
+    def dg_streams(self, k, secs, speed, block_ms, sink_port, extra=(), stalls=False):
+        """k deepgram-streams fed stereo mu-law in blocks of block_ms, speed x real time.
+        Returns (cpu seconds total, max rss KB, exit codes, stderr texts)."""
+        hdr = self.wav_header()
+        env = dict(os.environ)
+        env["DEEPGRAM_API_KEY"] = "benchkey"
+        procs, reads = [], []
+        for i in range(k):
+            err = open(os.path.join(self.tmp, "dg-%d.err" % i), "wb")
+            pre, read = self.runstat("dg-%d" % i)
+            reads.append(read)
+            p = spawn(pre + [os.path.join(self.bin, "deepgram-stream"), "-u",
+                       "ws://127.0.0.1:%d/v1/listen" % sink_port] + list(extra),
+                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, env=env)
+            p.stdin.write(hdr)
+            p.stdin.flush()
+            procs.append(p)
+        blk = bytes(((i * 37) & 0x7f) | 0x80 for i in range(16 * block_ms))
+        nblk = int(secs * 1000 / block_ms)
+        t0 = time.monotonic()
+        for b in range(nblk):
+            due = t0 + b * block_ms / 1000.0 / speed
+            d = due - time.monotonic()
+            if d > 0:
+                time.sleep(d)
+            for p in procs:
+                try:
+                    os.write(p.stdin.fileno(), blk)
+                except OSError:
+                    pass
+        for p in procs:
+            try:
+                p.stdin.close()
+            except OSError:
+                pass
+        cpu, rss, codes, errs = 0.0, 0, [], []
+        for i, p in enumerate(procs):
+            rc, _ = wait_rusage(p, 60)
+            r_rss, r_cpu, _ = reads[i]()
+            cpu += r_cpu
+            rss = max(rss, r_rss)
+            codes.append(rc)
+            with open(os.path.join(self.tmp, "dg-%d.err" % i), errors="replace") as f:
+                errs.append(f.read())
+        return cpu, rss, codes, errs
+
+    def dgcost(self):
+        pf = os.path.join(self.tmp, "sink2.port")
+        sink = spawn([os.path.join(self.tools, "dg-sink"), "-f", pf, "-o",
+                      os.path.join(self.tmp, "sink2.log"), "-e", "50"],
+                     stderr=open(os.path.join(self.tmp, "sink2.err"), "wb"))
+        port = self.wait_port_file(pf, sink)
+        pf0 = os.path.join(self.tmp, "sink3.port")
+        sink0 = spawn([os.path.join(self.tools, "dg-sink"), "-f", pf0, "-o",
+                       os.path.join(self.tmp, "sink3.log"), "-e", "0"],
+                      stderr=open(os.path.join(self.tmp, "sink3.err"), "wb"))
+        port0 = self.wait_port_file(pf0, sink0)
+        try:
+            # real time: 20 ms blocks, as twilio-mix writes them on a live call
+            k, secs = (2, 3) if self.smoke else (20, 30)
+            info("deepgram-stream: %d streams x %d s in real time" % (k, secs))
+            cpu, rss, codes, errs = self.dg_streams(k, secs, 1.0, 20, port)
+            self.dg_check("real time", codes, errs)
+            hours = k * secs / 3600.0
+            self.row("dg-stream", "CPU s per hour of stereo audio, real time (%d streams x %d s, 20 ms writes)"
+                     % (k, secs), "%.2f s/h" % (cpu / hours), "< 2 s/h")
+            self.row("dg-stream", "peak RSS, one live stream", "%.1f MB" % (rss / 1024))
+            # bulk: 100 ms blocks at 100x real time
+            secs = 60 if self.smoke else 1800
+            info("deepgram-stream: %d s of audio at 100x real time" % secs)
+            cpu, rss, codes, errs = self.dg_streams(1, secs, 100.0, 100, port)
+            self.dg_check("bulk", codes, errs)
+            self.row("dg-stream", "CPU s per hour of stereo audio, bulk (%g min at 100x, 100 ms writes)"
+                     % (secs / 60), "%.2f s/h" % (cpu / (secs / 3600.0)), "< 2 s/h")
+            # full replay buffer: a sink that never sends a final, so nothing is ever trimmed
+            mx, secs = (1000, 3) if self.smoke else (60000, 75)
+            info("deepgram-stream: replay buffer %d ms filled by %d s of audio without finals" % (mx, secs))
+            cpu, rss, codes, errs = self.dg_streams(1, secs, 10.0, 100, port0, extra=("-m", str(mx)))
+            full = any("replay buffer full" in e for e in errs)
+            self.dg_check("replay", codes, errs, allow_drop=True)
+            if not full:
+                self.problem("replay-buffer run: the buffer never filled")
+            self.row("dg-stream", "peak RSS with a full replay buffer (-m %d, %d s without finals)" % (mx, secs),
+                     "%.1f MB" % (rss / 1024), "< 12 MB")
+        finally:
+            stop(sink)
+            stop(sink0)
+
+    def dg_check(self, what, codes, errs, allow_drop=False):
+        bad = [c for c in codes if c != 0]
+        if bad:
+            self.problem("deepgram-stream (%s): exit codes %s: %s" % (what, bad, errs[codes.index(bad[0])][-400:]))
+        for e in errs:
+            m = re.search(r"reconnects (\d+).*dropped audio (\d+) ms", e)
+            if m and (int(m.group(1)) or (int(m.group(2)) and not allow_drop)):
+                self.problem("deepgram-stream (%s): %s" % (what, m.group(0)))
+                break
+
+    # ---------------------------------------------------------------- output
+    def table(self):
+        w = [max(len(r[i]) for r in self.rows + [("section", "figure", "value", "target")]) for i in range(4)]
+        lines = ["| %s | %s | %s | %s |" % ("section".ljust(w[0]), "figure".ljust(w[1]),
+                                           "value".ljust(w[2]), "target".ljust(w[3])),
+                 "|%s|%s|%s|%s|" % tuple("-" * (x + 2) for x in w)]
+        for r in self.rows:
+            lines.append("| %s | %s | %s | %s |" % tuple(r[i].ljust(w[i]) for i in range(4)))
+        return "\n".join(lines) + "\n"
+
+    def write(self):
+        tab = self.table()
+        sys.stdout.write(tab)
+        sys.stdout.flush()
+        model = "unknown"
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        model = line.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            pass
+        try:
+            commit = subprocess.run(["git", "-C", self.top, "rev-parse", "--short", "HEAD"],
+                                    capture_output=True, text=True, timeout=10).stdout.strip() or "unknown"
+            dirty = subprocess.run(["git", "-C", self.top, "status", "--porcelain", "--untracked-files=no"],
+                                   capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            commit, dirty = "unknown", ""
+        head = ["# callpipe benchmark results%s" % (" (smoke run: figures mean nothing)" if self.smoke else ""),
+                "",
+                "- date: %s" % time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                "- machine: %d CPUs (nproc), %s" % (len(os.sched_getaffinity(0)), model),
+                "- commit: %s%s" % (commit, " (work tree had uncommitted changes)" if dirty else ""),
+                "- run time: %.0f s (`make bench`; method: bench/README.md)" % (time.monotonic() - self.t_start),
+                ""]
+        tail_ = [""]
+        if self.notes:
+            tail_ += ["Notes:", ""] + ["- " + n for n in self.notes] + [""]
+        if self.problems:
+            tail_ += ["Problems:", ""] + ["- " + n for n in self.problems] + [""]
+        tmp = self.outf + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("\n".join(head) + tab + "\n".join(tail_))
+        os.rename(tmp, self.outf)
+        info("results written to %s" % self.outf)
+
+    def main(self):
+        try:
+            info("mixer")
+            self.mixer()
+            info("server: pipeline.sh + websocketd + dg-sink")
+            self.start_server()
+            self.latency()
+            self.capacity()
+            self.stop_server()
+            self.dgcost()
+        except Broken as e:
+            self.problem(str(e))
+        finally:
+            self.stop_server()
+            for p in reversed(STARTED):
+                stop(p, timeout=5)
+            if self.rows:
+                self.write()
+            if not self.problems:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+            else:
+                info("kept the run's files in %s" % self.tmp)
+        return 1 if self.problems else 0
+
+
+def fmt_int(x):
+    return "{:,}".format(int(round(x)))
+
+
+def tail(path, n=5):
+    try:
+        with open(path, errors="replace") as f:
+            return " | ".join(f.read().splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def main():
+    a = {"smoke": False, "top": None, "bin": None, "tools": None, "out": None}
+    argv = sys.argv[1:]
+    while argv:
+        o = argv.pop(0)
+        if o == "--smoke":
+            a["smoke"] = True
+        elif o in ("--top", "--bin", "--tools", "--out") and argv:
+            a[o[2:]] = argv.pop(0)
+        else:
+            sys.stderr.write("usage: bench.py [--smoke] --top DIR --bin DIR --tools DIR --out FILE\n")
+            return 100
+    if None in (a["top"], a["bin"], a["tools"], a["out"]):
+        sys.stderr.write("usage: bench.py [--smoke] --top DIR --bin DIR --tools DIR --out FILE\n")
+        return 100
+
+    def on_signal(s, f):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_signal)
+    b = Bench(a)
+    try:
+        return b.main()
+    except KeyboardInterrupt:
+        info("interrupted")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

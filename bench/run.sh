@@ -1,0 +1,49 @@
+#!/bin/sh
+# bench/run.sh [--smoke]: callpipe's benchmarks (`make bench`; `make bench-smoke`).
+# Builds the benchmark's own load generator and Deepgram sink (bench/*.c, into
+# build/bench/, not bin/), then runs bench/bench.py, which prints one table and writes
+# it to bench/RESULTS.md (with --smoke: to a temporary file, named on stderr; RESULTS.md
+# is left alone). Tools come from $BENCH_BIN, else $BIN (the test runner's variant), else
+# bin/. Method and figures: bench/README.md. Exit 0 with figures however slow the
+# machine is; 1 when something broke (with --smoke also: lost audio, failed calls).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=${BENCH_BIN:-${BIN:-$top/bin}}
+smoke=
+case ${1-} in
+--smoke) smoke=--smoke ;;
+'') ;;
+*) echo "usage: bench/run.sh [--smoke]" >&2; exit 100 ;;
+esac
+for t in twilio-mix deepgram-stream fanout subscribe; do
+	[ -x "$bin/$t" ] || { echo "bench: fatal: $bin/$t is missing: run make first" >&2; exit 100; }
+done
+command -v websocketd >/dev/null 2>&1 || { echo "bench: fatal: websocketd is missing (make deps)" >&2; exit 100; }
+
+# the bench tools: rebuilt when a source is newer (temp name + rename: never half-written)
+tools=$top/build/bench
+mkdir -p "$tools" || exit 111
+for p in loadgen dg-sink runstat; do
+	if [ ! -x "$tools/$p" ] || [ "$top/bench/$p.c" -nt "$tools/$p" ] || [ "$top/bench/bws.h" -nt "$tools/$p" ]; then
+		${CC:-cc} -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+		    -o "$tools/$p.tmp.$$" "$top/bench/$p.c" -lcrypto &&
+		    mv -f "$tools/$p.tmp.$$" "$tools/$p" ||
+		    { rm -f "$tools/$p.tmp.$$"; echo "bench: fatal: unable to build $p" >&2; exit 111; }
+	fi
+done
+
+# hundreds of calls need more than 1024 descriptors in websocketd and the load generator
+n=$(ulimit -Hn)
+[ "$n" = unlimited ] && n=65536
+[ "$n" -gt 65536 ] && n=65536
+ulimit -n "$n" 2>/dev/null
+
+if [ -n "$smoke" ]; then
+	out=$(mktemp "${TMPDIR:-/tmp}/callpipe-bench-smoke.XXXXXX") || exit 111
+else
+	out=$top/bench/RESULTS.md
+fi
+/usr/bin/python3 "$top/bench/bench.py" $smoke --top "$top" --bin "$bin" --tools "$tools" --out "$out"
+rc=$?
+[ -n "$smoke" ] && echo "bench: smoke results in $out (not bench/RESULTS.md)" >&2
+exit $rc

@@ -1,0 +1,37 @@
+# bench-smoke: `make bench-smoke` (bench/run.sh --smoke) runs end to end on this build's
+# tools, so the benchmark scripts cannot rot. Checks behaviour only, never speed: it ran,
+# the table has every expected row, no audio was lost, bench/RESULTS.md was left alone.
+# All figures are normalised to N.
+. "$TOP/tests/lib.sh"
+
+res=$TOP/bench/RESULTS.md
+before=$( [ -f "$res" ] && hexsum "$res" || echo none)
+
+case_ "bench/run.sh --smoke"
+TMPDIR=$WORK BENCH_BIN=$BIN sh "$TOP/bench/run.sh" --smoke >table.txt 2>bench.err
+echo "? $?"
+
+case_ "table rows (figures normalised)"
+awk -F'|' 'NF >= 5 && $2 !~ /^-+$/ {
+	s = $2; f = $3; v = $4
+	gsub(/^ +| +$/, "", s); gsub(/^ +| +$/, "", f); gsub(/^ +| +$/, "", v)
+	gsub(/[0-9][0-9,.]*/, "N", f); gsub(/[0-9][0-9,.]*/, "N", v)
+	print s " | " f " | " v
+}' table.txt
+
+case_ "no audio lost in the smoke calls"
+grep 'lost audio chunks' table.txt | awk -F'|' '{ split($4, a, " "); print "lost " a[1] }'
+grep 'lost chunks;' table.txt | awk -F'|' '{ split($4, a, ";"); gsub(/ /, "", a[1]); print "lost " a[1] }'
+
+case_ "the smoke results went to a temporary file, not bench/RESULTS.md"
+tmp=$(sed -n 's/^bench: smoke results in \(.*\) (not bench\/RESULTS.md)$/\1/p' bench.err)
+case $tmp in "$WORK"/callpipe-bench-smoke.*) echo "temp file in TMPDIR" ;; *) echo "unexpected: '$tmp'" ;; esac
+sed -n '/^|/p' "$tmp" | cmp -s - table.txt && echo "same table as printed"
+grep -q '^# callpipe benchmark results (smoke run' "$tmp" && echo "titled as a smoke run"
+grep -q '^- commit: ' "$tmp" && echo "has commit"
+grep -q '^- machine: [0-9]* CPUs' "$tmp" && echo "has machine"
+after=$( [ -f "$res" ] && hexsum "$res" || echo none)
+[ "$before" = "$after" ] && echo "RESULTS.md untouched"
+
+case_ "no problems reported"
+grep -c 'PROBLEM' bench.err || :
