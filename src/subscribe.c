@@ -83,28 +83,28 @@ out(const char *p, size_t n)
 	}
 }
 
-/* A refusal the /client endpoint forwards: warning, and with -j a JSON error line. */
+/* A refusal the /client endpoint forwards: with -j a JSON error line on stdout, then a
+ * warning (exit 1: unknown, ended, malformed) or a fatal message (100, 111). */
 static void __attribute__((noreturn))
 refuse(int code, const char *why, const char *detail)
 {
-	cp_warn("%s%s%s", why, detail ? ": " : "", detail ? detail : "");
 	if (jflag) {
 		cJSON *o = cJSON_CreateObject();
-		char *s;
+		char *s = NULL;
 
-		cJSON_AddStringToObject(o, "type", "error");
-		cJSON_AddStringToObject(o, "error", why);
-		s = cJSON_PrintUnformatted(o);
+		if (o != NULL && cJSON_AddStringToObject(o, "type", "error") != NULL &&
+		    cJSON_AddStringToObject(o, "error", why) != NULL)
+			s = cJSON_PrintUnformatted(o);
 		cJSON_Delete(o);
 		if (s != NULL) {
-			size_t n = strlen(s);
-
-			s[n] = '\n'; /* cJSON leaves room: printed buffer ends with NUL we overwrite */
-			if (cp_writeall(1, s, n + 1) < 0 && errno != EPIPE)
+			if ((cp_writeall(1, s, strlen(s)) < 0 || cp_writeall(1, "\n", 1) < 0) && errno != EPIPE)
 				cp_warnsys("unable to write to stdout");
 			cJSON_free(s);
 		}
 	}
+	if (code != CP_EXIT_NEG)
+		cp_die(code, "%s%s%s", why, detail ? ": " : "", detail ? detail : "");
+	cp_warn("%s%s%s", why, detail ? ": " : "", detail ? detail : "");
 	exit(code);
 }
 
