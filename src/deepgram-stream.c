@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cp.h"
@@ -43,6 +44,8 @@ static size_t frame_bytes;   /* largest audio frame we send */
 
 /* input */
 static int in_eof;
+static int in_regular;       /* stdin is a regular file: nobody upstream to stall, so a
+                              * full ring pauses reading instead of dropping audio */
 static unsigned char hdr[WAV_SCAN_MAX + 16];
 static size_t hdrlen;
 static uint64_t data_left = UINT64_MAX; /* WAV data length still expected */
@@ -50,7 +53,7 @@ static uint64_t data_left = UINT64_MAX; /* WAV data length still expected */
 /* the ring: absolute byte positions of the audio stream */
 static unsigned char *ring;
 static size_t cap;
-static uint64_t a_start, a_sent, a_end, a_sent_max;
+static uint64_t a_start, a_sent, a_end, a_sent_max, sent_bytes;
 
 /* the connection */
 static struct wsc *ws;
@@ -84,7 +87,7 @@ summary(void)
 	char chs[700];
 	size_t n = 0;
 	unsigned c;
-	double secs = have_fmt ? (double)a_sent_max / bytes_per_sec : 0;
+	double secs = have_fmt ? (double)sent_bytes / bytes_per_sec : 0;
 
 	chs[0] = '\0';
 	for (c = 0; have_fmt && c < fmt.channels && n < sizeof chs - 40; c++)
@@ -211,6 +214,8 @@ read_input(void)
 
 	if (in_eof)
 		return 0;
+	if (have_fmt && in_regular && a_end - a_start == cap)
+		return 0; /* full: wait for Deepgram */
 	if (have_fmt) {
 		/* read straight into the ring when it has contiguous room */
 		size_t idx = (size_t)(a_end % cap), room = cap - (size_t)(a_end - a_start);
@@ -606,8 +611,10 @@ pump(int64_t now)
 			return;
 		}
 		a_sent += n;
-		if (a_sent > a_sent_max)
+		if (a_sent > a_sent_max) {
+			sent_bytes += a_sent - (a_sent_max > a_sent - n ? a_sent_max : a_sent - n);
 			a_sent_max = a_sent;
+		}
 		last_send = now;
 		if (pacing && a_sent >= a_end)
 			pacing = 0; /* caught up: live audio again goes out as it comes */
@@ -731,7 +738,12 @@ main(int argc, char **argv)
 	snprintf(auth, strlen(key) + 32, "Authorization: Token %s", key);
 	if ((sfd = cp_sigfd(sigs, 2)) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
-	if (cp_setnonblock(0, 1) < 0)
+	{
+		struct stat sb;
+		if (fstat(0, &sb) == 0 && S_ISREG(sb.st_mode))
+			in_regular = 1;
+	}
+	if (!in_regular && cp_setnonblock(0, 1) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to make stdin non-blocking");
 	srandom((unsigned)(cp_now_us() ^ getpid()));
 	if (raw_mode)
@@ -761,7 +773,7 @@ main(int argc, char **argv)
 		sp = np;
 		p[np].fd = sfd;
 		p[np++].events = POLLIN;
-		if (!in_eof) {
+		if (!in_eof && !(in_regular && have_fmt && a_end - a_start == cap)) {
 			ip = np;
 			p[np].fd = 0;
 			p[np++].events = POLLIN;

@@ -1,7 +1,8 @@
 # deepgram-stream never stops reading stdin while the network is stuck: the stand-in
 # stops reading its socket for 6 s after 1 s of audio, while 60 s of audio arrive at
 # 20x real time. The writer must finish (all input read) before the stand-in reads
-# again; then all the audio still reaches Deepgram, in order.
+# again; then all the audio still reaches Deepgram, in order. A replay buffer too small
+# for the stall drops the oldest audio (counted) on a pipe, never from a regular file.
 . "$TOP/tests/lib.sh"
 export DEEPGRAM_API_KEY=testkey
 SPID=
@@ -54,3 +55,21 @@ jq -r 'select(.ev != "audio") | "\(.ev) \(.type // "")"' log
 finals out.jsonl > got
 expect_finals st.raw 2 1 8000 | cmp - got && echo finals match the input audio
 sed -n 's/.*summary: //p' err
+
+mkraw 160 st40.raw   # 40 s
+
+case_ "a 1 s replay buffer on a pipe while the stand-in stalls: the oldest audio is dropped, counted"
+standin --stall-after 1 --stall-for 3
+cat st40.raw | deepgram-stream -e mulaw -r 8000 -c 2 -m 1000 > out.jsonl 2> err; echo "? $?"
+grep -c 'warning: replay buffer full (1000 ms): dropping the oldest audio' err | sed 's/^[1-9][0-9]*$/warned/'
+sed -n 's/.*summary: .*dropped audio \([0-9]*\) ms/\1/p' err | awk '{ print ($1 > 0) ? "dropped some audio" : "dropped nothing" }'
+cleanup
+
+case_ "the same from a regular file: reading waits for Deepgram, nothing dropped"
+standin --stall-after 1 --stall-for 3
+deepgram-stream -e mulaw -r 8000 -c 2 -m 1000 < st40.raw > out.jsonl 2> err; echo "? $?"
+grep -c 'replay buffer full' err
+finals out.jsonl > got
+expect_finals st40.raw 2 1 8000 | cmp - got && echo finals match the input audio
+sed -n 's/.*summary: //p' err
+cleanup
