@@ -123,11 +123,13 @@ emit(const char *s, size_t len)
 	memcpy(out, s, len);
 	out[len] = '\n';
 	if (cp_writeall(1, out, len + 1) < 0) {
-		if (errno == EPIPE)
-			cp_warn("unable to write to stdout: reader gone");
-		else
-			cp_warnsys("unable to write to stdout");
-		finish(CP_EXIT_TEMP);
+		int e = errno;
+
+		summary();
+		if (e == EPIPE)
+			cp_die(CP_EXIT_TEMP, "unable to write to stdout: reader gone");
+		errno = e;
+		cp_diesys(CP_EXIT_TEMP, "unable to write to stdout");
 	}
 }
 
