@@ -80,6 +80,8 @@ out(const char *p, size_t n)
 		}
 		p += w;
 		n -= (size_t)w;
+		if (n > 0)
+			checksig(); /* a short write: maybe a signal cut it short */
 	}
 }
 
