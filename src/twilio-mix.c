@@ -733,6 +733,7 @@ main(int argc, char **argv)
 
 		pf[np].fd = sigfd;
 		pf[np++].events = POLLIN;
+		hold = in_reg && out.pipe && !out.dead && out.len >= out.cap / 2;
 		if (!in_eof && !sigs && !hold) {
 			ip = (int)np;
 			pf[np].fd = 0;
