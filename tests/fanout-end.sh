@@ -45,6 +45,7 @@ case_ "SIGTERM ends the call like end of input"
 subscribe -n $SID > t.out 3>&- & SP=$!
 rc waitfor 5 attached "subscribe.$SP."
 echo '{"n":2}' >&3
+rc waitfor 5 grep -q '"n":2' "$D/log.jsonl"
 kill -TERM $FP
 rc waitfor 2 gone $SP
 wait $FP; echo "fanout ? $?"

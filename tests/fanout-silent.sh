@@ -12,6 +12,7 @@ fanout -c $SID <in 2>fanout.err & FP=$!
 exec 3>in
 rc waitfor 5 live
 printf '{"n":1}\n{"n":2}\n{"n":3}\n' >&3
+rc waitfor 5 sh -c "[ \$(wc -l < $D/log.jsonl) -eq 3 ]"
 
 case_ "silence: subscribe, subscribe -H and cat join; fanout opens their FIFOs with no line written"
 subscribe -n $SID > l.out 2>l.err 3>&- & LP=$!
