@@ -52,5 +52,5 @@ sed 's/^[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z$/TIME
 rc flock -n "$D/live.lock" true
 ls "$D/subscribers"
 subscribe | wc -l
-grep -c warning fanout.err s.err
+echo "fanout drops: $(grep -c dropping fanout.err), subscribe warnings: $(grep -c . s.err)"
 sed 's/[0-9]*$/N/' fanout.err | grep -c 'info: CA0123456789abcdef0123456789abcdef: 300 lines, 300 logged, 0 too long, 0 empty; 3 subscribers'
