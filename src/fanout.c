@@ -563,7 +563,7 @@ main(int argc, char **argv)
 	cp_setprog(argv[0]);
 	while ((c = getopt(argc, argv, "b:c:l:m:s:")) != -1) {
 		switch (c) {
-		case 'b': bufmax = (size_t)num(optarg, 4096, 1LL << 30, "buffer size"); break;
+		case 'b': bufmax = (size_t)num(optarg, 1024, 1LL << 30, "buffer size"); break;
 		case 'c': csid = optarg; break;
 		case 'l': linemax = (size_t)num(optarg, 1, 8LL << 20, "line length"); break;
 		case 'm': logmax = (uint64_t)num(optarg, 0, 1LL << 50, "log size"); break;
