@@ -37,7 +37,7 @@ static char **cmd;
 
 /* input */
 static struct linebuf lb;
-static int in_eof, in_reg, in_lastbyte = '\n';
+static int in_eof, in_reg, in_err, in_lastbyte = '\n';
 static uint64_t in_bytes;
 
 /* call state */
@@ -176,8 +176,13 @@ flush_stdout(void)
 	while (out.len > 0) {
 		size_t k = out.len < out.cap - out.head ? out.len : out.cap - out.head;
 
-		if (writefull(out.fd, out.ring + out.head, k) < 0)
+		if (writefull(out.fd, out.ring + out.head, k) < 0) {
+			int e = errno;
+
+			summary();
+			errno = e;
 			cp_diesys(CP_EXIT_TEMP, "unable to write audio to stdout");
+		}
 		out.written += k;
 		out.head = (out.head + k) % out.cap;
 		out.len -= k;
@@ -769,11 +774,14 @@ main(int argc, char **argv)
 				in_lastbyte = (unsigned char)lb.buf[lb.end - 1];
 			} else if (r == LR_ERR) {
 				cp_warnsys("unable to read stdin");
+				in_err = 1;
 				lb.eof = 1;
 			}
 		}
 	}
 	fixup();
+	if (in_err)
+		code = CP_EXIT_TEMP;
 	if (child >= 0) {
 		close_out();
 		while (!child_done) {
