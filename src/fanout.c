@@ -278,7 +278,7 @@ drainevents(void)
 			if (ev->mask & IN_Q_OVERFLOW) {
 				rescan();
 			} else if (ev->mask & IN_IGNORED) {
-				cp_warn("lost the watch on %s: scanning every %d ms only", CD_SUBS, RESCAN_MS);
+				cp_warn("lost the watch on %s: scanning for subscribers before every line", CD_SUBS);
 				close(inofd);
 				inofd = -1;
 				return;
@@ -303,7 +303,10 @@ catchup(void)
 {
 	size_t i;
 
-	drainevents();
+	if (inofd >= 0)
+		drainevents();
+	else
+		rescan();
 	for (i = nsubs; i-- > 0;)
 		if (subs[i].state == S_PENDING)
 			tryopen(i);
@@ -404,6 +407,33 @@ expire(int64_t now)
 	return next;
 }
 
+/* Watch subscribers/ with inotify. Without it (e.g. the per-user instance limit is
+ * reached), every line is preceded by a scan instead, and the watch is tried again at
+ * every periodic scan. */
+static void
+watch(int quiet)
+{
+	static int warned;
+	char path[64];
+	uint32_t mask = IN_CREATE | IN_MOVED_TO | IN_OPEN | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR;
+
+	inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (inofd < 0) {
+		if (!quiet && !warned)
+			cp_warnsys("unable to start inotify: scanning for subscribers before every line");
+		warned = 1;
+		return;
+	}
+	snprintf(path, sizeof path, "/proc/self/fd/%d", subsfd);
+	if (inotify_add_watch(inofd, path, mask) < 0) {
+		if (!quiet && !warned)
+			cp_warnsys("unable to watch %s/%s: scanning for subscribers before every line", sid, CD_SUBS);
+		warned = 1;
+		close(inofd);
+		inofd = -1;
+	}
+}
+
 static void
 setup(int *lockfd, int *calldirfd)
 {
@@ -481,20 +511,7 @@ setup(int *lockfd, int *calldirfd)
 	if (logmax == 0)
 		logging = 0;
 
-	inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (inofd >= 0) {
-		char path[64];
-		uint32_t mask = IN_CREATE | IN_MOVED_TO | IN_OPEN | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR;
-
-		snprintf(path, sizeof path, "/proc/self/fd/%d", subsfd);
-		if (inotify_add_watch(inofd, path, mask) < 0) {
-			cp_warnsys("unable to watch %s/%s: scanning every %d ms only", sid, CD_SUBS, RESCAN_MS);
-			close(inofd);
-			inofd = -1;
-		}
-	} else {
-		cp_warnsys("unable to start inotify: scanning every %d ms only", RESCAN_MS);
-	}
+	watch(0);
 	rescan();
 }
 
@@ -601,6 +618,8 @@ main(int argc, char **argv)
 
 		now = cp_now_ms();
 		if (now >= nextscan) {
+			if (inofd < 0)
+				watch(1);
 			rescan();
 			nextscan = now + RESCAN_MS;
 		}
