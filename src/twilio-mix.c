@@ -166,6 +166,7 @@ output_dead(const char *why)
 	if (!out.dead)
 		cp_warn("command %s: discarding the rest of the audio", why);
 	out.dead = 1;
+	out.hdroff = out.hdrlen;
 	discard_ring();
 }
 
@@ -469,7 +470,6 @@ reap(void)
 		else
 			snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(st));
 		output_dead(why);
-		out.hdroff = out.hdrlen;
 	}
 }
 
@@ -693,7 +693,7 @@ main(int argc, char **argv)
 	for (;;) {
 		struct pollfd pf[3];
 		nfds_t np = 0;
-		int ip = -1, op = -1;
+		int ip = -1;
 		/* a regular file cannot stall anyone: let a slow command hold it back */
 		int hold = in_reg && out.pipe && !out.dead && out.len >= out.cap / 2;
 
@@ -745,11 +745,10 @@ main(int argc, char **argv)
 			pf[np++].events = POLLIN;
 		}
 		if (out.pipe && !out.closed && !out.dead && (out.len > 0 || out.hdroff < out.hdrlen)) {
-			op = (int)np;
+
 			pf[np].fd = out.fd;
 			pf[np++].events = POLLOUT;
 		}
-		(void)op;
 		if (poll(pf, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
