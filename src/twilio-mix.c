@@ -745,7 +745,6 @@ main(int argc, char **argv)
 			pf[np++].events = POLLIN;
 		}
 		if (out.pipe && !out.closed && !out.dead && (out.len > 0 || out.hdroff < out.hdrlen)) {
-
 			pf[np].fd = out.fd;
 			pf[np++].events = POLLOUT;
 		}
