@@ -142,12 +142,23 @@ str(const cJSON *obj, const char *key)
 	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
+/* strcmp(s, lit) == 0 for a short literal, inlined: it stops at the first difference,
+ * so it never reads past the end of s */
+static inline int
+eq(const char *s, const char *lit)
+{
+	while (*lit != '\0')
+		if (*s++ != *lit++)
+			return 0;
+	return *s == '\0';
+}
+
 static int
 trackof(const char *s)
 {
-	if (strcmp(s, "inbound") == 0)
+	if (eq(s, "inbound"))
 		return TW_INBOUND;
-	if (strcmp(s, "outbound") == 0)
+	if (eq(s, "outbound"))
 		return TW_OUTBOUND;
 	return -1;
 }
@@ -165,11 +176,11 @@ parse_media(const cJSON *media, struct tw_msg *m)
 
 		if (k == NULL)
 			continue;
-		if (k[0] == 't' && track == NULL && strcmp(k, "track") == 0)
+		if (track == NULL && eq(k, "track"))
 			track = it;
-		else if (k[0] == 't' && ts == NULL && strcmp(k, "timestamp") == 0)
+		else if (ts == NULL && eq(k, "timestamp"))
 			ts = it;
-		else if (k[0] == 'p' && pl == NULL && strcmp(k, "payload") == 0)
+		else if (pl == NULL && eq(k, "payload"))
 			pl = it;
 	}
 	if (!cJSON_IsString(track))
@@ -282,15 +293,15 @@ tw_parse(const char *line, size_t len, struct tw_msg *m)
 
 		if (k == NULL)
 			continue;
-		if (k[0] == 'e' && ev == NULL && strcmp(k, "event") == 0)
+		if (ev == NULL && eq(k, "event"))
 			ev = it;
-		else if (k[0] == 'm' && media == NULL && strcmp(k, "media") == 0)
+		else if (media == NULL && eq(k, "media"))
 			media = it;
 	}
 	if (!cJSON_IsString(ev))
 		return reject(m, TW_R_TYPE, "event missing or not a string");
 	e = ev->valuestring;
-	if (strcmp(e, "media") == 0)
+	if (eq(e, "media"))
 		return parse_media(media, m);
 	if (strcmp(e, "start") == 0)
 		return parse_start(root, m);
