@@ -129,9 +129,10 @@ def proc_table():
 
 
 def cpu_total():
+    """(all ticks, idle+iowait, irq+softirq, steal) summed over the CPUs"""
     with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v), v[3] + v[4]
+        v = [int(x) for x in f.readline().split()[1:]] + [0] * 8
+    return sum(v[:8]), v[3] + v[4], v[5] + v[6], v[7]
 
 
 def pss_kb(pid):
@@ -143,6 +144,22 @@ def pss_kb(pid):
     except OSError:
         pass
     return 0
+
+
+def mem_of_child(pid):
+    """smaps_rollup figures (KB) of the first child of pid (the program runstat runs)"""
+    m = {}
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kid = int(f.read().split()[0])
+        with open("/proc/%d/smaps_rollup" % kid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if v.strip().endswith("kB"):
+                    m[k] = int(v.split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return m
 
 
 def descendants(table, root):
@@ -196,6 +213,11 @@ class Bench:
         self.wsd = None
         self.logpos = 0
         self.t_start = time.monotonic()
+        try:
+            with open("/proc/loadavg") as f:
+                self.loadavg = " ".join(f.read().split()[:3])
+        except OSError:
+            self.loadavg = "unknown"
 
     def row(self, sec, fig, val, target=""):
         self.rows.append((sec, fig, val, target))
@@ -362,15 +384,24 @@ class Bench:
             r["ncalls_seen"] = sum(1 for p in descendants(s1, self.wsd) if s1[p][0] == "twilio-mix")
             self.sleep_until(tb, lg)
             s2, c2, w2 = proc_table(), cpu_total(), time.monotonic()
-            cpu = {}
+            cpu, others = {}, {}
+            ours = set(descendants(s2, self.wsd)) | {self.wsd, lg.pid, self.sink.pid}
             for pid, (comm, ppid, ticks) in s2.items():
                 if pid in s1 and s1[pid][0] == comm:
-                    g = group_of(s2, pid, self.wsd, lg.pid, self.sink.pid)
-                    cpu[g] = cpu.get(g, 0) + ticks - s1[pid][2]
+                    d = ticks - s1[pid][2]
+                    if pid in ours:
+                        g = group_of(s2, pid, self.wsd, lg.pid, self.sink.pid)
+                        cpu[g] = cpu.get(g, 0) + d
+                    elif d > 0:
+                        cpu["not ours"] = cpu.get("not ours", 0) + d
+                        others[comm] = others.get(comm, 0) + d
             span = w2 - w1
             r["cpu"] = {g: v / TICK / span * 100 for g, v in cpu.items()}   # % of one core
-            tot, idle = c2[0] - c1[0], c2[1] - c1[1]
-            r["busy"] = 100.0 * (tot - idle) / tot if tot else 0
+            r["others"] = sorted(((v / TICK / span * 100, k) for k, v in others.items()), reverse=True)[:4]
+            tot, idle, irq, steal = (c2[i] - c1[i] for i in range(4))
+            r["busy"] = 100.0 * (tot - idle - steal) / tot if tot else 0
+            r["irq"] = 100.0 * irq / tot * NPROC if tot else 0      # % of one core
+            r["steal"] = 100.0 * steal / tot * NPROC if tot else 0
         rc, ru = wait_rusage(lg, n * stagger / 1000.0 + secs + 90)
         kv = {}
         with open(outp) as f:
@@ -395,8 +426,36 @@ class Bench:
         time.sleep(0.3)
         lines += self.read_sink()
         self.analyse(r, lines, ph, secs)
+        r["diag"] = self.server_log()
         r["wall"] = time.monotonic() - t0
         return r
+
+    def server_log(self):
+        """what the call processes reported since the last call: non-zero loss counters"""
+        try:
+            with open(self.pllog, "rb") as f:
+                f.seek(getattr(self, "plpos", 0))
+                data = f.read()
+        except OSError:
+            return ""
+        cut = data.rfind(b"\n") + 1
+        self.plpos = getattr(self, "plpos", 0) + cut
+        count = {}
+        for line in data[:cut].decode(errors="replace").splitlines():
+            m = re.search(r"(twilio-mix|deepgram-stream|fanout|subscribe): (warning|fatal|info): (.*)", line)
+            if not m:
+                continue
+            prog, lvl, msg = m.groups()
+            if lvl == "info" and "summary" in msg:
+                for k, v in re.findall(r"(lag-filled|late dropped|overflow dropped|undelivered|"
+                                       r"reconnects|dropped audio|skipped) (\d+)", msg):
+                    if int(v):
+                        key = "%s %s" % (prog, k)
+                        count[key] = count.get(key, 0) + int(v)
+            elif lvl != "info":
+                key = "%s %s: %s" % (prog, lvl, re.sub(r"[0-9]+", "N", msg)[:70])
+                count[key] = count.get(key, 0) + 1
+        return "; ".join("%s x%d" % (k, v) for k, v in sorted(count.items()))
 
     def sleep_until(self, t, p):
         while time.monotonic() < t and p.poll() is None:
@@ -449,7 +508,10 @@ class Bench:
                      % (n, "" if n == 1 else "s"),
                      "%d of %d; %d / %d; %s / %s" % (r["lost"], r["sent"], r["in_n"], lg.get("egress_n", 0),
                                                     ms(r["first_p50"]), ms(r["first_max"])))
+            self.late_max = max(getattr(self, "late_max", 0), lg.get("late_max_us", 0))
             self.check_calls(r, "latency %d calls" % n, subs=True)
+            if r["diag"]:
+                self.notes.append("latency %d calls: call processes reported: %s" % (n, r["diag"]))
         return out
 
     def check_calls(self, r, what, subs=False):
@@ -475,37 +537,62 @@ class Bench:
         return not bad
 
     def capacity(self):
-        steps, secs, budget = ([8], 3, 60) if self.smoke else ([50, 100, 150, 200, 250, 300, 400, 500], 12, 260)
+        steps, secs, budget = ([8], 3, 60) if self.smoke else ([50, 100, 150, 200, 250, 300, 400, 500], 12, 300)
         t_end = time.monotonic() + budget
-        best, results = None, []
-        for i, n in enumerate(steps):
-            if time.monotonic() + secs + n * 0.01 + 15 > t_end:
+        best, fail, results = None, None, []
+        todo = list(steps)
+        ph = 10
+        while todo:
+            n = todo.pop(0)
+            if time.monotonic() + secs + n * 0.01 + 20 > t_end:
                 self.notes.append("capacity: stopped before %d calls (time budget)" % n)
                 break
             info("capacity: %d calls, %d s" % (n, secs))
-            r = self.phase(10 + i, n, secs, False, 50, measure=True)
+            r = self.phase(ph, n, secs, False, 50, measure=True)
+            ph += 1
             ok = (r["lg"].get("ok", 0) == n and r["lost"] == 0 and r["in_p99"] is not None
                   and r["in_p99"] < 100000)
             r["pass"] = ok
             results.append(r)
             c = r["cpu"]
-            callcpu = sum(c.get(g, 0) for g in ("websocketd", "twilio-mix", "sh", "deepgram-stream", "fanout"))
             info("  %d calls: %s lost %d, ingress p99 %s ms, busy %.0f%%, cpu %s" % (
                 n, "PASS" if ok else "FAIL", r["lost"], ms(r["in_p99"]), r["busy"],
                 " ".join("%s=%.0f%%" % (g, c.get(g, 0)) for g in GROUPS)))
             if ok:
-                best = r
+                if best is None or n > best["n"]:
+                    best = r
             else:
                 if self.smoke:
                     self.check_calls(r, "capacity %d calls" % n)
-                break
+                if fail is None or n < fail["n"]:
+                    fail = r
+                todo = []
+            if fail is not None and not self.smoke:
+                # refine between the largest pass and the smallest fail, in steps of 25
+                lo = best["n"] if best else 0
+                mid = (lo + fail["n"]) // 2 // 25 * 25
+                if mid > lo and mid < fail["n"]:
+                    todo = [mid]
         if not results:
             return
+        results.sort(key=lambda x: x["n"])
         for r in results:
-            self.row("capacity", "%d calls: lost chunks; ingress p50 / p99 / max ms; machine busy" % r["n"],
-                     "%d; %s / %s / %s; %.0f%% of %d cores%s" % (
-                         r["lost"], ms(r["in_p50"]), ms(r["in_p99"]), ms(r["in_max"]), r["busy"], NPROC,
-                         "" if r["pass"] else " (FAIL)"))
+            c = r["cpu"]
+            self.row("capacity", "%d calls: lost chunks; ingress p50/p99/max ms" % r["n"],
+                     "%d; %s / %s / %s%s" % (r["lost"], ms(r["in_p50"]), ms(r["in_p99"]), ms(r["in_max"]),
+                                             "" if r["pass"] else " (FAIL)"),
+                     ">= 200 calls with p99 < 100" if r["n"] == 200 else "")
+            self.row("capacity", "%d calls: CPU %% of one core: websocketd, twilio-mix, deepgram-stream, "
+                     "fanout; loadgen, dg-sink; other processes, irq, steal" % r["n"],
+                     "%.0f, %.0f, %.0f, %.0f; %.0f, %.0f; %.0f, %.0f, %.0f (machine %.0f%% busy)" % (
+                         c.get("websocketd", 0), c.get("twilio-mix", 0), c.get("deepgram-stream", 0),
+                         c.get("fanout", 0), c.get("loadgen", 0), c.get("dg-sink", 0),
+                         c.get("not ours", 0), r["irq"], r["steal"], r["busy"]))
+            if r["others"] and r["others"][0][0] >= 5:
+                self.notes.append("capacity %d calls: busiest other processes (%% of a core): %s" % (
+                    r["n"], ", ".join("%s %.0f" % (k, v) for v, k in r["others"])))
+            if r["diag"]:
+                self.notes.append("capacity %d calls: call processes reported: %s" % (r["n"], r["diag"]))
         top = best if best is not None else results[0]
         n = top["n"]
         c, pss = top["cpu"], top["pss"]
@@ -516,12 +603,8 @@ class Bench:
         self.row("capacity", "CPU per call at %d calls: call processes + websocketd (%% of a core)" % n,
                  "%.2f%% + %.2f%% = %.2f%%" % (callcpu / n, c.get("websocketd", 0) / n,
                                                (callcpu + c.get("websocketd", 0)) / n))
-        self.row("capacity", "CPU at %d calls by process (%% of one core)" % n,
-                 ", ".join("%s %.0f%%" % (g, c.get(g, 0)) for g in
-                           ("websocketd", "twilio-mix", "deepgram-stream", "fanout", "sh")))
         self.row("capacity", "load tools' own CPU at %d calls: loadgen, dg-sink (%% of %d cores)" % (n, NPROC),
-                 "%.1f%%, %.1f%% (%.0f%% of the machine was busy)" % (
-                     c.get("loadgen", 0) / NPROC, c.get("dg-sink", 0) / NPROC, top["busy"]))
+                 "%.1f%%, %.1f%%" % (c.get("loadgen", 0) / NPROC, c.get("dg-sink", 0) / NPROC))
         seen = max(1, top["ncalls_seen"])
         per = {g: pss.get(g, 0) / seen for g in ("twilio-mix", "sh", "deepgram-stream", "fanout")}
         wshare = pss.get("websocketd", 0) / seen
@@ -576,6 +659,7 @@ class Bench:
                     os.write(p.stdin.fileno(), blk)
                 except OSError:
                     pass
+        self.dg_mem = mem_of_child(procs[0].pid)
         for p in procs:
             try:
                 p.stdin.close()
@@ -612,7 +696,7 @@ class Bench:
             hours = k * secs / 3600.0
             self.row("dg-stream", "CPU s per hour of stereo audio, real time (%d streams x %d s, 20 ms writes)"
                      % (k, secs), "%.2f s/h" % (cpu / hours), "< 2 s/h")
-            self.row("dg-stream", "peak RSS, one live stream", "%.1f MB" % (rss / 1024))
+            self.row("dg-stream", "peak RSS, one live stream (%s)" % self.memnote(), "%.1f MB" % (rss / 1024))
             # bulk: 100 ms blocks at 100x real time
             secs = 60 if self.smoke else 1800
             info("deepgram-stream: %d s of audio at 100x real time" % secs)
@@ -628,11 +712,18 @@ class Bench:
             self.dg_check("replay", codes, errs, allow_drop=True)
             if not full:
                 self.problem("replay-buffer run: the buffer never filled")
-            self.row("dg-stream", "peak RSS with a full replay buffer (-m %d, %d s without finals)" % (mx, secs),
-                     "%.1f MB" % (rss / 1024), "< 12 MB")
+            self.row("dg-stream", "peak RSS with a full replay buffer (-m %d, %d s without finals; %s)"
+                     % (mx, secs, self.memnote()), "%.1f MB" % (rss / 1024), "< 12 MB")
         finally:
             stop(sink)
             stop(sink0)
+
+    def memnote(self):
+        m = self.dg_mem
+        if "Rss" not in m:
+            return "no smaps figures"
+        return "at the end: %.1f MB anonymous, %.1f MB shared-library pages" % (
+            m.get("Anonymous", 0) / 1024, (m["Rss"] - m.get("Anonymous", 0)) / 1024)
 
     def dg_check(self, what, codes, errs, allow_drop=False):
         bad = [c for c in codes if c != 0]
@@ -679,6 +770,7 @@ class Bench:
                 "- date: %s" % time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                 "- machine: %d CPUs (nproc), %s" % (len(os.sched_getaffinity(0)), model),
                 "- commit: %s%s" % (commit, " (work tree had uncommitted changes)" if dirty else ""),
+                "- load average before the run: %s (other work on the machine skews every figure)" % self.loadavg,
                 "- run time: %.0f s (`make bench`; method: bench/README.md)" % (time.monotonic() - self.t_start),
                 ""]
         tail_ = [""]
