@@ -29,7 +29,9 @@ const char *const tw_reason_name[TW_R_N] = {
 	[TW_R_UNDECLARED] = "undeclared-track",
 };
 
-/* ---- the arena: one resident block, overflow blocks freed at the next reset ---- */
+/* ---- the arena: one resident block, overflow blocks freed at the next reset ----
+ * A media line needs about 2 KiB; the resident block serves any line up to a few
+ * tens of KiB, larger ones (up to the 64 KiB line limit) spill into malloc'd blocks. */
 #define ARENA_BLOCK (256 * 1024)
 #define ARENA_ALIGN 16
 
@@ -39,24 +41,18 @@ struct blk {
 	alignas(ARENA_ALIGN) unsigned char data[];
 };
 
-static struct blk *arena;     /* resident */
+static unsigned char *arena;  /* resident block, ARENA_BLOCK bytes */
+static size_t arena_used;
 static struct blk *overflow;  /* this line's extra blocks (newest first) */
 
-static void *
-arena_alloc(size_t n)
+static __attribute__((noinline)) void *
+arena_spill(size_t n)
 {
-	struct blk *b;
+	struct blk *b = overflow;
 	size_t cap;
 
-	n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	if (n == 0)
 		n = ARENA_ALIGN;
-	if (arena->cap - arena->used >= n) {
-		void *p = arena->data + arena->used;
-		arena->used += n;
-		return p;
-	}
-	b = overflow;
 	if (b == NULL || b->cap - b->used < n) {
 		cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
 		if (cap > SIZE_MAX - sizeof *b)
@@ -71,6 +67,19 @@ arena_alloc(size_t n)
 	}
 	b->used += n;
 	return b->data + b->used - n;
+}
+
+static void *
+arena_alloc(size_t n)
+{
+	size_t r = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+
+	if (r - 1 < ARENA_BLOCK - arena_used) { /* 0 < r <= room */
+		void *p = arena + arena_used;
+		arena_used += r;
+		return p;
+	}
+	return arena_spill(r);
 }
 
 static void
@@ -88,7 +97,7 @@ arena_reset(void)
 		overflow = b->next;
 		free(b);
 	}
-	arena->used = 0;
+	arena_used = 0;
 }
 
 int
@@ -96,14 +105,8 @@ tw_init(void)
 {
 	cJSON_Hooks h = { arena_alloc, arena_free };
 
-	if (arena == NULL) {
-		arena = malloc(sizeof *arena + ARENA_BLOCK);
-		if (arena == NULL)
-			return -1;
-		arena->cap = ARENA_BLOCK;
-		arena->used = 0;
-		arena->next = NULL;
-	}
+	if (arena == NULL && (arena = aligned_alloc(ARENA_ALIGN, ARENA_BLOCK)) == NULL)
+		return -1;
 	cJSON_InitHooks(&h);
 	return 0;
 }
@@ -176,11 +179,11 @@ parse_media(const cJSON *media, struct tw_msg *m)
 
 		if (k == NULL)
 			continue;
-		if (track == NULL && eq(k, "track"))
+		if (k[0] == 't' && k[1] == 'r' && track == NULL && eq(k + 2, "ack"))
 			track = it;
-		else if (ts == NULL && eq(k, "timestamp"))
+		else if (k[0] == 't' && k[1] == 'i' && ts == NULL && eq(k + 2, "mestamp"))
 			ts = it;
-		else if (pl == NULL && eq(k, "payload"))
+		else if (k[0] == 'p' && pl == NULL && eq(k + 1, "ayload"))
 			pl = it;
 	}
 	if (!cJSON_IsString(track))
@@ -293,9 +296,9 @@ tw_parse(const char *line, size_t len, struct tw_msg *m)
 
 		if (k == NULL)
 			continue;
-		if (ev == NULL && eq(k, "event"))
+		if (k[0] == 'e' && ev == NULL && eq(k + 1, "vent"))
 			ev = it;
-		else if (media == NULL && eq(k, "media"))
+		else if (k[0] == 'm' && media == NULL && eq(k + 1, "edia"))
 			media = it;
 	}
 	if (!cJSON_IsString(ev))
