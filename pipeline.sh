@@ -189,7 +189,7 @@ start_ws() {
 	env --default-signal=INT,QUIT,PIPE,HUP setsid websocketd "$@" </dev/null >&2 9>&- &
 	wspid=$!
 	printf '%s\n' "$wspid" >"$run/websocketd.pid.tmp" && mv -f "$run/websocketd.pid.tmp" "$run/websocketd.pid"
-	log info "websocketd pid $wspid serving $scheme://$host:$port/twilio and /client, http${scheme#ws}://$host:$port/health"
+	log info "websocketd pid $wspid: $scheme://$host:$port/twilio and /client, http${scheme#ws}://$host:$port/health"
 }
 
 stop=
@@ -198,15 +198,22 @@ trap 'stop=INT' INT
 trap 'stop=HUP' HUP
 
 log info "starting: CALLPIPE_DIR=$dir, tools in $bindir, max $maxconn connections, drain ${drain}s"
-backoff=1
+backoff=1 starts=0
 while [ -z "$stop" ]; do
 	start_ws
+	starts=$((starts + 1))
 	t0=$(date +%s)
-	wait "$wspid"
+	[ -n "$stop" ] || wait "$wspid" # a signal during start_ws must not leave us waiting
 	rc=$?
 	[ -n "$stop" ] && break
 	wspid=
 	ran=$(($(date +%s) - t0))
+	# websocketd refusing to start (address in use, no permission: it exits by itself at
+	# once) is not going to improve by restarting it here: say so and exit 111.
+	if [ "$starts" -eq 1 ] && [ "$rc" -lt 128 ] && [ "$ran" -le 2 ]; then
+		rm -f "$run/websocketd.pid"
+		dietemp "websocketd could not start on $host:$port (status $rc; its message is above)"
+	fi
 	[ "$ran" -ge 30 ] && backoff=1
 	log warning "websocketd exited with status $rc after ${ran}s; restarting in ${backoff}s"
 	sleep "$backoff" &

@@ -57,8 +57,9 @@ cat "$STATE/calls/$C/ended"
 grep 'marked' "$WORK/pipeline.log" | norm
 kill "$HP"; waitexit 5 "$HP" >/dev/null
 
-case_ "a second pipeline.sh on the same folder"
+case_ "a second pipeline.sh on the same folder, and one on a port in use"
 pl CALLPIPE_DIR="$STATE" PROXY_URL=127.0.0.1:1
+pl CALLPIPE_DIR="$WORK/cfg2" PROXY_URL="127.0.0.1:$PORT" | grep -E '^(pipeline.sh: (fatal|warning)|\?)' | sed "s/:$PORT/:PORT/"
 
 case_ "more connections than CALLPIPE_MAX_CONNECTIONS=3 get 429"
 hps=
@@ -130,3 +131,26 @@ ended "$S" && echo "the call ended"
 tail -n 1 "$(calldir "$S")/log.jsonl" | jq -r .type
 noprocs && echo "no call processes left"
 grep -oE 'pipeline.sh: .*(draining|live calls).*' "$WORK/pipeline.log" | norm
+
+case_ "TLS: CERT_PEM and KEY_PEM"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+	-subj /CN=127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
+: >"$WORK/pipeline.log"
+PORT=$(freeport)
+CALLPIPE_BIN=$BIN CALLPIPE_DIR=$STATE DEEPGRAM_API_KEY=testkey CERT_PEM=$WORK/cert.pem \
+	KEY_PEM=$WORK/key.pem PROXY_URL=127.0.0.1:$PORT sh "$TOP/pipeline.sh" 2>>"$WORK/pipeline.log" &
+PLPID=$!
+waitfor 15 curl -skf -o /dev/null "https://127.0.0.1:$PORT/health" && echo "https /health answers"
+curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/health"
+/usr/bin/python3 - "wss://127.0.0.1:$PORT/client" <<'PY'
+import asyncio, ssl, sys, websockets
+async def main():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    async with websockets.connect(sys.argv[1], ssl=ctx, open_timeout=5) as ws:
+        print("wss /client:", await asyncio.wait_for(ws.recv(), 5))
+asyncio.run(main())
+PY
+grep -o 'pipeline.sh: info: websocketd pid [0-9]*: .*' "$WORK/pipeline.log" | norm | sed "s/:$PORT/:PORT/g"
+stop_pipeline
