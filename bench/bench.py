@@ -629,9 +629,9 @@ class Bench:
             raise Broken("unexpected twilio-mix output (%d bytes)" % len(data))
         return data[:hl]
 
-    def dg_streams(self, k, secs, speed, block_ms, sink_port, extra=(), stalls=False):
-        """k deepgram-streams fed stereo mu-law in blocks of block_ms, speed x real time.
-        Returns (cpu seconds total, max rss KB, exit codes, stderr texts)."""
+    def dg_streams(self, k, secs, speed, block_ms, sink_port, extra=(), cmd=None):
+        """k deepgram-streams (or k copies of cmd) fed stereo mu-law in blocks of block_ms,
+        speed x real time. Returns (cpu seconds total, max rss KB, exit codes, stderr texts)."""
         hdr = self.wav_header()
         env = dict(os.environ)
         env["DEEPGRAM_API_KEY"] = "benchkey"
@@ -640,8 +640,8 @@ class Bench:
             err = open(os.path.join(self.tmp, "dg-%d.err" % i), "wb")
             pre, read = self.runstat("dg-%d" % i)
             reads.append(read)
-            p = spawn(pre + [os.path.join(self.bin, "deepgram-stream"), "-u",
-                       "ws://127.0.0.1:%d/v1/listen" % sink_port] + list(extra),
+            p = spawn(pre + (cmd or [os.path.join(self.bin, "deepgram-stream"), "-u",
+                                     "ws://127.0.0.1:%d/v1/listen" % sink_port] + list(extra)),
                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, env=env)
             p.stdin.write(hdr)
             p.stdin.flush()
@@ -697,6 +697,7 @@ class Bench:
             self.row("dg-stream", "CPU s per hour of stereo audio, real time (%d streams x %d s, 20 ms writes)"
                      % (k, secs), "%.2f s/h" % (cpu / hours), "< 2 s/h")
             self.row("dg-stream", "peak RSS, one live stream (%s)" % self.memnote(), "%.1f MB" % (rss / 1024))
+            self.relay_floor(k, secs)
             # bulk: 100 ms blocks at 100x real time
             secs = 60 if self.smoke else 1800
             info("deepgram-stream: %d s of audio at 100x real time" % secs)
@@ -717,6 +718,33 @@ class Bench:
         finally:
             stop(sink)
             stop(sink0)
+
+    def relay_floor(self, k, secs):
+        """the same feed through the leanest relay there is (socat: read the pipe, write a
+        TCP socket), for scale: the cost of 50 wake-ups a second on this machine"""
+        socat = shutil.which("socat")
+        if socat is None:
+            self.notes.append("socat not found: no relay reference figure")
+            return
+        port = freeport()
+        lst = spawn([socat, "-u", "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,backlog=64" % port,
+                     "OPEN:/dev/null,wronly"], stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        try:
+            cpu, _, codes, _ = self.dg_streams(k, secs, 1.0, 20, 0,
+                                               cmd=[socat, "-u", "-", "TCP:127.0.0.1:%d" % port])
+        finally:
+            stop(lst)
+        if any(codes):
+            self.notes.append("socat relay reference: exit codes %s" % codes)
+        self.row("dg-stream", "for scale: socat relaying the same real-time feed (pipe -> TCP)",
+                 "%.2f s/h" % (cpu / (k * secs / 3600.0)))
 
     def memnote(self):
         m = self.dg_mem
