@@ -120,6 +120,15 @@ for f in endpoints/twilio endpoints/client cgi/health; do
 	[ -x "$share/$f" ] || die "missing or not executable: $share/$f"
 done
 
+if [ -n "${TWILIO_AUTH_TOKEN:-}" ]; then
+	case ${CALLPIPE_PUBLIC_URL:-} in
+	'') die "TWILIO_AUTH_TOKEN is set but CALLPIPE_PUBLIC_URL is not: set it to the URL base in your TwiML, e.g. wss://callpipe.example.com" ;;
+	*[[:space:][:cntrl:]]*) die "CALLPIPE_PUBLIC_URL contains white space or control characters" ;;
+	wss://?* | https://?* | ws://?* | http://?*) ;;
+	*) die "CALLPIPE_PUBLIC_URL must start with wss://, https://, ws:// or http://, not '$CALLPIPE_PUBLIC_URL'" ;;
+	esac
+	command -v twilio-verify >/dev/null 2>&1 || die "unable to find twilio-verify (TWILIO_AUTH_TOKEN is set)"
+fi
 case $host in
 127.* | localhost | \[::1\]) ;;
 *) [ -n "${TWILIO_AUTH_TOKEN:-}" ] ||

@@ -1,0 +1,41 @@
+# server-auth: with TWILIO_AUTH_TOKEN and CALLPIPE_PUBLIC_URL set, /twilio takes a call
+# only with a valid X-Twilio-Signature (computed here with openssl over the public URL);
+# an unsigned or wrongly signed call is refused at once: no call folder, no Deepgram
+# connection, one log line with the remote address. twilio-replay -H sends the header.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/bin/server-lib.sh"
+
+case_ "TWILIO_AUTH_TOKEN needs CALLPIPE_PUBLIC_URL"
+for u in "" callpipe.example.com; do
+	env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/cfg" DEEPGRAM_API_KEY=testkey TWILIO_AUTH_TOKEN=x \
+		CALLPIPE_PUBLIC_URL="$u" sh "$TOP/pipeline.sh" 2>&1
+	echo "? $?"
+done
+
+export TWILIO_AUTH_TOKEN=0123456789abcdef0123456789abcdef
+export CALLPIPE_PUBLIC_URL=wss://callpipe.example.com
+start_standin
+start_pipeline
+sig() { printf %s "$1" | openssl dgst -sha1 -hmac "$TWILIO_AUTH_TOKEN" -binary | base64; }
+good=$(sig wss://callpipe.example.com/twilio)
+bad=$(sig wss://elsewhere.example.com/twilio)
+
+case_ "unsigned and wrongly signed calls are refused"
+A=$(sid 41) B=$(sid 42) C=$(sid 43)
+fake-capture -c "$A" -s 1 >a.jsonl
+fake-capture -c "$B" -s 1 >b.jsonl
+twilio-replay -f "ws://127.0.0.1:$PORT/twilio" <a.jsonl >/dev/null 2>a.err
+twilio-replay -f -H "X-Twilio-Signature: $bad" "ws://127.0.0.1:$PORT/twilio" <b.jsonl >/dev/null 2>b.err
+refused() { [ "$(grep -c 'twilio: warning: refusing call' "$WORK/pipeline.log")" -ge 2 ]; }
+waitfor 5 refused
+grep -o 'twilio: warning: refusing call.*' "$WORK/pipeline.log"
+for s in $A $B; do [ -e "$(calldir "$s")" ] && echo "$s has a folder" || echo "no folder"; done
+echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"
+
+case_ "a signed call goes through"
+fake-capture -c "$C" -s 2 >c.jsonl
+twilio-replay -s 2 -H "X-Twilio-Signature: $good" "ws://127.0.0.1:$PORT/twilio" <c.jsonl 2>c.err
+echo "twilio-replay exit $?"
+waitfor 10 ended "$C" && echo "the call ended"
+summary "$(calldir "$C")/log.jsonl"
+echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"
