@@ -16,7 +16,7 @@ awk -F'|' 'NF >= 5 && $2 !~ /^-+$/ {
 	s = $2; f = $3; v = $4
 	gsub(/^ +| +$/, "", s); gsub(/^ +| +$/, "", f); gsub(/^ +| +$/, "", v)
 	gsub(/[0-9][0-9,.]*/, "N", f); gsub(/[0-9][0-9,.]*/, "N", v)
-	# speed is never asserted: a slow machine may fail the smoke step's p99 criterion
+	# speed is never asserted: a slow machine may fail the p99 criterion of the smoke step
 	sub(/ \(FAIL\)$/, "", v); sub(/^none of the steps$/, "N calls", v)
 	print s " | " f " | " v
 }' table.txt
