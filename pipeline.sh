@@ -129,6 +129,13 @@ if [ -n "${TWILIO_AUTH_TOKEN:-}" ]; then
 	esac
 	command -v twilio-verify >/dev/null 2>&1 || die "unable to find twilio-verify (TWILIO_AUTH_TOKEN is set)"
 fi
+if [ -n "${CALLPIPE_CLIENT_TOKEN:-}" ]; then
+	case $CALLPIPE_CLIENT_TOKEN in
+	*[!A-Za-z0-9._~-]*) die "CALLPIPE_CLIENT_TOKEN may hold only letters, digits and . _ ~ - (it travels in URLs)" ;;
+	esac
+	[ ${#CALLPIPE_CLIENT_TOKEN} -ge 16 ] || die "CALLPIPE_CLIENT_TOKEN is too short: use 16 characters or more (e.g. openssl rand -hex 16)"
+	command -v openssl >/dev/null 2>&1 || die "unable to find openssl (CALLPIPE_CLIENT_TOKEN is set)"
+fi
 case $host in
 127.* | localhost | \[::1\]) ;;
 *) [ -n "${TWILIO_AUTH_TOKEN:-}" ] ||

@@ -2,6 +2,8 @@
 # only with a valid X-Twilio-Signature (computed here with openssl over the public URL);
 # an unsigned or wrongly signed call is refused at once: no call folder, no Deepgram
 # connection, one log line with the remote address. twilio-replay -H sends the header.
+# With CALLPIPE_CLIENT_TOKEN set, /client lists nothing before the token is presented
+# (Authorization: Bearer, or ?token= for browsers).
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/bin/server-lib.sh"
 
@@ -14,6 +16,12 @@ done
 
 export TWILIO_AUTH_TOKEN=0123456789abcdef0123456789abcdef
 export CALLPIPE_PUBLIC_URL=wss://callpipe.example.com
+for t in short 'has space and more than 16' 'abc/def0123456789abc'; do
+	env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/cfg" DEEPGRAM_API_KEY=testkey \
+		CALLPIPE_CLIENT_TOKEN="$t" sh "$TOP/pipeline.sh" 2>&1
+	echo "? $?"
+done
+export CALLPIPE_CLIENT_TOKEN=f00dfeed0123456789abcdef.42-x
 start_standin
 start_pipeline
 sig() { printf %s "$1" | openssl dgst -sha1 -hmac "$TWILIO_AUTH_TOKEN" -binary | base64; }
@@ -39,3 +47,12 @@ echo "twilio-replay exit $?"
 waitfor 10 ended "$C" && echo "the call ended"
 summary "$(calldir "$C")/log.jsonl"
 echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"
+
+case_ "/client needs the client token"
+U="ws://127.0.0.1:$PORT/client"
+ws-client -c -t 10 "$U"
+ws-client -c -t 10 "$U?token=f00dfeed0123456789abcdef.42-y"
+ws-client -c -t 10 -H "Authorization: Bearer f00dfeed0123456789abcdef.42" "$U"
+ws-client -c -t 10 -H "Authorization: Basic f00dfeed0123456789abcdef.42-x" "$U"
+ws-client -c -t 10 -s "$C" "$U?token=$CALLPIPE_CLIENT_TOKEN"
+ws-client -c -t 10 -s "$C" -H "Authorization: Bearer $CALLPIPE_CLIENT_TOKEN" "$U"
