@@ -22,7 +22,7 @@
 #include "wav.h"
 #include "wsc.h"
 
-#define USAGE "deepgram-stream [-e encoding -r rate -c channels] [-u url] [-f frame-ms]" \
+#define USAGE "deepgram-stream [-L | -O] [-e encoding -r rate -c channels] [-u url] [-f frame-ms]" \
 	" [-k keepalive-ms] [-t close-timeout] [-m replay-max-ms] [-T retry-for]" \
 	" [-p catchup-percent] [-C connect-timeout]"
 #define DEFAULT_URL "wss://api.deepgram.com/v1/listen"
@@ -30,6 +30,7 @@
 #define SNDBUF 65536 /* keep the backlog in the ring, where it can be replayed and counted */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 8000
+#define FAST_LEAD_MS 10000 /* input this far ahead of the clock is not a live call */
 
 /* options */
 static long frame_ms = 20, keepalive_ms = 4000, close_timeout_s = 10, replay_max_ms = 60000;
@@ -46,6 +47,9 @@ static size_t frame_bytes;   /* largest audio frame we send */
 static int in_eof;
 static int in_regular;       /* stdin is a regular file: nobody upstream to stall, so a
                               * full ring pauses reading instead of dropping audio */
+static int in_mode;          /* 0: decide (auto), 'L': --live, 'O': --offline */
+static int in_fast;          /* auto: the input ran FAST_LEAD_MS ahead of real time */
+static int64_t first_audio_at = -1;
 static unsigned char hdr[WAV_SCAN_MAX + 16];
 static size_t hdrlen;
 static uint64_t data_left = UINT64_MAX; /* WAV data length still expected */
@@ -76,7 +80,7 @@ static struct dg_state st;
 /* stats */
 static unsigned long n_msgs, n_reconnects, n_keepalives, n_badmsgs;
 static uint64_t replayed_bytes, dropped_bytes;
-static int64_t last_drop_warn;
+static int64_t last_drop_warn, last_bad_warn;
 
 static char *out;
 static size_t outcap;
@@ -92,10 +96,10 @@ summary(void)
 	chs[0] = '\0';
 	for (c = 0; have_fmt && c < fmt.channels && n < sizeof chs - 40; c++)
 		n += (size_t)snprintf(chs + n, sizeof chs - n, "%sch%u=%.3f", c ? " " : "", c, secs);
-	cp_info("summary: audio sent s %s, messages %lu, finals %lu, reconnects %lu, replayed %.0f ms, keepalives %lu, dropped audio %.0f ms",
+	cp_info("summary: audio sent s %s, messages %lu, finals %lu, reconnects %lu, replayed %.0f ms, keepalives %lu, dropped audio %.0f ms, ignored messages %lu",
 	    n ? chs : "none", n_msgs, st.finals, n_reconnects,
 	    have_fmt ? (double)replayed_bytes * 1000 / bytes_per_sec : 0, n_keepalives,
-	    have_fmt ? (double)dropped_bytes * 1000 / bytes_per_sec : 0);
+	    have_fmt ? (double)dropped_bytes * 1000 / bytes_per_sec : 0, n_badmsgs);
 }
 
 static void __attribute__((noreturn))
@@ -151,6 +155,46 @@ setup_format(void)
 		cp_die(CP_EXIT_TEMP, "out of memory for a %zu-byte replay buffer", cap);
 	dg_state_init(&st, fmt.channels);
 	have_fmt = 1;
+}
+
+/* A full ring pauses reading (backpressure) instead of dropping the oldest audio:
+ * always with -O, never with -L; otherwise for a regular file, or once the input has
+ * arrived FAST_LEAD_MS faster than real time, which no live call can. */
+static int
+pause_when_full(void)
+{
+	if (in_mode)
+		return in_mode == 'O';
+	return in_regular || in_fast;
+}
+
+static int
+ring_full(void)
+{
+	return have_fmt && a_end - a_start >= cap;
+}
+
+/* Called after audio arrived: is the input faster than real time? (sticky) */
+static void
+note_rate(void)
+{
+	int64_t now, el;
+	double audio_ms;
+
+	if (a_end == 0 || in_fast || in_mode || in_regular)
+		return;
+	now = cp_now_ms();
+	if (first_audio_at < 0) {
+		first_audio_at = now;
+		return;
+	}
+	el = now - first_audio_at;
+	audio_ms = (double)a_end * 1000 / bytes_per_sec;
+	if (audio_ms - (double)el > FAST_LEAD_MS) {
+		in_fast = 1;
+		cp_info("input arrives faster than real time (%.1f s of audio in %.1f s): not a live call, so a full replay buffer pauses reading instead of dropping audio",
+		    audio_ms / 1000, (double)el / 1000);
+	}
 }
 
 /* Forget the oldest n bytes of the ring (it is full). */
@@ -216,7 +260,7 @@ read_input(void)
 
 	if (in_eof)
 		return 0;
-	if (have_fmt && in_regular && a_end - a_start == cap)
+	if (ring_full() && pause_when_full())
 		return 0; /* full: wait for Deepgram */
 	if (have_fmt) {
 		/* read straight into the ring when it has contiguous room */
@@ -235,12 +279,22 @@ read_input(void)
 				a_end += (uint64_t)r;
 				if (data_left != UINT64_MAX && (data_left -= (uint64_t)r) == 0)
 					in_eof = 1;
+				note_rate();
 				return 1;
 			}
 			goto done;
 		}
+		if (pause_when_full())
+			r = read(0, buf, room < sizeof buf ? room : sizeof buf); /* never drop */
+		else
+			r = read(0, buf, sizeof buf);
+	} else {
+		/* the header, in small reads: what follows it must fit the smallest ring
+		 * (1000 bytes) so that nothing is dropped at the start */
+		size_t want = sizeof hdr - hdrlen;
+
+		r = read(0, buf, want < 512 ? want : 512);
 	}
-	r = read(0, buf, sizeof buf);
 	if (r > 0) {
 		if (!have_fmt) {
 			size_t take = (size_t)r, hl;
@@ -268,9 +322,11 @@ read_input(void)
 			    dl == WAV_STREAMING ? ", streaming" : "");
 			put_audio(hdr + hl, hdrlen - hl);
 			put_audio(buf + take, (size_t)r - take);
+			note_rate();
 			return 1;
 		}
 		put_audio(buf, (size_t)r);
+		note_rate();
 		return 1;
 	}
 done:
@@ -500,6 +556,23 @@ trim_ring(void)
 		a_start = pos;
 }
 
+/* Counts a message from Deepgram that is not passed on, with a one-line warning (every
+ * one of the first 10, then at most one each 5 s, always with the running count). */
+static void
+ignore_msg(const char *head, size_t len)
+{
+	int64_t now = cp_now_ms();
+
+	n_badmsgs++;
+	if (n_badmsgs <= 10 || now - last_bad_warn >= 5000) {
+		last_bad_warn = now;
+		if (len > 0)
+			cp_warn("%s (%zu bytes; %lu ignored so far)", head, len, n_badmsgs);
+		else
+			cp_warn("%s (%lu ignored so far)", head, n_badmsgs);
+	}
+}
+
 /* Handles one message from the connection. Returns 0, or 1 when the stream is over. */
 static int
 on_message(const struct wsc_msg *m)
@@ -510,8 +583,7 @@ on_message(const struct wsc_msg *m)
 	case WSC_TEXT:
 		break;
 	case WSC_BINARY:
-		n_badmsgs++;
-		cp_warn("ignoring a binary message from Deepgram (%zu bytes)", m->len);
+		ignore_msg("ignoring a binary message from Deepgram", m->len);
 		return 0;
 	case WSC_PING:
 	case WSC_PONG:
@@ -539,8 +611,7 @@ on_message(const struct wsc_msg *m)
 		return 0;
 	}
 	if (m->truncated) {
-		n_badmsgs++;
-		cp_warn("ignoring a message from Deepgram longer than 1 MiB");
+		ignore_msg("ignoring a message from Deepgram longer than 1 MiB", 0);
 		return 0;
 	}
 	n_msgs++;
@@ -561,8 +632,10 @@ on_message(const struct wsc_msg *m)
 		break;
 	default:
 		if (o.type == DGT_INVALID) {
-			n_badmsgs++;
-			cp_warn("ignoring a message from Deepgram: %s", o.why);
+			char w[120];
+
+			snprintf(w, sizeof w, "ignoring a message from Deepgram: %s", o.why);
+			ignore_msg(w, m->len);
 		}
 		break;
 	}
@@ -675,6 +748,8 @@ main(int argc, char **argv)
 		{ "retry-for", required_argument, NULL, 'T' },
 		{ "catchup-percent", required_argument, NULL, 'p' },
 		{ "connect-timeout", required_argument, NULL, 'C' },
+		{ "live", no_argument, NULL, 'L' },
+		{ "offline", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *enc = NULL, *rate = NULL, *chans = NULL, *u = NULL, *key, *why;
@@ -683,7 +758,7 @@ main(int argc, char **argv)
 
 	cp_setprog(argv[0]);
 	cp_ignore_sigpipe();
-	while ((ch = getopt_long(argc, argv, "e:r:c:u:f:k:t:m:T:p:C:", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "e:r:c:u:f:k:t:m:T:p:C:LO", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e': enc = optarg; break;
 		case 'r': rate = optarg; break;
@@ -696,6 +771,12 @@ main(int argc, char **argv)
 		case 'T': retry_for_s = numopt(optarg, 0, 86400, "retry-for"); break;
 		case 'p': catchup_pct = numopt(optarg, 0, 100000, "catchup-percent"); break;
 		case 'C': connect_timeout_s = numopt(optarg, 1, 600, "connect-timeout"); break;
+		case 'L':
+		case 'O':
+			if (in_mode && in_mode != ch)
+				cp_die(CP_EXIT_PERM, "-L (--live) and -O (--offline) conflict");
+			in_mode = ch;
+			break;
 		default: cp_usage(USAGE);
 		}
 	}
@@ -775,7 +856,7 @@ main(int argc, char **argv)
 		sp = np;
 		p[np].fd = sfd;
 		p[np++].events = POLLIN;
-		if (!in_eof && !(in_regular && have_fmt && a_end - a_start == cap)) {
+		if (!in_eof && !(ring_full() && pause_when_full())) {
 			ip = np;
 			p[np].fd = 0;
 			p[np++].events = POLLIN;

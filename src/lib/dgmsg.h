@@ -20,10 +20,15 @@
  * already: dropped. (If the previous connection
  * died between a final and its UtteranceEnd, that UtteranceEnd is lost, never doubled.)
  *
+ * Validity: the output is JSON Lines, one message a line, so a message must be exactly
+ * one JSON object (RFC 8259, valid UTF-8, no raw control characters or NUL bytes, no
+ * lone UTF-16 surrogate escapes, nesting at most DG_JSON_DEPTH): anything else is
+ * DG_DROP with type DGT_INVALID and a short reason (dg_json_check).
+ *
  * Output: DG_PASS (forward the input bytes unchanged), DG_REWRITE (forward out->text: a
  * compact re-serialization; done only when times changed, words were cut, or the input
- * contains a newline), DG_DROP. Shifted numbers are written rounded to microseconds,
- * with at least one decimal ("3.0", "12.48"). */
+ * has a tab, CR or LF between tokens), DG_DROP. Shifted numbers are written rounded to
+ * microseconds, with at least one decimal ("3.0", "12.48"). */
 #ifndef CP_DGMSG_H
 #define CP_DGMSG_H
 #include <stddef.h>
@@ -31,10 +36,11 @@
 #define DG_MAXCH 32
 #define DG_EPS 0.001
 #define DG_TMAX 1e9 /* time values beyond +-1e9 s are not times: left alone */
+#define DG_JSON_DEPTH 512 /* deepest nesting accepted (cJSON's own limit is 1000) */
 
 enum { DG_PASS = 0, DG_REWRITE = 1, DG_DROP = 2 };
 enum {
-	DGT_INVALID = 0,  /* not a JSON object */
+	DGT_INVALID = 0,  /* not exactly one valid JSON object: always DG_DROP */
 	DGT_RESULTS,
 	DGT_METADATA,
 	DGT_UTTERANCE_END,
@@ -70,6 +76,13 @@ void dg_newconn(struct dg_state *st);
 
 /* Handles one text message. Returns 0, or -1 when out of memory (out->action DG_PASS). */
 int dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg_out *out);
+
+/* NULL when msg[0..len) is exactly one JSON object (RFC 8259: strict grammar, valid
+ * UTF-8, no NUL byte, no lone surrogate escape, nesting <= DG_JSON_DEPTH), else a short
+ * reason ("not valid UTF-8", "contains a NUL byte", "not a JSON object", "not valid
+ * JSON (...)"). *ws is set when a tab, CR or LF appears between tokens. No recursion,
+ * no allocation. */
+const char *dg_json_check(const char *msg, size_t len, int *ws);
 
 /* Seconds of input that every tracked channel has final results for: the minimum over
  * channels of final_end (the replay buffer may forget audio before it). */

@@ -130,10 +130,92 @@ main(void)
 	CHECK(run(&st, "{\"type\": \"Metadata\",\n \"duration\": 3.5}", 0, &o) == DG_REWRITE);
 	CHECK(strcmp(got, "{\"type\":\"Metadata\",\"duration\":3.5}") == 0);
 	CHECK(run(&st, "{\"type\":\"Error\",\"err_code\":\"X\"}", 5, &o) == DG_PASS && o.type == DGT_OTHER);
-	CHECK(run(&st, "not json", 0, &o) == DG_PASS && o.type == DGT_INVALID);
+	CHECK(run(&st, "not json", 0, &o) == DG_DROP && o.type == DGT_INVALID && o.why);
 	CHECK(run(&st, "not\njson", 0, &o) == DG_DROP && o.type == DGT_INVALID);
-	CHECK(run(&st, "[1,2]", 0, &o) == DG_PASS && o.type == DGT_INVALID);
-	CHECK(run(&st, "", 0, &o) == DG_PASS && o.type == DGT_INVALID);
+	CHECK(run(&st, "[1,2]", 0, &o) == DG_DROP && o.type == DGT_INVALID);
+	CHECK(run(&st, "", 0, &o) == DG_DROP && o.type == DGT_INVALID);
+	CHECK(run(&st, "{\"type\":\"Metadata\"} x", 0, &o) == DG_DROP && o.type == DGT_INVALID);
+	/* a tab or CR between tokens: re-serialized; inside a string it is invalid */
+	CHECK(run(&st, "{\"type\":\t\"Metadata\"}\r", 0, &o) == DG_REWRITE);
+	CHECK(strcmp(got, "{\"type\":\"Metadata\"}") == 0);
+	CHECK(run(&st, "{\"type\":\"Meta\tdata\"}", 0, &o) == DG_DROP);
+	/* raw NUL and invalid UTF-8 (lengths given: strlen would stop at the NUL) */
+	{
+		static const struct { const char *m; size_t len; const char *why; } bad[] = {
+			{ "{\"type\":\"Res\0ults\"}", 20, "contains a NUL byte" },
+			{ "{\"a\":1}\0", 8, "contains a NUL byte" },
+			{ "\xff\xfe", 2, "not valid UTF-8" },
+			{ "{\"type\":\"Results\xed\xa0\x80\"}", 20, "not valid UTF-8" }, /* surrogate */
+			{ "{\"w\":\"\xc0\xaf\"}", 10, "not valid UTF-8" },                 /* overlong */
+			{ "{\"w\":\"\xf4\x90\x80\x80\"}", 12, "not valid UTF-8" },       /* > U+10FFFF */
+			{ "{\"w\":\"\xe2\x82\"}", 10, "not valid UTF-8" },                 /* cut short */
+			{ "\xef\xbb\xbf{\"a\":1}", 10, "not a JSON object" },               /* BOM */
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			CHECK(dg_msg(&st, bad[i].m, bad[i].len, 0, &o) == 0);
+			CHECK(o.action == DG_DROP && o.type == DGT_INVALID);
+			CHECK(o.why != NULL && strcmp(o.why, bad[i].why) == 0);
+			if (o.why == NULL || strcmp(o.why, bad[i].why) != 0)
+				fprintf(stderr, "case %zu: %s\n", i, o.why ? o.why : "(valid)");
+		}
+	}
+	{
+		static const char *const valid[] = {
+			"{}", " {\"a\" : [ 1 , -0.5e+3 , 0 , true , false , null , \"\" , {} , [] ] } ",
+			"{\"w\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}", /* 2, 3, 4 bytes */
+			"{\"e\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\\u0000\"}",
+			"{\"a\":1,\"a\":2}", "{\"n\":18446744073709551616,\"m\":1e400,\"k\":-0}",
+		};
+		static const char *const invalid[] = {
+			"{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,}", "{\"a\":[1,]}", "{\"a\":[1 2]}",
+			"{\"a\":01}", "{\"a\":+1}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":1e}", "{\"a\":-}",
+			"{\"a\":NaN}", "{\"a\":tru}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}",
+			"{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}", "{\"a\":\"\\ud800\\u0041\"}",
+			"{'a':1}", "{a:1}", "{\"a\":1]", "{\"a\":[1}", "{\"a\":1}}", "{}{}", "{\"a\":\"x",
+			"{\"a\":\"\x01\"}", "{\"a\"\x0b:1}", "\"x\"", "null", "1",
+		};
+		size_t i;
+		int ws;
+		char deep[2 * DG_JSON_DEPTH + 8];
+
+		for (i = 0; i < sizeof valid / sizeof valid[0]; i++) {
+			const char *w = dg_json_check(valid[i], strlen(valid[i]), &ws);
+			CHECK(w == NULL);
+			if (w)
+				fprintf(stderr, "valid %zu: %s\n", i, w);
+		}
+		for (i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+			CHECK(dg_json_check(invalid[i], strlen(invalid[i]), &ws) != NULL);
+			if (dg_json_check(invalid[i], strlen(invalid[i]), &ws) == NULL)
+				fprintf(stderr, "invalid %zu accepted: %s\n", i, invalid[i]);
+		}
+		/* nesting: DG_JSON_DEPTH levels pass (and cJSON parses them), one more does not */
+		deep[0] = '{';
+		deep[1] = '"';
+		deep[2] = 'a';
+		deep[3] = '"';
+		deep[4] = ':';
+		for (i = 0; i < DG_JSON_DEPTH - 1; i++)
+			deep[5 + i] = '[';
+		for (i = 0; i < DG_JSON_DEPTH - 1; i++)
+			deep[5 + DG_JSON_DEPTH - 1 + i] = ']';
+		deep[5 + 2 * (DG_JSON_DEPTH - 1)] = '}';
+		CHECK(dg_json_check(deep, 6 + 2 * (DG_JSON_DEPTH - 1), &ws) == NULL);
+		CHECK(run(&st, "{\"type\":\"Other\"}", 0, &o) == DG_PASS);
+		deep[5 + 2 * (DG_JSON_DEPTH - 1)] = '\0';
+		CHECK(dg_msg(&st, deep, 6 + 2 * (DG_JSON_DEPTH - 1), 0, &o) == 0);
+		deep[5 + 2 * (DG_JSON_DEPTH - 1)] = '}';
+		CHECK(dg_msg(&st, deep, 6 + 2 * (DG_JSON_DEPTH - 1), 0, &o) == 0 && o.action == DG_PASS);
+		memmove(deep + 6, deep + 5, 2 * (DG_JSON_DEPTH - 1) + 1);
+		deep[5] = '[';
+		memmove(deep + 6 + DG_JSON_DEPTH, deep + 5 + DG_JSON_DEPTH, DG_JSON_DEPTH + 1);
+		deep[5 + DG_JSON_DEPTH] = ']';
+		CHECK(dg_json_check(deep, 6 + 2 * DG_JSON_DEPTH, &ws) != NULL);
+		CHECK(dg_json_check("{\"a\":\n1}", 8, &ws) == NULL && ws == 1);
+		CHECK(dg_json_check("{\"a\": 1}", 8, &ws) == NULL && ws == 0);
+	}
 	/* odd channel_index values are not tracked but still shifted */
 	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[99,2],\"start\":0.5,\"duration\":1,\"is_final\":true}", 1, &o) == DG_REWRITE);
 	CHECK(o.channel == -1 && strstr(got, "\"start\":1.5") != NULL);
