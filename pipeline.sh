@@ -182,12 +182,48 @@ mkdir "$run/cgi" && cp "$share/cgi/health" "$run/cgi/health" && chmod 0755 "$run
 } >"$run/health.conf.tmp" && mv -f "$run/health.conf.tmp" "$run/health.conf" ||
 	die "unable to write $run/health.conf"
 
+# One log on stderr, one format, "prog: level: message": websocketd's own lines and the
+# handlers' lines it relays (wrapped in its own format) go through this filter; the
+# filter outlives websocketd restarts because we hold the FIFO's write end (fd 8).
+cat >"$run/log.sed.tmp" <<'EOF' && mv -f "$run/log.sed.tmp" "$run/log.sed" || die "unable to write $run/log.sed"
+# websocketd says this for many handlers that end (a race in its pipe handling): harmless
+/\| Unexpected error while reading STD(OUT|ERR) from process: read \|0: file already closed$/d
+# a handler's stderr: the tool's own line, or the endpoint's name with "error"
+/^[^|]*\| [A-Z]+ *\| stderr *\| /{
+	/ pid:'[0-9]+' \| [A-Za-z0-9._-]+: (debug|info|warning|error|fatal): /{
+		s/^.* pid:'[0-9]+' \| //
+		b
+	}
+	s/^.* command:'([^']*\/)?([^'\/]*)'.* pid:'[0-9]+' \| /\2: error: /
+	b
+}
+# websocketd's own lines
+s/^[^|]*\| ([A-Z]+) *\| ([a-z]+) *\| *\| *(.*)$/websocketd: \1: \2: \3/
+t level
+s/^[^|]*\| ([A-Z]+) *\| ([a-z]+) *\| url:'([^']*)'.* remote:'([^']*)'.*' \| (.*)$/websocketd: \1: \2: \3 from \4: \5/
+t level
+s/^[^|]*\| ([A-Z]+) *\| ([a-z]+) *\| url:'([^']*)'[^|]* \| (.*)$/websocketd: \1: \2: \3: \4/
+t level
+b
+:level
+s/^websocketd: (INFO|ACCESS):/websocketd: info:/
+s/^websocketd: ERROR:/websocketd: error:/
+s/^websocketd: FATAL:/websocketd: fatal:/
+s/^websocketd: (DEBUG|TRACE):/websocketd: debug:/
+s/^(websocketd: [a-z]+: [a-z]+: [^:]*[^ :]) +: /\1: /
+EOF
+rm -f "$run/log.fifo"
+mkfifo -m 600 "$run/log.fifo" || die "unable to make $run/log.fifo"
+sed -u -E -f "$run/log.sed" <"$run/log.fifo" >&2 9>&- &
+logpid=$!
+exec 8>"$run/log.fifo" || die "unable to open $run/log.fifo"
+
 # What the handlers get (websocketd passes nothing else).
 passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_URL,CALLPIPE_DIR,CALLPIPE_SUBSCRIBER_BUFFER,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
 
 # live_calls: number of live calls (subscribe lists calls whose live.lock is held).
 live_calls() {
-	_n=$(subscribe 2>/dev/null 9>&- | wc -l) || _n=0
+	_n=$(subscribe 2>/dev/null 8>&- 9>&- | wc -l) || _n=0
 	printf '%s\n' "$((_n + 0))"
 }
 
@@ -201,8 +237,8 @@ start_ws() {
 	[ "$scheme" = wss ] && set -- "$@" --ssl --sslcert="$cert" --sslkey="$key"
 	# Own session: a terminal's ^C reaches pipeline.sh (which drains), not the calls.
 	# env resets SIGINT, which sh leaves ignored in background jobs, so handlers get it.
-	# websocketd logs on stdout: that goes to our one log, stderr.
-	env --default-signal=INT,QUIT,PIPE,HUP setsid websocketd "$@" </dev/null >&2 9>&- &
+	# websocketd logs on stdout: both its outputs go to the log filter.
+	env --default-signal=INT,QUIT,PIPE,HUP setsid websocketd "$@" </dev/null >&8 2>&8 8>&- 9>&- &
 	wspid=$!
 	printf '%s\n' "$wspid" >"$run/websocketd.pid.tmp" && mv -f "$run/websocketd.pid.tmp" "$run/websocketd.pid"
 	log info "websocketd pid $wspid: $scheme://$host:$port/twilio and /client, http${scheme#ws}://$host:$port/health"
@@ -228,6 +264,8 @@ while [ -z "$stop" ]; do
 	# once) is not going to improve by restarting it here: say so and exit 111.
 	if [ "$starts" -eq 1 ] && [ "$rc" -lt 128 ] && [ "$ran" -le 2 ]; then
 		rm -f "$run/websocketd.pid"
+		exec 8>&-
+		wait "$logpid" 2>/dev/null # its message first
 		dietemp "websocketd could not start on $host:$port (status $rc; its message is above)"
 	fi
 	[ "$ran" -ge 30 ] && backoff=1
@@ -264,5 +302,8 @@ if [ "$n" -gt 0 ]; then
 		n=$(live_calls)
 	done
 fi
+exec 8>&- # the log filter ends when websocketd's write ends are gone too
+wait "$logpid" 2>/dev/null
+rm -f "$run/log.fifo"
 log info "stopped ($n live calls left)"
 exit 0

@@ -14,8 +14,11 @@ case_ "drop the caller's connection 2.5 s into a 6 s call"
 twilio-replay -d 2.5 "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err &
 RP=$!
 waitfor 10 live "$S" || echo "call did not start"
+hold "$RP"
 subscribe -n "$S" >sub.out 2>sub.err &
 SP=$!
+waitfor 10 hasnsubs "$S" 1 || echo "subscriber did not attach"
+release "$RP"
 [ -n "$(callprocs "$S")" ] && echo "the call has processes while live"
 waitexit 20 "$RP"
 echo "twilio-replay exit $?"

@@ -19,16 +19,19 @@ case_ "a call, read by fifo-tail.sh and over TCP by socat-transcript.sh"
 twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err &
 RP=$!
 waitfor 10 live "$S" || echo "call did not start"
+hold "$RP"
 sh "$X/fifo-tail.sh" "$S" >fifo.out 2>fifo.err &
 FP=$!
 TP=$(freeport)
 sh "$X/socat-transcript.sh" "$S" "$TP" 2>socat.err &
 XP=$!
 waitport 10 "$TP" || echo "socat is not listening"
-mkfifo hold
-exec 7<>hold # the TCP client's stdin stays open: it reads until the server closes
-socat - "TCP:127.0.0.1:$TP" <hold >tcp.out 2>tcp.err &
+mkfifo keepopen
+exec 7<>keepopen # the TCP client's stdin stays open: it reads until the server closes
+socat - "TCP:127.0.0.1:$TP" <keepopen >tcp.out 2>tcp.err &
 CP=$!
+waitfor 10 hasnsubs "$S" 2 || echo "subscribers did not attach"
+release "$RP"
 waitexit 20 "$RP"
 echo "twilio-replay exit $?"
 waitexit 10 "$FP"

@@ -14,6 +14,7 @@ case_ "join a live call halfway"
 twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err &
 RP=$!
 waitfor 15 haslines "$S" 12 || echo "no results yet"
+hold "$RP"
 ws-client -c -t 30 "ws://127.0.0.1:$PORT/client?callsid=$S&history=1" >hist.out 2>hist.err &
 WP=$!
 subscribe -n -H "$S" >sub.out 2>sub.err &
@@ -23,6 +24,7 @@ LP=$!
 waitfor 10 hasnsubs "$S" 3 || echo "subscribers did not attach"
 at=$(loglines "$S")
 [ "$at" -ge 12 ] && [ "$at" -lt 40 ] && echo "joined while the call was live, after some results"
+release "$RP"
 waitexit 30 "$RP"
 echo "twilio-replay exit $?"
 waitexit 20 "$WP"; echo "ws-client (history) exit $?"

@@ -33,6 +33,7 @@ case_ "one stalled subscriber, one reading"
 twilio-replay -s 2 "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err &
 RP=$!
 waitfor 10 live "$S" || echo "call did not start"
+hold "$RP"
 D=$(calldir "$S")
 mkfifo -m 600 "$D/subscribers/stalled"
 /usr/bin/python3 stall.py "$D/subscribers/stalled" stall.ready stalled.out &
@@ -40,6 +41,8 @@ PP=$!
 waitfor 10 test -e stall.ready || echo "stalled reader not ready"
 ws-client -c -t 30 "ws://127.0.0.1:$PORT/client?callsid=$S&history=1" >ws.out 2>ws.err &
 WP=$!
+waitfor 10 hasnsubs "$S" 2 || echo "subscribers did not attach"
+release "$RP"
 waitexit 30 "$RP"
 echo "twilio-replay exit $?"
 waitfor 20 ended "$S" || echo "call did not end"

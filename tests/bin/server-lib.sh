@@ -39,6 +39,23 @@ waitexit() {
 	wait "$2"
 }
 
+# within MS CMD...: retry CMD every 50 ms for about MS milliseconds (at least that long;
+# waitfor's deadline is in whole seconds, too coarse for "within a second")
+within() {
+	_k=$(($1 / 50)); shift
+	while ! "$@" 2>/dev/null; do
+		[ "$_k" -gt 0 ] || return 1
+		_k=$((_k - 1))
+		sleep 0.05
+	done
+}
+
+# hold PID, release PID: pause a replay (SIGSTOP) while subscribers attach, so that what
+# a test sees does not depend on how loaded the machine is; release gives fanout time to
+# open the new FIFOs (inotify, 200 ms rescans), then the replay catches up at once.
+hold() { kill -STOP "$1"; }
+release() { sleep 0.5; kill -CONT "$1"; }
+
 # start_standin [OPTIONS]: the stand-in on a port of its own; sets SPID, SPORT
 start_standin() {
 	rm -f "$WORK/standin.port"
@@ -111,11 +128,13 @@ same() {
 	if cmp -s "$1" "$2"; then echo same; else echo "differ: $1 $2"; diff "$1" "$2" | head -n 5; fi
 }
 
-# callprocs SID: processes still serving the call (twilio-mix's children carry
-# TWILIO_CALL_SID; twilio-mix itself is found through its parent websocketd's children)
+# callprocs SID: processes of this test's server still serving the call (twilio-mix's
+# children carry TWILIO_CALL_SID; all of them carry this test's CALLPIPE_DIR)
 callprocs() {
 	for _e in /proc/[0-9]*/environ; do
-		tr '\0' '\n' <"$_e" 2>/dev/null | grep -qx "TWILIO_CALL_SID=$1" || continue
+		_env=$(tr '\0' '\n' 2>/dev/null <"$_e") || continue
+		printf '%s\n' "$_env" | grep -qx "TWILIO_CALL_SID=$1" || continue
+		printf '%s\n' "$_env" | grep -qx "CALLPIPE_DIR=$STATE" || continue
 		_p=${_e%/environ}
 		echo "${_p#/proc/}"
 	done
@@ -126,7 +145,7 @@ runprocs() {
 	for _e in /proc/[0-9]*/environ; do
 		_p=${_e%/environ}
 		case $(cat "$_p/comm" 2>/dev/null) in twilio-mix | deepgram-strea* | fanout | subscribe) ;; *) continue ;; esac
-		tr '\0' '\n' <"$_e" 2>/dev/null | grep -qx "CALLPIPE_DIR=$STATE" || continue
+		tr '\0' '\n' 2>/dev/null <"$_e" | grep -qx "CALLPIPE_DIR=$STATE" || continue
 		echo "${_p#/proc/}"
 	done
 }
