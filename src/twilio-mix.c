@@ -511,6 +511,9 @@ start(const struct tw_msg *m)
 		cp_die(CP_EXIT_TEMP, "unable to set up the mixer");
 	if (m->badparams)
 		cp_warn("start: %zu custom parameter(s) without a string value ignored", m->badparams);
+	if (m->nulparams)
+		cp_warn("start: %zu custom parameter(s) with an escaped NUL (\\u0000) in the name or value ignored",
+		    m->nulparams);
 
 	out.cap = cmd ? (size_t)opt_buf * MIX_PER_MS * nch : STDOUT_RING;
 	out.cap -= out.cap % nch;

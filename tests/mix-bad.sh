@@ -1,5 +1,7 @@
 # twilio-mix: bad input gets a one-line warning and the call goes on; the audio is
-# exactly what the good messages alone give.
+# exactly what the good messages alone give. A string with an escaped NUL (\u0000, or a
+# \u escape that is not hex, which cJSON also decodes to NUL) is never read cut short:
+# a start with such a CallSid is not a start, such a stop is not a stop.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/fixtures/mix/lib.sh"
 
@@ -19,6 +21,7 @@ S
 	cap <<'S'
 connected
 raw {"event":"media","media":{"track":"inbound","timestamp":"0","payload":"AQID"}}
+raw {"event":"start","start":{"callSid":"CA0123456789abcdef0123456789abcdef\u0000../../x","tracks":["inbound"]}}
 start inbound,outbound
 m inbound 0 8*01
 raw this is not JSON
@@ -41,6 +44,10 @@ raw {"event":"media","media":{"track":"inbound","timestamp":"8","payload":"AQ ID
 raw {"event":"media","media":{"track":"inbound","timestamp":"8","payload":7}}
 raw {"event":"media","media":{"track":"inbound","timestamp":"8"}}
 raw {"event":"hangup","sequenceNumber":"9"}
+raw {"event":"media","media":{"track":"inbound\u0000x","timestamp":"8","payload":"AQID"}}
+raw {"event":"media","media":{"track":"inbound","timestamp":"8","payload":"AQID\u0000AQID"}}
+raw {"event":"media","media":{"track":"inbound","timestamp":"8\uZZZZ","payload":"AQID"}}
+raw {"event":"stop\u0000x"}
 raw {"event":"start","start":{"callSid":"CA0123456789abcdef0123456789abcdef","tracks":["inbound"]}}
 m outbound 0 8*02
 dtmf

@@ -36,6 +36,18 @@ rc twilio-mix -- sh -c 'touch started' < c 2> err
 [ -e started ] && echo "DANGER: a command was started"
 warns
 
+case_ "escaped NULs: a CallSid with one is no start (no command run); a custom parameter with one is left out"
+# cJSON decodes \u0000 into the string, where C would see it end: "CA<32 hex>" or "role"
+printf '%s\n' '{"event":"start","start":{"callSid":"CA0123456789abcdef0123456789abcdef\u0000../../x","tracks":["inbound"]}}' > c
+printf 'm inbound 0 8*01\nstop\n' | cap >> c
+rc twilio-mix -- sh -c 'touch started' < c 2> err
+[ -e started ] && echo "DANGER: a command was started"
+warns
+printf '%s\n' '{"event":"start","start":{"callSid":"CA0123456789abcdef0123456789abcdef","tracks":["inbound"],"customParameters":{"tenant":"acme","role\u0000x":"admin","tenant2":"acme\u0000; rm -rf x","note":"\\u0000 is data"}}}' > c
+printf 'm inbound 0 8*01\nstop\n' | cap >> c
+rc twilio-mix -- sh -c 'env | grep ^TWILIO_ | sort; wc -c' < c 2> err
+warns
+
 case_ "a command that cannot be run: 127 not found, 126 not executable"
 printf 'start inbound\nm inbound 0 8*01\nstop\n' | cap > c
 rc twilio-mix -- ./no-such-command < c 2> err

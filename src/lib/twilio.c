@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "cp.h"
 #include "twilio.h"
@@ -268,27 +271,14 @@ parse_start(const cJSON *root, struct tw_msg *m)
 	return TW_OK;
 }
 
-enum tw_reason
-tw_parse(const char *line, size_t len, struct tw_msg *m)
-{
-	const cJSON *root, *it, *ev = NULL, *media = NULL;
-	const char *e;
-	size_t i;
 
-	memset(m, 0, sizeof *m);
-	arena_reset();
-	if (len == 0)
-		return reject(m, TW_R_EMPTY, "empty line");
-	if (memchr(line, '\0', len) != NULL)
-		return reject(m, TW_R_NUL, "NUL byte in line");
-	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'); i++)
-		;
-	if (i == len)
-		return reject(m, TW_R_EMPTY, "blank line");
-	/* len + 1: cJSON wants the terminating NUL inside the buffer to refuse trailing junk */
-	root = cJSON_ParseWithLengthOpts(line, len + 1, NULL, 1);
-	if (root == NULL)
-		return reject(m, TW_R_JSON, "not JSON");
+/* What the message says, once it parsed as JSON. */
+static enum tw_reason
+dispatch(const cJSON *root, struct tw_msg *m)
+{
+	const cJSON *it, *ev = NULL, *media = NULL;
+	const char *e;
+
 	if (!cJSON_IsObject(root))
 		return reject(m, TW_R_TYPE, "not a JSON object");
 	for (it = root->child; it != NULL; it = it->next) {
@@ -325,4 +315,423 @@ tw_parse(const char *line, size_t len, struct tw_msg *m)
 		return reject(m, TW_R_EVENT, d);
 	}
 	return TW_OK;
+}
+
+/* ---- escaped NULs ----
+ * cJSON decodes "\uXXXX" with parse_hex4(), which gives 0 for "0000" and also for any
+ * four characters with a non-hex digit among them; either way it stores a NUL byte in
+ * the string, and C, which cJSON gives no length, then sees the string end there:
+ * "CA<32 hex>\u0000../../x" would read as "CA<32 hex>". hex4() is parse_hex4(). */
+static unsigned
+hex4(const char *s)
+{
+	unsigned h = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= '0' && c <= '9')
+			h = h * 16 + (c - '0');
+		else if (c >= 'A' && c <= 'F')
+			h = h * 16 + (c - 'A' + 10);
+		else if (c >= 'a' && c <= 'f')
+			h = h * 16 + (c - 'a' + 10);
+		else
+			return 0;
+	}
+	return h;
+}
+
+/* The escapes that decode to NUL in a line cJSON accepted (so every backslash is inside
+ * a string). This walks the escapes as cJSON's decoding loop does: from each backslash,
+ * "\u" takes 6 bytes (a surrogate pair's second half is then an escape of its own, which
+ * is never 0), any other escape 2; the bytes between escapes hold no backslash. Strings
+ * hold their escapes whole (cJSON checks the six bytes of a \u fit), and between strings
+ * there is no backslash, so the next backslash always starts an escape: the walk sees
+ * exactly the escapes cJSON decoded. Returns how many decode to NUL; *odd is set when
+ * one of them has a backslash or a quote among its four characters (replacing those
+ * would move string boundaries). With fix (a copy of s), each other one becomes "\u0001"
+ * there, which keeps every string's boundaries and length and puts 0x01 where the NUL
+ * was. */
+static size_t
+nul_escapes(const char *s, size_t len, char *fix, int *odd)
+{
+	const char *p = s, *end = s + len;
+	size_t n = 0;
+	int i;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - p < 2)
+			break;
+		if (p[1] != 'u') {
+			p += 2;
+			continue;
+		}
+		if (end - p < 6)
+			break;
+		if (hex4(p + 2) == 0) {
+			n++;
+			for (i = 2; i < 6; i++)
+				if (p[i] == '\\' || p[i] == '"')
+					*odd = 1;
+			if (fix != NULL)
+				memcpy(fix + (p - s) + 2, "0001", 4);
+		}
+		p += 6;
+	}
+	return n;
+}
+
+static int cut(const cJSON *a, const cJSON *b);
+
+/* 1 if item a (or anything in it) was cut short by a NUL: b is its twin from the line
+ * parsed with "\u0001" for every NUL escape, so a string of a is shorter exactly when
+ * it held a NUL. */
+static int
+cut1(const cJSON *a, const cJSON *b)
+{
+	if ((a->string == NULL) != (b->string == NULL) ||
+	    (a->string != NULL && strlen(a->string) != strlen(b->string)))
+		return 1;
+	if (cJSON_IsString(a) != cJSON_IsString(b) ||
+	    (cJSON_IsString(a) && strlen(a->valuestring) != strlen(b->valuestring)))
+		return 1;
+	return cut(a->child, b->child);
+}
+
+static int
+cut(const cJSON *a, const cJSON *b)
+{
+	for (; a != NULL && b != NULL; a = a->next, b = b->next)
+		if (cut1(a, b))
+			return 1;
+	return a != NULL || b != NULL;
+}
+
+static const char nul_detail[] = "escaped NUL (\\u0000) in a JSON string";
+
+/* The line holds escapes that decode to NUL. A custom parameter (of the start object
+ * that parse_start reads) with a NUL in its name or value is dropped from the message
+ * (counted in m->nulparams); a NUL anywhere else rejects the message. */
+static enum tw_reason
+nul_check(cJSON *root, const char *line, size_t len, struct tw_msg *m)
+{
+	cJSON *a, *an, *pa, *pan, *ca = NULL;
+	const cJSON *b, *pb, *cb;
+	const cJSON *rootb;
+	char *copy;
+	int odd = 0, seen_start = 0, seen_params;
+
+	if ((copy = arena_alloc(len + 1)) == NULL)
+		return reject(m, TW_R_TYPE, "out of memory");
+	memcpy(copy, line, len + 1);
+	(void)nul_escapes(line, len, copy, &odd);
+	if (odd)
+		return reject(m, TW_R_NUL, "\\u escape that decodes to NUL in a JSON string");
+	rootb = cJSON_ParseWithLengthOpts(copy, len + 1, NULL, 1);
+	if (rootb == NULL || cut1(root, rootb) == 0)
+		return reject(m, TW_R_NUL, nul_detail); /* cannot happen: refuse rather than guess */
+	for (a = root->child, b = rootb->child; a != NULL && b != NULL; a = an, b = b->next) {
+		an = a->next;
+		if (seen_start || !cJSON_IsObject(a) || a->string == NULL || strcmp(a->string, "start") != 0 ||
+		    strlen(b->string) != 5) {
+			if (a->string != NULL && strcmp(a->string, "start") == 0)
+				seen_start = 1;
+			if (cut1(a, b))
+				return reject(m, TW_R_NUL, nul_detail);
+			continue;
+		}
+		/* the start object parse_start reads: its first "customParameters" */
+		seen_start = 1;
+		seen_params = 0;
+		for (ca = a->child, cb = b->child; ca != NULL && cb != NULL; ca = ca->next, cb = cb->next) {
+			if (seen_params || !cJSON_IsObject(ca) || ca->string == NULL ||
+			    strcmp(ca->string, "customParameters") != 0 || strlen(cb->string) != 16) {
+				if (ca->string != NULL && strcmp(ca->string, "customParameters") == 0)
+					seen_params = 1;
+				if (cut1(ca, cb))
+					return reject(m, TW_R_NUL, nul_detail);
+				continue;
+			}
+			seen_params = 1;
+			for (pa = ca->child, pb = cb->child; pa != NULL && pb != NULL; pa = pan, pb = pb->next) {
+				pan = pa->next;
+				if (cut1(pa, pb)) {
+					cJSON_DetachItemViaPointer(ca, pa);
+					m->nulparams++;
+				}
+			}
+		}
+	}
+	return TW_OK;
+}
+
+/* ---- the fast path for media ----
+ * cJSON copies every string it parses byte by byte, twice over (one pass to find its
+ * end, one to unescape), and builds a node for every value. In a media message most of
+ * those bytes are the payload's base64, then the stream SID and keys nobody reads. So
+ * when a line has no backslash, cJSON gets a shorter copy of it:
+ * - E (emptied): every key (a string followed at once by ':') other than event, media,
+ *   track, timestamp and payload becomes "", and so does every string value that follows
+ *   its key at once ("key":"value") unless the key is event, track or timestamp;
+ * - R (removed): a "key":"value" member (string value, key not one of those five) goes
+ *   whole, with the comma after it if that comma is followed at once by a key
+ *   ({"k":"v","next": -> {"next":), else with the comma before it if the member ends its
+ *   object and a string's closing quote or a '}' comes before that comma
+ *   ("x","k":"v"} -> "x"}), never both around one comma.
+ * The payload is then taken from the line itself. Why that gives exactly what the full
+ * parse gives:
+ * 1. Without backslashes no string has an escape, so in a valid JSON text every '"'
+ *    opens or closes a string, in turn: the strings are the quote pairs (q0,q1), (q2,q3),
+ *    ..., every key and value cJSON decodes is the raw bytes between its pair, a string
+ *    followed by ':' is a key, and '":"' is key, colon, string value.
+ * 2. E leaves out bytes strictly inside pairs (no quote among them); R leaves out whole
+ *    pairs two at a time, so the pairing of what stays is unchanged. Suppose cJSON parses
+ *    the copy. Put the removed members back one at a time from the right, each into a
+ *    valid text. One that took its comma after it sits between a '{' or ',' and, once
+ *    the members to its right are back, a key (a member to its right that was removed
+ *    too took its own comma after it and was followed by a key, by the same rule, and
+ *    no member to its right took the comma before it: that comma is this one's): a key
+ *    after '{' or ',' is inside an object, so the text with the member is valid and its
+ *    object has one member more. One that took its comma before it sits between a '}'
+ *    that stays and a string or object that, followed by that '}', ends a member of that
+ *    same object: valid again, one member more. Then put back the emptied bytes: they
+ *    are inside strings, which cJSON takes whatever they hold. So the line parses, to the
+ *    copy's tree plus the removed members and with the emptied strings full.
+ * 3. A media message reads only the first "event" and "media" of the root and the first
+ *    "track", "timestamp" and "payload" of that media object. Removed members and
+ *    emptied keys have other names (an empty key matches none of those, as the old one
+ *    did not), so which member is first for each name does not change; values of event,
+ *    track and timestamp are never emptied; an emptied "media" value was a string,
+ *    refused either way.
+ * 4. The payload: exactly one pair of the line holds the text payload (pk), as a key,
+ *    and the next pair is its value ('":"' follows pk at once). If cJSON's media.payload
+ *    (whichever member parse_media picks) is a string, its key is a string "payload" of
+ *    the copy; only pair pk can be that (the other pairs are gone, empty or hold what
+ *    they held in the line), so its value is pair pk + 1, and the payload is that pair's
+ *    bytes in the line.
+ * 5. Anything but a media message with a string payload (another event, a rejection,
+ *    a copy that does not parse) takes the full parse from scratch: the fast path only
+ *    ever answers TW_OK, with what the full parse gives. The unit tests and the fuzz
+ *    harness compare the two. */
+int tw_fastpath = 1;
+
+#define FAST_MAXQ 128     /* quotes: a Twilio media message has 34 */
+#define FAST_MAXLEN 65536
+
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#define FAST_SSE2 1
+/* 32 bytes at p: a bit for each backslash or NUL in *bad, for each quote in *qm */
+static inline void
+block32(const char *p, uint32_t *bad, uint32_t *qm)
+{
+	const __m128i qt = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), z = _mm_setzero_si128();
+	__m128i b0 = _mm_loadu_si128((const void *)p), b1 = _mm_loadu_si128((const void *)(p + 16));
+
+	*bad = (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b0, bs), _mm_cmpeq_epi8(b0, z))) |
+	    (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b1, bs), _mm_cmpeq_epi8(b1, z))) << 16;
+	*qm = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b0, qt)) |
+	    (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b1, qt)) << 16;
+}
+#endif
+
+/* The offsets of the quotes in s into q, and how many; -1 if s holds a backslash or a
+ * NUL, or more than FAST_MAXQ - 32 quotes. */
+static int
+scan_quotes(const char *s, size_t len, uint32_t *q)
+{
+	size_t i = 0;
+	int n = 0;
+
+#ifdef FAST_SSE2
+	uint32_t bad, mq;
+
+	for (; i + 32 <= len; i += 32) {
+		block32(s + i, &bad, &mq);
+		if (bad != 0 || n > FAST_MAXQ - 32)
+			return -1;
+		for (; mq != 0; mq &= mq - 1)
+			q[n++] = (uint32_t)(i + (unsigned)__builtin_ctz(mq));
+	}
+	if (i < len && len >= 32) { /* the rest: the last 32 bytes, less those already seen */
+		unsigned sh = (unsigned)(i - (len - 32));
+
+		block32(s + len - 32, &bad, &mq);
+		if ((bad >> sh) != 0 || n > FAST_MAXQ - 32)
+			return -1;
+		for (mq >>= sh; mq != 0; mq &= mq - 1)
+			q[n++] = (uint32_t)(i + (unsigned)__builtin_ctz(mq));
+		i = len;
+	}
+#endif
+	for (; i < len; i++) {
+		if (s[i] == '\\' || s[i] == '\0')
+			return -1;
+		if (s[i] == '"') {
+			if (n >= FAST_MAXQ - 32)
+				return -1;
+			q[n++] = (uint32_t)i;
+		}
+	}
+	return n;
+}
+
+enum { K_KEEP = 1, K_KEEPVAL = 2, K_PAYLOAD = 4 };
+
+/* what the fast path does with a key of n bytes at s */
+static int
+key_kind(const char *s, size_t n)
+{
+	switch (n) {
+	case 5:
+		if (memcmp(s, "event", 5) == 0 || memcmp(s, "track", 5) == 0)
+			return K_KEEP | K_KEEPVAL;
+		return memcmp(s, "media", 5) == 0 ? K_KEEP : 0;
+	case 7:
+		return memcmp(s, "payload", 7) == 0 ? K_KEEP | K_PAYLOAD : 0;
+	case 9:
+		return memcmp(s, "timestamp", 9) == 0 ? K_KEEP | K_KEEPVAL : 0;
+	default:
+		return 0;
+	}
+}
+
+/* n bytes from src to o (which has 16 bytes of room); end: where src's buffer ends */
+static inline char *
+put(char *o, const char *src, size_t n, const char *end)
+{
+#ifdef FAST_SSE2
+	if (n <= 16 && end - src >= 16) {
+		_mm_storeu_si128((void *)o, _mm_loadu_si128((const void *)src));
+		return o + n;
+	}
+#else
+	(void)end;
+#endif
+	memcpy(o, src, n);
+	return o + n;
+}
+
+#define IS_PAYLOAD(line, q, j) ((q)[2 * (j) + 1] - (q)[2 * (j)] == 8 && memcmp((line) + (q)[2 * (j)] + 1, "payload", 7) == 0)
+
+static int
+parse_fast(const char *line, size_t len, struct tw_msg *m)
+{
+	uint32_t q[FAST_MAXQ];
+	const char *end = line + len;
+	const cJSON *root;
+	char *t, *o, *pl;
+	size_t from, n;
+	int nq, j, ns, k, npk = 0, pk = -1;
+
+	if (len > FAST_MAXLEN || (nq = scan_quotes(line, len, q)) < 0 || nq % 2 != 0)
+		return -1;
+	ns = nq / 2;
+	if ((t = arena_alloc(len + 16 + 1)) == NULL)
+		return -1;
+	o = t;
+	from = 0;
+	/* every pair is looked at once here: as a key, as a key's value, or neither */
+#define EMPTY(j) do { \
+		o = put(o, line + from, q[2 * (j)] + 1 - from, end); /* up to and with the opening quote */ \
+		from = q[2 * (j) + 1];                               /* on from the closing quote */ \
+	} while (0)
+	for (j = 0; j < ns; j++) {
+		uint32_t a = q[2 * j], b = q[2 * j + 1], vb;
+
+		if (line[b + 1] != ':') { /* not a key (line[len] is the NUL) */
+			if (IS_PAYLOAD(line, q, j))
+				npk++;
+			continue;
+		}
+		k = key_kind(line + a + 1, b - a - 1);
+		if (k & K_PAYLOAD) {
+			npk++;
+			pk = j;
+		}
+		if (j + 1 >= ns || q[2 * j + 2] != b + 2) { /* a key, its value not a string */
+			if (!(k & K_KEEP))
+				EMPTY(j);
+			continue;
+		}
+		/* "key":"value" */
+		vb = q[2 * j + 3];
+		if (IS_PAYLOAD(line, q, j + 1))
+			npk++;
+		if (!(k & K_KEEP) && a >= 1 && (line[a - 1] == '{' || line[a - 1] == ',') && line[vb + 1] == ',' &&
+		    j + 2 < ns && q[2 * j + 4] == vb + 2 && line[q[2 * j + 5] + 1] == ':') {
+			/* the member, with the comma after it: '{' or ',' stays before a key */
+			o = put(o, line + from, a - from, end);
+			from = vb + 2;
+		} else if (!(k & K_KEEP) && a >= 2 && a - 1 >= from && line[a - 1] == ',' &&
+		    (line[a - 2] == '"' || line[a - 2] == '}') && line[vb + 1] == '}') {
+			/* the last member, with the comma before it: a value stays before a '}' */
+			o = put(o, line + from, a - 1 - from, end);
+			from = vb + 1;
+		} else {
+			if (!(k & K_KEEP))
+				EMPTY(j);
+			if (!(k & K_KEEPVAL))
+				EMPTY(j + 1);
+		}
+		j++;
+	}
+#undef EMPTY
+	/* one "payload" in the line, a key, followed at once by :" */
+	if (npk != 1 || pk < 0 || pk + 1 >= ns || q[2 * pk + 2] != q[2 * pk + 1] + 2)
+		goto full;
+	memcpy(o, line + from, len - from);
+	o += len - from;
+	*o = '\0';
+	root = cJSON_ParseWithLengthOpts(t, (size_t)(o - t) + 1, NULL, 1);
+	if (root == NULL || dispatch(root, m) != TW_OK || m->event != TW_MEDIA || m->payload_len != 0)
+		goto full;
+	n = q[2 * pk + 3] - q[2 * pk + 2] - 1;
+	if ((pl = arena_alloc(n + 1)) == NULL)
+		goto full;
+	memcpy(pl, line + q[2 * pk + 2] + 1, n);
+	pl[n] = '\0';
+	m->payload = pl;
+	m->payload_len = n;
+	m->fast = 1;
+	return 0;
+full:
+	memset(m, 0, sizeof *m);
+	arena_reset();
+	return -1;
+}
+
+enum tw_reason
+tw_parse(const char *line, size_t len, struct tw_msg *m)
+{
+	cJSON *root;
+	enum tw_reason r;
+	int backslash, odd = 0;
+	size_t i;
+
+	memset(m, 0, sizeof *m);
+	arena_reset();
+	if (len == 0)
+		return reject(m, TW_R_EMPTY, "empty line");
+	if (tw_fastpath && parse_fast(line, len, m) == 0)
+		return TW_OK;
+	if (memchr(line, '\0', len) != NULL)
+		return reject(m, TW_R_NUL, "NUL byte in line");
+	for (i = 0; i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'); i++)
+		;
+	if (i == len)
+		return reject(m, TW_R_EMPTY, "blank line");
+	/* len + 1: cJSON wants the terminating NUL inside the buffer to refuse trailing junk */
+	root = cJSON_ParseWithLengthOpts(line, len + 1, NULL, 1);
+	if (root == NULL)
+		return reject(m, TW_R_JSON, "not JSON");
+	if (!cJSON_IsObject(root))
+		return reject(m, TW_R_TYPE, "not a JSON object");
+	/* a NUL escape needs a backslash */
+	backslash = memchr(line, '\\', len) != NULL;
+	if (backslash && nul_escapes(line, len, NULL, &odd) > 0 &&
+	    (r = nul_check(root, line, len, m)) != TW_OK)
+		return r;
+	return dispatch(root, m);
 }

@@ -56,16 +56,24 @@ struct tw_msg {
 	struct tw_param *params; /* customParameters with string values, in message order */
 	size_t nparams;
 	size_t badparams;        /* customParameters entries skipped (value not a string) */
+	size_t nulparams;        /* customParameters entries skipped (escaped NUL in name or value) */
 	/* rejection */
 	const char *detail;      /* one short line: why the message was rejected */
+	int fast;                /* 1 if the media fast path parsed it (for tests) */
 };
 
 int tw_init(void); /* 0, or -1 if out of memory */
 void tw_free(void);
 
 /* Parses one line (len bytes; line[len] must be '\0'). Returns TW_OK and fills *m,
- * or a reason with m->detail set. */
+ * or a reason with m->detail set. A string that cJSON would decode with a NUL in it
+ * (an escape such as \u0000), which C would read cut short, is never used: the message
+ * is rejected (TW_R_NUL), except that such a custom parameter is left out (nulparams).
+ * A media line without backslashes and with one "payload" literal is parsed without
+ * cJSON copying the payload (the fast path: same result, see twilio.c). */
 enum tw_reason tw_parse(const char *line, size_t len, struct tw_msg *m);
 
 const char *tw_track_name(int track); /* "inbound" / "outbound" */
+
+extern int tw_fastpath; /* 1 (default); 0 makes every line take the full parse (tests) */
 #endif

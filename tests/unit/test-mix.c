@@ -393,6 +393,303 @@ test_parser(void)
 	tw_free();
 }
 
+/* ---- escaped NULs ---- */
+
+static void
+test_nul(void)
+{
+	struct tw_msg m;
+	const char *sid = "CA0123456789abcdef0123456789abcdef";
+	char buf[1024];
+	size_t i;
+
+	CHECK(tw_init() == 0);
+	/* a CallSid with \u0000 is not read as the CallSid before it */
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\\u0000../../x\",\"tracks\":[\"inbound\"]}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL && strstr(m.detail, "NUL") != NULL);
+	/* every hex case and every parse_hex4 failure decodes to NUL in cJSON */
+	{
+		static const char *const esc[] = { "\\u0000", "\\uzzzz", "\\u00G0", "\\u000g", "\\u 000", "\\u-001", "\\uX123" };
+
+		for (i = 0; i < sizeof esc / sizeof esc[0]; i++) {
+			snprintf(buf, sizeof buf, "{\"event\":\"media\",\"media\":{\"track\":\"inbound%s\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", esc[i]);
+			CHECK(parse(buf, &m) == TW_R_NUL);
+		}
+	}
+	/* in any string the parser uses: event, track, timestamp, payload, keys, SIDs, tracks, format */
+	CHECK(parse("{\"event\":\"stop\\u0000x\"}", &m) == TW_R_NUL);
+	CHECK(parse("{\"event\\u0000x\":\"stop\"}", &m) == TW_R_NUL);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"1\\u0000\",\"payload\":\"AAAA\"}}", &m) == TW_R_NUL);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"1\",\"payload\":\"AAAA\\u0000AAAA\"}}", &m) == TW_R_NUL);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"1\",\"payload\\u0000\":\"AAAA\",\"payload\":\"BBBB\"}}", &m) == TW_R_NUL);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"1\",\"chunk\":\"\\u0000\",\"payload\":\"AAAA\"}}", &m) == TW_R_NUL);
+	CHECK(parse("{\"event\":\"media\",\"sequenceNumber\":\"\\u0000\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"1\",\"payload\":\"AAAA\"}}", &m) == TW_R_NUL);
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\",\"streamSid\":\"MZ\\u0000\",\"tracks\":[\"inbound\"]}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL);
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\",\"accountSid\":\"AC\\u0000\",\"tracks\":[\"inbound\"]}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL);
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"streamSid\":\"MZ\\u0000\",\"start\":{\"callSid\":\"%s\",\"tracks\":[\"inbound\"]}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL);
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\",\"tracks\":[\"inbound\\u0000\"]}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL);
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\",\"tracks\":[\"inbound\"],\"mediaFormat\":{\"encoding\":\"audio/x-mulaw\\u0000\"}}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL);
+	/* an escape whose four characters hold a quote or a backslash: refused too */
+	CHECK(parse("{\"event\":\"mark\",\"mark\":{\"name\":\"\\u000\\\"x\"}}", &m) == TW_R_NUL && strstr(m.detail, "decodes") != NULL);
+	CHECK(parse("{\"event\":\"mark\",\"mark\":{\"name\":\"\\u\\\\00\"}}", &m) == TW_R_NUL && strstr(m.detail, "decodes") != NULL);
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\",\"tracks\":[\"inbound\"],"
+	    "\"customParameters\":{\"a\":\"\\u000\\\"\",\"b\":\"1\"}}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL && strstr(m.detail, "decodes") != NULL);
+	/* not NULs: an escaped backslash before u0000, \u0001, a surrogate pair, \u0100 */
+	CHECK(parse("{\"event\":\"mark\",\"mark\":{\"name\":\"a\\\\u0000\"}}", &m) == TW_OK && m.event == TW_MARK);
+	CHECK(parse("{\"event\":\"mark\",\"mark\":{\"name\":\"\\\\\\\\u0000\\u0001\\ud83d\\ude00\\u0100\"}}", &m) == TW_OK);
+	CHECK(parse("{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"1\",\"payload\":\"AA\\/A\"}}", &m) == TW_OK &&
+	    strcmp(m.payload, "AA/A") == 0 && m.fast == 0);
+
+	/* custom parameters: one with a NUL in its name or value is left out (also from
+	 * start_json); the others stay */
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\",\"tracks\":[\"inbound\"],"
+	    "\"customParameters\":{\"a\":\"1\",\"b\\u0000x\":\"2\",\"c\":\"x\\u0000y\",\"d\":\"\\\\u0000\",\"e\":[\"\\u0000\"],\"f\":5}}}", sid);
+	CHECK(parse(buf, &m) == TW_OK && m.event == TW_START);
+	CHECK(m.nparams == 2 && m.nulparams == 3 && m.badparams == 1);
+	CHECK(m.nparams == 2 && strcmp(m.params[0].name, "a") == 0 && strcmp(m.params[0].value, "1") == 0 &&
+	    strcmp(m.params[1].name, "d") == 0 && strcmp(m.params[1].value, "\\u0000") == 0);
+	CHECK(strstr(m.start_json, "\"customParameters\":{\"a\":\"1\",\"d\":\"\\\\u0000\",\"f\":5}") != NULL);
+	CHECK(strcmp(m.call_sid, sid) == 0);
+	/* only in the customParameters that are read: a second one (duplicate key) rejects */
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\",\"tracks\":[\"inbound\"],"
+	    "\"customParameters\":{\"a\":\"1\"},\"customParameters\":{\"b\":\"\\u0000\"}}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL);
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\",\"tracks\":[\"inbound\"]},"
+	    "\"start\":{\"customParameters\":{\"b\":\"\\u0000\"}}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL);
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\",\"tracks\":[\"inbound\"],"
+	    "\"customParameters\\u0000\":{\"b\":\"1\"}}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL);
+	snprintf(buf, sizeof buf, "{\"event\":\"start\",\"start\":{\"callSid\":\"%s\",\"tracks\":[\"inbound\"],"
+	    "\"customParameters\":[\"\\u0000\"]}}", sid);
+	CHECK(parse(buf, &m) == TW_R_NUL);
+	/* NULs in parameters of a media message: media messages use none of them */
+	CHECK(parse("{\"event\":\"media\",\"start\":{\"customParameters\":{\"b\":\"\\u0000\"}},"
+	    "\"media\":{\"track\":\"inbound\",\"timestamp\":\"1\",\"payload\":\"AAAA\"}}", &m) == TW_OK);
+	/* not JSON stays not JSON; not an object stays not an object */
+	CHECK(parse("{\"event\":\"stop\\u0000\"", &m) == TW_R_JSON);
+	CHECK(parse("[\"\\u0000\"]", &m) == TW_R_TYPE);
+	tw_free();
+}
+
+/* ---- the media fast path against the full parse ---- */
+
+struct res {
+	enum tw_reason r;
+	char detail[200];
+	enum tw_event event;
+	int track, fast;
+	uint64_t timestamp;
+	char payload[70000];
+	size_t payload_len;
+};
+
+static struct res ra, rb;
+
+static void
+take_res(struct res *x, const char *s, size_t len, int fast)
+{
+	struct tw_msg m;
+
+	tw_fastpath = fast;
+	memset(x, 0, sizeof *x);
+	x->r = tw_parse(s, len, &m);
+	tw_fastpath = 1;
+	if (x->r != TW_OK) {
+		snprintf(x->detail, sizeof x->detail, "%s", m.detail);
+		return;
+	}
+	x->event = m.event;
+	x->fast = m.fast;
+	if (m.event == TW_MEDIA) {
+		x->track = m.track;
+		x->timestamp = m.timestamp;
+		x->payload_len = m.payload_len;
+		if (m.payload_len < sizeof x->payload)
+			memcpy(x->payload, m.payload, m.payload_len + 1);
+	}
+}
+
+/* Parses s both ways; 1 if the results are the same. *fast: whether the fast path took it. */
+static int
+same_both(const char *s, size_t len, int *fast)
+{
+	take_res(&ra, s, len, 1);
+	take_res(&rb, s, len, 0);
+	*fast = ra.fast;
+	if (rb.fast != 0)
+		return 0;
+	return ra.r == rb.r && strcmp(ra.detail, rb.detail) == 0 && ra.event == rb.event &&
+	    ra.track == rb.track && ra.timestamp == rb.timestamp && ra.payload_len == rb.payload_len &&
+	    memcmp(ra.payload, rb.payload, ra.payload_len < sizeof ra.payload ? ra.payload_len : 0) == 0;
+}
+
+/* CHECKs that s parses the same both ways, with reason r, by the fast path or not */
+#define BOTH(s, r_, fast_) do { int f_ = -1; \
+	CHECK(same_both(s, strlen(s), &f_)); CHECK(ra.r == (r_)); CHECK(f_ == (fast_)); } while (0)
+
+#define M0 "{\"event\":\"media\",\"sequenceNumber\":\"3\",\"media\":{\"track\":\"outbound\",\"chunk\":\"1\",\"timestamp\":\"5\",\"payload\":\"AAAA\"},\"streamSid\":\"MZ0123\"}"
+
+static void
+test_fastpath(void)
+{
+	static const char *const ok_fast[] = {
+		/* Twilio's order, the generator's order, minimal, extra members everywhere */
+		M0,
+		"{\"event\":\"media\",\"sequenceNumber\":\"2\",\"streamSid\":\"MZ1\",\"media\":{\"track\":\"inbound\",\"chunk\":\"1\",\"timestamp\":\"0\",\"payload\":\"//79/A==\"}}",
+		"{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"\"}}",
+		"{\"sequenceNumber\":\"1\",\"event\":\"media\",\"media\":{\"chunk\":\"1\",\"track\":\"inbound\",\"timestamp\":\"9\",\"payload\":\"AAAA\",\"x\":\"y\"},\"a\":\"b\"}",
+		"{\"a\":\"b\",\"c\":\"d\",\"event\":\"media\",\"e\":\"f\",\"media\":{\"g\":\"h\",\"track\":\"inbound\",\"i\":\"j\",\"timestamp\":\"9\",\"k\":\"l\",\"payload\":\"AAAA\",\"m\":\"n\"},\"o\":\"p\"}",
+		/* runs of members that go, first, last, all, with a cut before and after */
+		"{\"event\":\"media\",\"x\":{\"a\":\"1\",\"k\":\"v\"},\"y\":{\"a\":\"1\",\"b\":\"2\",\"k\":\"v\"},\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}",
+		"{\"event\":\"media\",\"x\":{\"a\":{},\"k\":\"v\"},\"y\":[{\"k\":\"v\"},{\"a\":\"1\",\"k\":\"v\"}],\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"},\"z\":{\"k\":\"v\",\"l\":\"w\"}}",
+		/* members that cannot go: numbers, objects, arrays, strings in arrays */
+		"{\"event\":\"media\",\"n\":5,\"o\":{\"p\":\"q\",\"r\":[\"s\",\"t\"]},\"media\":{\"track\":\"inbound\",\"timestamp\":\"9\",\"payload\":\"AAAA\",\"u\":[\"v\",{\"w\":\"x\"}]}}",
+		/* the payload: base64 that is not, control bytes, non-ASCII, the text of another key */
+		"{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"not base64! \x01\x7f\xc3\xa9\"}}",
+		"{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"track\"}}",
+		/* keys spelt like the ones read but not them: emptied or dropped, never matched */
+		"{\"event\":\"media\",\"Event\":\"stop\",\"media\":{\"Track\":\"x\",\"track\":\"outbound\",\"timestamp \":\"x\",\"timestamp\":\"5\",\"payload\":\"AAAA\"}}",
+		/* whitespace and CR around the object, spaces in structural places */
+		" {\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}\r",
+		"{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}\n\t",
+		"{ \"event\" :\"media\" , \"media\" : { \"track\" :\"inbound\" , \"timestamp\" :\"0\" , \"payload\":\"AAAA\" } }",
+		/* an event/track/timestamp key's value in the wrong place stays (not read anyway) */
+		"{\"event\":\"media\",\"x\":{\"track\":\"bogus\"},\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}",
+		/* duplicates of keys read: the first wins, both ways */
+		"{\"event\":\"media\",\"event\":\"stop\",\"media\":{\"track\":\"inbound\",\"track\":\"x\",\"timestamp\":\"7\",\"timestamp\":\"x\",\"payload\":\"AAAA\"},\"media\":5}",
+	};
+	static const struct { const char *s; enum tw_reason r; } slow[] = {
+		/* the payload key twice, in one object or two */
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\",\"payload\":\"BBBB\"}}", TW_OK },
+		{ "{\"event\":\"media\",\"payload\":\"BBBB\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_OK },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"},\"x\":{\"payload\":\"B\"}}", TW_OK },
+		/* the text payload as a value or in an array */
+		{ "{\"event\":\"media\",\"x\":\"payload\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_OK },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"payload\"}}", TW_OK },
+		{ "{\"event\":\"media\",\"x\":[\"payload\"],\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_OK },
+		/* a backslash anywhere */
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AA\\/A\"}}", TW_OK },
+		{ "{\"event\":\"media\",\"x\":\"\\n\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_OK },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"pay\\u006coad\":\"AAAA\"}}", TW_OK },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AA\\\"A\"}}", TW_OK },
+		/* whitespace between the key, the colon and the value */
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\" :\"AAAA\"}}", TW_OK },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\": \"AAAA\"}}", TW_OK },
+		{ "{\"event\": \"media\", \"media\": {\"track\": \"inbound\", \"timestamp\": \"0\", \"payload\": \"AAAA\"}}", TW_OK },
+		/* the payload not a string */
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":7}}", TW_R_PAYLOAD },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":[\"AAAA\"]}}", TW_R_PAYLOAD },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":null}}", TW_R_PAYLOAD },
+		/* the payload in the wrong object: the root, a second media, start */
+		{ "{\"event\":\"media\",\"payload\":\"AAAA\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\"}}", TW_R_PAYLOAD },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\"},\"media\":{\"payload\":\"AAAA\"}}", TW_R_PAYLOAD },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"x\":{\"payload\":\"AAAA\"}}}", TW_R_PAYLOAD },
+		/* the payload as a value, not a key */
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"x\":\"payload\"}}", TW_R_PAYLOAD },
+		{ "[\"payload\",\"AAAA\"]", TW_R_TYPE },
+		/* other events and rejections with a payload in them */
+		{ "{\"event\":\"start\",\"start\":{\"tracks\":[\"inbound\"]},\"payload\":\"AAAA\"}", TW_OK },
+		{ "{\"event\":\"stop\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_OK },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"both\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_TRACK },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"-1\",\"payload\":\"AAAA\"}}", TW_R_TIMESTAMP },
+		{ "{\"event\":\"media\",\"media\":\"x\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_TYPE },
+		{ "{\"event\":\"mediaX\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_EVENT },
+		{ "{\"event\":5,\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_TYPE },
+		/* not JSON, in ways a cut could hide: members out of objects, a bad quote count,
+		 * junk after, a key without a value, commas */
+		{ "[\"x\",\"k\":\"v\",\"y\":\"z\",{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}]", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":[\"x\",\"k\":\"v\"],\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":[\"x\",\"k\":\"v\",\"y\"],\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":[\"k\":\"v\",\"y\"],\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":[\"x\",\"k\":\"v\"],\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":[{},\"k\":\"v\"}],\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":{\"b\":{},\"k\":\"v\"}},\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":{\"k\":\"v\",\"b\":\"w\"],\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":[\"x\",\"k\":\"v\"},\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":{,\"k\":\"v\"},\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":[,\"k\":\"v\"},\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":{\"k\":\"v\",},\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":{\"k\":\"v\",\"j\":},\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"a\":{\"k\":\"v\"\"j\":\"w\"},\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"k\":\"v\",,\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"},\"k\":\"v\",}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"},,\"k\":\"v\"}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}} x", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}\"", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AA\"AA\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\" \"x\"}}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}}", TW_R_JSON },
+		{ "\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\",\"k\":\"v\"}", TW_R_JSON },
+		{ "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"},\"k\":\"v\"", TW_R_JSON },
+	};
+	char buf[70100], *big;
+	size_t i, k, n;
+	int f;
+
+	CHECK(tw_init() == 0);
+	for (i = 0; i < sizeof ok_fast / sizeof ok_fast[0]; i++) {
+		BOTH(ok_fast[i], TW_OK, 1);
+		if (ra.r != TW_OK || ra.fast != 1)
+			fprintf(stderr, "test-mix: fast path case %zu\n", i);
+	}
+	BOTH(M0, TW_OK, 1);
+	CHECK(ra.event == TW_MEDIA && ra.track == TW_OUTBOUND && ra.timestamp == 5 && strcmp(ra.payload, "AAAA") == 0);
+	for (i = 0; i < sizeof slow / sizeof slow[0]; i++) {
+		CHECK(same_both(slow[i].s, strlen(slow[i].s), &f));
+		CHECK(f == 0 && ra.r == slow[i].r);
+		if (ra.r != slow[i].r || f != 0)
+			fprintf(stderr, "test-mix: full path case %zu: %s (%d)\n", i, tw_reason_name[ra.r], f);
+	}
+	/* a NUL byte: never the fast path */
+	{
+		static const char nul[] = "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AA\0A\"}}";
+
+		CHECK(same_both(nul, sizeof nul - 1, &f) && f == 0 && ra.r == TW_R_NUL);
+	}
+	/* payloads and padding of every length around the 32-byte blocks */
+	for (n = 0; n < 80; n++)
+		for (k = 0; k < 40; k += 13) {
+			snprintf(buf, sizeof buf, "{\"event\":\"media\",\"pad\":\"%.*s\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"%zu\",\"payload\":\"%.*s\"}}",
+			    (int)k, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", n,
+			    (int)n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+			CHECK(same_both(buf, strlen(buf), &f) && f == 1 && ra.r == TW_OK && ra.timestamp == n && ra.payload_len == n);
+			/* a quote, backslash or NUL late in the line */
+			memcpy(buf + strlen(buf) - 3, "\"A\"", 3);
+			CHECK(same_both(buf, strlen(buf), &f) && f == 0 && ra.r == TW_R_JSON);
+			buf[strlen(buf) - 3] = '\\';
+			CHECK(same_both(buf, strlen(buf), &f) && f == 0 && ra.r == TW_R_JSON);
+		}
+	/* many quotes: past the fast path's table, the full parse */
+	n = (size_t)snprintf(buf, sizeof buf, "{\"event\":\"media\",");
+	for (i = 0; i < 60; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "\"k%zu\":\"v\",", i);
+	snprintf(buf + n, sizeof buf - n, "\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"AAAA\"}}");
+	CHECK(same_both(buf, strlen(buf), &f) && f == 0 && ra.r == TW_OK && strcmp(ra.payload, "AAAA") == 0);
+	/* a payload of 65 KB: too long for the fast path; 60 KB: fast */
+	big = malloc(70000);
+	CHECK(big != NULL);
+	if (big) {
+		for (n = 60000; n <= 65600; n += 5600) {
+			k = (size_t)snprintf(big, 70000, "{\"event\":\"media\",\"media\":{\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\"");
+			memset(big + k, 'A', n);
+			strcpy(big + k + n, "\"}}");
+			CHECK(same_both(big, strlen(big), &f) && ra.r == TW_OK && ra.payload_len == n && f == (n < 65536 - k));
+		}
+		free(big);
+	}
+	tw_free();
+}
+
 int
 main(void)
 {
@@ -406,6 +703,8 @@ main(void)
 	test_gap_lag();
 	test_base64();
 	test_parser();
+	test_nul();
+	test_fastpath();
 	if (failures) {
 		fprintf(stderr, "test-mix: %d failure(s)\n", failures);
 		return 1;
