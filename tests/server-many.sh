@@ -36,11 +36,16 @@ while [ $i -le $N ]; do
 	rps="$rps $!"
 	i=$((i + 1))
 done
+# each call is held (its replay stopped) once live, until every subscriber is attached
+i=1
+for p in $rps; do
+	waitfor 20 live "$(sid $i)" || echo "call $i did not start"
+	hold "$p"
+	i=$((i + 1))
+done
 i=1 sps=
 while [ $i -le $N ]; do
-	S=$(sid $i)
-	waitfor 20 test -d "$(calldir "$S")" || echo "call $i did not start"
-	subscribe -n -H "$S" >sub$i.out 2>sub$i.err &
+	subscribe -n -H "$(sid $i)" >sub$i.out 2>sub$i.err &
 	sps="$sps $!"
 	i=$((i + 1))
 done
@@ -49,6 +54,15 @@ for i in 1 2 3; do
 	ws-client -c -t 40 "ws://127.0.0.1:$PORT/client?callsid=$(sid $i)&history=1" >ws$i.out 2>ws$i.err &
 	wps="$wps $!"
 done
+i=1
+while [ $i -le $N ]; do
+	n=1
+	[ $i -le 3 ] && n=2
+	waitfor 20 hasnsubs "$(sid $i)" $n || echo "call $i: subscribers did not attach"
+	i=$((i + 1))
+done
+sleep 0.5
+for p in $rps; do kill -CONT "$p"; done
 ok=0
 for p in $rps; do waitexit 60 "$p" && ok=$((ok + 1)); done
 echo "twilio-replay exit 0: $ok of $N"
