@@ -38,9 +38,8 @@ done
 printf '%s\n' 'not json' '{"event":"media"}' '{"event":"start","start":{"callSid":{"a":1}}}' >junk.jsonl
 twilio-replay -f "$U/twilio" <junk.jsonl >/dev/null 2>junk.err
 case $? in 0 | 111) ;; *) echo "twilio-replay exit $?" ;; esac
-refusals() { [ "$(grep -c 'twilio-mix: fatal' "$WORK/pipeline.log")" -ge 4 ]; }
-waitfor 5 refusals
-grep -c 'twilio-mix: fatal' "$WORK/pipeline.log" | sed 's/^/twilio-mix refusals logged: /'
+# (twilio-mix logs each refusal, but websocketd may lose the last stderr line of a
+# handler that exits at once, so the log is not counted here)
 echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"
 
 case_ "subscribe in the shell"
