@@ -106,7 +106,15 @@ static void __attribute__((noreturn))
 finish(int code)
 {
 	summary();
+	/* Everything went out with write(2) (no stdio buffers), and the kernel closes the
+	 * socket: skip the exit handlers and destructors of libcurl's ~35 libraries, which
+	 * touch pages that were never needed (~0.3 MB on the peak RSS). Sanitizer builds
+	 * keep exit() for the leak check. */
+#if defined(__SANITIZE_ADDRESS__)
 	exit(code);
+#else
+	_exit(code);
+#endif
 }
 
 static void
@@ -134,6 +142,11 @@ emit(const char *s, size_t len)
 			cp_die(CP_EXIT_TEMP, "unable to write to stdout: reader gone");
 		errno = e;
 		cp_diesys(CP_EXIT_TEMP, "unable to write to stdout");
+	}
+	if (outcap > 65536) { /* a big message is out: give its memory back */
+		free(out);
+		out = NULL;
+		outcap = 0;
 	}
 }
 
@@ -807,14 +820,16 @@ main(int argc, char **argv)
 			cp_die(CP_EXIT_PERM, "DEEPGRAM_API_KEY contains spaces or control characters");
 	if (i > 4096)
 		cp_die(CP_EXIT_PERM, "DEEPGRAM_API_KEY is longer than 4096 bytes");
-	if ((why = wsc_check()) != NULL)
-		cp_die(CP_EXIT_PERM, "unable to use libcurl: %s", why);
 	if (u == NULL)
 		u = getenv("DEEPGRAM_URL");
 	if (u == NULL || *u == '\0')
 		u = DEFAULT_URL;
 	if (strncmp(u, "ws://", 5) != 0 && strncmp(u, "wss://", 6) != 0)
 		cp_die(CP_EXIT_PERM, "invalid Deepgram URL: it must start with ws:// or wss://");
+	if (strncmp(u, "ws://", 5) == 0)
+		wsc_no_tls(); /* no TLS: skip OpenSSL's config file and error strings */
+	if ((why = wsc_check()) != NULL)
+		cp_die(CP_EXIT_PERM, "unable to use libcurl: %s", why);
 	auth = malloc(strlen(key) + 32);
 	if (auth == NULL)
 		cp_die(CP_EXIT_TEMP, "out of memory");

@@ -51,3 +51,25 @@ print("passed unchanged %d, rewritten %d" % (sum(l in inp for l in out), sum(l n
 done
 case_ "the rewritten line of odd.jsonl (tab and CR between tokens)"
 grep -v '^{"type":"Metadata","ok"' dg.out
+
+case_ "memory: a 20 MB message and a 1 MiB array of 500,000 values cost at most 4 MiB more than a small message"
+{ printf '{"type":"Results","channel_index":[0,2],"start":1,"duration":1,"is_final":true,"channel":{"alternatives":[{"transcript":"'
+  head -c 20971520 /dev/zero | tr '\0' a; printf '","words":[]}]}}\n'; } > gen/big.jsonl
+/usr/bin/python3 -c 'print("{\"type\":\"Other\",\"x\":[" + ",".join(["0"] * 524260) + "]}")' > gen/array.jsonl
+echo '{"type":"Metadata"}' > gen/small.jsonl
+peak() { # file: peak RSS (KiB) of deepgram-stream receiving it
+	rm -f port
+	"$TOP/tests/hostile/dg-hostile.py" port "$1" &
+	srv=$!
+	waitfor 10 test -s port || echo "dg-hostile did not start"
+	/usr/bin/time -f %M -o peak.txt deepgram-stream -u "ws://127.0.0.1:$(cat port)/v1/listen" <audio.wav >dg.out 2>dg.err
+	wait $srv
+	tail -n 1 peak.txt
+}
+base=$(peak gen/small.jsonl)
+for f in big array; do
+	k=$(peak gen/$f.jsonl)
+	if [ "$k" -le $((base + 4096)) ]; then echo "$f: peak memory bounded"
+	else echo "$f: peak memory NOT bounded: $k KiB, baseline $base KiB"; fi
+	sed -n 's/.*warning: \(ignoring a message from Deepgram[^(]*\) (.*/\1/p' dg.err
+done

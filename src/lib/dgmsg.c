@@ -8,6 +8,9 @@
 
 #include "dgmsg.h"
 
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
 void
 dg_state_init(struct dg_state *st, unsigned nch)
 {
@@ -356,7 +359,7 @@ dg_json_check(const char *msg, size_t len, int *ws)
 	const unsigned char *p = (const unsigned char *)msg;
 	unsigned char stack[(DG_JSON_DEPTH + 7) / 8]; /* bit set: object, clear: array */
 	enum { VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, COLON, AFTER } state = VALUE;
-	size_t i = 0, depth = 0;
+	size_t i = 0, depth = 0, values = 0;
 	int top = 1;
 
 	*ws = 0;
@@ -391,6 +394,8 @@ dg_json_check(const char *msg, size_t len, int *ws)
 			}
 			/* FALLTHROUGH */
 		case VALUE:
+			if (++values > DG_JSON_MAXVALUES)
+				return "more than " XSTR(DG_JSON_MAXVALUES) " JSON values";
 			if (c == '{' || c == '[') {
 				if (depth >= DG_JSON_DEPTH)
 					return "not valid JSON (nested too deeply)";

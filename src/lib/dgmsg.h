@@ -22,7 +22,8 @@
  *
  * Validity: the output is JSON Lines, one message a line, so a message must be exactly
  * one JSON object (RFC 8259, valid UTF-8, no raw control characters or NUL bytes, no
- * lone UTF-16 surrogate escapes, nesting at most DG_JSON_DEPTH): anything else is
+ * lone UTF-16 surrogate escapes, nesting at most DG_JSON_DEPTH, at most
+ * DG_JSON_MAXVALUES values): anything else is
  * DG_DROP with type DGT_INVALID and a short reason (dg_json_check).
  *
  * Output: DG_PASS (forward the input bytes unchanged), DG_REWRITE (forward out->text: a
@@ -37,6 +38,9 @@
 #define DG_EPS 0.001
 #define DG_TMAX 1e9 /* time values beyond +-1e9 s are not times: left alone */
 #define DG_JSON_DEPTH 512 /* deepest nesting accepted (cJSON's own limit is 1000) */
+#define DG_JSON_MAXVALUES 16384 /* most values (objects, arrays, scalars) in a message:
+                                 * cJSON spends ~80 bytes on each (a 1 MiB "[0,0,...]"
+                                 * would take 40 MB); a Results has ~7 per word */
 
 enum { DG_PASS = 0, DG_REWRITE = 1, DG_DROP = 2 };
 enum {
@@ -78,7 +82,8 @@ void dg_newconn(struct dg_state *st);
 int dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg_out *out);
 
 /* NULL when msg[0..len) is exactly one JSON object (RFC 8259: strict grammar, valid
- * UTF-8, no NUL byte, no lone surrogate escape, nesting <= DG_JSON_DEPTH), else a short
+ * UTF-8, no NUL byte, no lone surrogate escape, nesting <= DG_JSON_DEPTH, values <=
+ * DG_JSON_MAXVALUES), else a short
  * reason ("not valid UTF-8", "contains a NUL byte", "not a JSON object", "not valid
  * JSON (...)"). *ws is set when a tab, CR or LF appears between tokens. No recursion,
  * no allocation. */

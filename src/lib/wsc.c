@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "cp.h"
 #include "wsc.h"
@@ -28,7 +29,7 @@ struct wsc {
 	int (*tick)(void *);
 	void *tick_arg;
 	int64_t deadline;
-	int aborted, timedout, sndbuf;
+	int aborted, timedout, sndbuf, rcvbuf;
 
 	int connected, dead, eof;
 	long http_status;
@@ -87,6 +88,18 @@ wsc_check(void)
 	return NULL;
 }
 
+void
+wsc_no_tls(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	/* OpenSSL runs each part of its initialisation once: these two, done first, make
+	 * libcurl's later OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG) skip them */
+	if (v != NULL && v->ssl_version != NULL && strncmp(v->ssl_version, "OpenSSL/", 8) == 0)
+		(void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
+		    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
+}
+
 struct wsc *
 wsc_new(const struct wsc_opts *o)
 {
@@ -104,6 +117,9 @@ wsc_new(const struct wsc_opts *o)
 	w->tick = o->tick;
 	w->tick_arg = o->tick_arg;
 	w->sndbuf = o->sndbuf;
+	w->rcvbuf = o->rcvbuf;
+	if (w->rcvbuf == 0)
+		w->rcvbuf = strncmp(o->url, "ws://", 5) == 0 ? WSC_RCVBUF : -1;
 	w->curl = curl_easy_init();
 	if (w->url == NULL || w->curl == NULL)
 		goto fail;
@@ -166,6 +182,8 @@ sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 
 	if (purpose == CURLSOCKTYPE_IPCXN && w->sndbuf > 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &w->sndbuf, sizeof w->sndbuf);
+	if (purpose == CURLSOCKTYPE_IPCXN && w->rcvbuf > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &w->rcvbuf, sizeof w->rcvbuf);
 	return CURL_SOCKOPT_OK;
 }
 
@@ -191,7 +209,7 @@ wsc_connect(struct wsc *w)
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "ws,wss");
 	if (w->hdrs)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, w->hdrs);
-	if (w->sndbuf > 0) {
+	if (w->sndbuf > 0 || w->rcvbuf > 0) {
 		curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, sockopt);
 		curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, w);
 	}
@@ -461,6 +479,11 @@ wsc_recv(struct wsc *w, struct wsc_msg *m)
 		w->rdone = 0;
 		w->rlen = 0;
 		w->rtrunc = 0;
+		if (w->rcap > 65536) { /* a big message is gone: give its memory back */
+			free(w->rbuf);
+			w->rbuf = NULL;
+			w->rcap = 0;
+		}
 	}
 	for (;;) {
 		const struct curl_ws_frame *meta = NULL;

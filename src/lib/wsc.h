@@ -29,7 +29,10 @@
  * are reassembled; control frames arriving between fragments are returned on their own).
  * m->data stays valid until the next wsc_recv/wsc_recv_wait/wsc_free. A data message
  * longer than opts.max_msg is cut: its first max_msg bytes are returned with
- * m->truncated = 1 (the rest is discarded as it streams by, never buffered).
+ * m->truncated = 1 (the rest is discarded as it streams by, never buffered; see
+ * opts.rcvbuf for libcurl's own buffering). After a message longer than 64 KiB the
+ * receive buffer is freed at the next wsc_recv, so one big message does not keep
+ * its memory.
  *
  * Errors: wsc_errmsg() is a short text (libcurl's reason and code); it never contains
  * request headers, so secrets in headers stay out of logs. */
@@ -66,7 +69,15 @@ struct wsc_opts {
 	void *tick_arg;
 	int sndbuf;                    /* SO_SNDBUF for the socket (bytes), 0 = system default;
 	                                * small keeps unsent data in the caller's buffers */
+	int rcvbuf;                    /* SO_RCVBUF: 0 = WSC_RCVBUF for ws://, the system
+	                                * default for wss://; -1 = the system default; or bytes.
+	                                * libcurl reads ahead from a plain socket as long as
+	                                * each read fills its 64 KiB chunk, so a big incoming
+	                                * message would be held whole; a receive buffer below
+	                                * 32 KiB stops that (TLS reads are one record, <= 16
+	                                * KiB, so wss:// is bounded anyway) */
 };
+#define WSC_RCVBUF 16384
 
 struct wsc_msg {
 	int type;                  /* WSC_TEXT, WSC_BINARY, WSC_CLOSE, WSC_PING, WSC_PONG */
@@ -78,6 +89,12 @@ struct wsc_msg {
 
 /* NULL when this libcurl can speak ws:// and wss://, else a reason for a fatal message. */
 const char *wsc_check(void);
+
+/* Optional, before any other wsc call, for a process that will only use ws:// URLs:
+ * when libcurl's TLS library is OpenSSL, initialise it without reading its config file
+ * and without loading its error strings (libcurl's global init otherwise does both,
+ * although a ws:// connection never uses TLS): about 1 MB less resident memory. */
+void wsc_no_tls(void);
 
 struct wsc *wsc_new(const struct wsc_opts *o); /* NULL: out of memory; opts copied */
 void wsc_free(struct wsc *w);                  /* closes the socket without a close frame */

@@ -214,6 +214,25 @@ main(void)
 		deep[5 + DG_JSON_DEPTH] = ']';
 		CHECK(dg_json_check(deep, 6 + 2 * DG_JSON_DEPTH, &ws) != NULL);
 		CHECK(dg_json_check("{\"a\":\n1}", 8, &ws) == NULL && ws == 1);
+		/* values: the object plus DG_JSON_MAXVALUES - 2 in an array pass, one more not */
+		{
+			size_t nv = DG_JSON_MAXVALUES - 2, len = 0, k;
+			char *big = malloc(16 + 2 * (nv + 1));
+
+			CHECK(big != NULL);
+			if (big != NULL) {
+				len += (size_t)sprintf(big, "{\"x\":[");
+				for (k = 0; k < nv; k++)
+					big[len++] = '0', big[len++] = ',';
+				big[len - 1] = ']';
+				big[len++] = '}';
+				CHECK(dg_json_check(big, len, &ws) == NULL);
+				memcpy(big + len - 2, ",0]}", 4);
+				len += 2;
+				CHECK(dg_json_check(big, len, &ws) != NULL);
+				free(big);
+			}
+		}
 		CHECK(dg_json_check("{\"a\": 1}", 8, &ws) == NULL && ws == 0);
 	}
 	/* odd channel_index values are not tracked but still shifted */
