@@ -74,7 +74,7 @@ jq -r .event "$WORK"/rec.* | sort | uniq -c | sed 's/^ *//'
 clean
 
 case_ "what the server sends comes out on stdout"
-twilio-replay -f "$U/talk" <call.jsonl; echo "? $?"
+twilio-replay -s 4 "$U/talk" <call.jsonl; echo "? $?"
 
 case_ "failures"
 twilio-replay "$U/cut" <call.jsonl 2>err; echo "? $?"
