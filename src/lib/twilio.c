@@ -148,18 +148,23 @@ str(const cJSON *obj, const char *key)
 	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
-/* strcmp(s, lit) == 0 for a short literal, inlined: it stops at the first difference,
- * so it never reads past the end of s */
+/* strcmp(s, lit) == 0 for a string literal, inlined and unrolled (n is a constant): it
+ * stops at the first difference, at the latest at s's NUL, so it never reads past the
+ * end of s */
+#define eq(s, lit) eqn((s), (lit), sizeof(lit) - 1)
 static inline int
-eq(const char *s, const char *lit)
+eqn(const char *s, const char *lit, size_t n)
 {
-	while (*lit != '\0')
-		if (*s++ != *lit++)
+	size_t i;
+
+#pragma GCC unroll 16
+	for (i = 0; i < n; i++)
+		if (s[i] != lit[i])
 			return 0;
-	return *s == '\0';
+	return s[n] == '\0';
 }
 
-static int
+static inline int
 trackof(const char *s)
 {
 	if (eq(s, "inbound"))
