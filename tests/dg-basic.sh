@@ -2,35 +2,7 @@
 # (exit 100 at once, status and dg-error shown, key never logged), WAV versus raw input,
 # linear16 mono, the URL's own query parameters kept, one compact JSON line per message.
 . "$TOP/tests/lib.sh"
-export DEEPGRAM_API_KEY=testkey
-SPID=
-
-cleanup() { [ -n "$SPID" ] && killpids $SPID; SPID=; }
-trap cleanup EXIT
-standin() { # options...: start a stand-in, set DEEPGRAM_URL
-	rm -f port log
-	dg-standin --port-file port --log log "$@" 2>>standin.err &
-	SPID=$!
-	waitfor 10 test -s port || { echo "stand-in did not start"; exit 1; }
-	DEEPGRAM_URL="ws://127.0.0.1:$(cat port)/v1/listen"
-	export DEEPGRAM_URL
-}
-finals() { # file: channel, start ms, duration ms, transcript of every final, sorted
-	jq -r 'select(.type=="Results" and .is_final) | [.channel_index[0], (.start*1000|round), (.duration*1000|round), .channel.alternatives[0].transcript] | @tsv' "$1" | sort -n -k1,1 -k2,2
-}
-expect_finals() { # raw-file channels bytes-per-sample rate: the finals the stand-in must send
-	/usr/bin/python3 -c '
-import hashlib, sys
-d = open(sys.argv[1], "rb").read(); n, b, r = (int(x) for x in sys.argv[2:5])
-fb = n * b; d = d[:len(d) - len(d) % fb]
-for c in range(n):
-    ch = b"".join(d[i + c * b:i + c * b + b] for i in range(0, len(d), fb))
-    for s in range(0, len(ch), r * b):
-        w = ch[s:s + r * b]
-        print("%d\t%d\t%d\t%s" % (c, s // b * 1000 // r, round(len(w) / b * 1000 / r), hashlib.sha256(w).hexdigest()[:12]))
-' "$@"
-}
-norm() { sed -e 's/127\.0\.0\.1:[0-9]*/HOST/g' -e 's/dg-request-id: [0-9a-f-]*/dg-request-id: ID/g'; }
+. "$TOP/tests/fixtures/dg-lib.sh"
 
 # deterministic audio: 3.5 s of stereo 8 kHz mu-law, and 2.25 s of mono 16 kHz linear16
 # (the mu-law WAV is written as twilio-mix streams it: 58-byte header, lengths 0xFFFFFFFF)

@@ -6,19 +6,8 @@
 # hashes computed here from the WAV's own bytes. Interim results, SpeechStarted and
 # UtteranceEnd are on too: events are shifted to input time and never doubled.
 . "$TOP/tests/lib.sh"
-export DEEPGRAM_API_KEY=testkey
-SPID=
-
-cleanup() { [ -n "$SPID" ] && killpids $SPID; SPID=; }
-trap cleanup EXIT
-standin() {
-	rm -f port log
-	dg-standin --port-file port --log log "$@" 2>>standin.err &
-	SPID=$!
-	waitfor 10 test -s port || { echo "stand-in did not start"; exit 1; }
-	DEEPGRAM_URL="ws://127.0.0.1:$(cat port)/v1/listen?interim_results=true&vad_events=true&utterance_end_ms=1000"
-	export DEEPGRAM_URL
-}
+DG_QUERY="interim_results=true&vad_events=true&utterance_end_ms=1000"
+. "$TOP/tests/fixtures/dg-lib.sh"
 
 espeak-ng -w a.wav "Thank you for calling the northern regional office. My name is Alex and I will be helping you today. Could you please tell me your account number, and the reason for your call, so that I can find the right person for you? While I look that up, you may hear a short pause on the line."
 espeak-ng -v en-us -w b.wav "Hi, yes, I am calling about a delivery that was supposed to arrive last Tuesday. The tracking page says it left the warehouse, but nothing has shown up at my door, and nobody answers at the depot. I have called three times already and I would really like to know where my parcel is."
