@@ -95,9 +95,10 @@ def wait_rusage(p, timeout):
 def stop(p, sig=signal.SIGTERM, timeout=10):
     if p.poll() is None:
         try:
-            p.send_signal(sig)
+            p.send_signal(sig)  # runstat passes it on to its program
             p.wait(timeout)
         except subprocess.TimeoutExpired:
+            signal_child(p.pid, signal.SIGKILL)
             p.kill()
             p.wait(5)
 
@@ -160,6 +161,16 @@ def mem_of_child(pid):
     except (OSError, ValueError, IndexError):
         pass
     return m
+
+
+def signal_child(pid, sig):
+    """signal the program runstat (pid) runs"""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            for k in f.read().split():
+                os.kill(int(k), sig)
+    except (OSError, ValueError):
+        pass
 
 
 def descendants(table, root):
@@ -655,23 +666,54 @@ class Bench:
             procs.append(p)
         blk = bytes(((i * 37) & 0x7f) | 0x80 for i in range(16 * block_ms))
         nblk = int(secs * 1000 / block_ms)
-        t0 = time.monotonic()
-        for b in range(nblk):
-            due = t0 + b * block_ms / 1000.0 / speed
-            d = due - time.monotonic()
-            if d > 0:
-                time.sleep(d)
-            for p in procs:
-                try:
-                    os.write(p.stdin.fileno(), blk)
-                except OSError:
-                    pass
-        self.dg_mem = mem_of_child(procs[0].pid)
+        # non-blocking writes: a reader that stops reading (deepgram-stream pauses its
+        # input when its replay buffer is full and the input is faster than real time)
+        # is given up on after 2 s without progress, never waited for
+        pend = [bytearray() for _ in procs]
+        moved = [time.monotonic() for _ in procs]
+        stalled = [False for _ in procs]
         for p in procs:
+            os.set_blocking(p.stdin.fileno(), False)
+        t0 = time.monotonic()
+        deadline = t0 + secs / speed + 15
+        b = 0
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            while b < nblk and t0 + b * block_ms / 1000.0 / speed <= now:
+                for i in range(len(procs)):
+                    if not stalled[i]:
+                        pend[i] += blk
+                b += 1
+            busy = False
+            for i, p in enumerate(procs):
+                if stalled[i] or not pend[i]:
+                    continue
+                try:
+                    w = os.write(p.stdin.fileno(), pend[i])
+                    if w > 0:
+                        del pend[i][:w]
+                        moved[i] = now
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    stalled[i] = True
+                if pend[i] and now - moved[i] > 2:
+                    stalled[i] = True
+                busy = busy or (pend[i] and not stalled[i])
+            if b >= nblk and not busy:
+                break
+            nxt = t0 + b * block_ms / 1000.0 / speed if b < nblk else now + 0.005
+            time.sleep(max(0.0005, min(0.005 if busy else 1, nxt - time.monotonic())))
+        self.dg_mem = mem_of_child(procs[0].pid)
+        self.stalled = sum(stalled)
+        for i, p in enumerate(procs):
             try:
                 p.stdin.close()
             except OSError:
                 pass
+            if stalled[i]:
+                # its input is paused: end the stream as a supervisor would, with SIGTERM
+                signal_child(p.pid, signal.SIGTERM)
         cpu, rss, codes, errs = 0.0, 0, [], []
         for i, p in enumerate(procs):
             rc, _ = wait_rusage(p, 60)
@@ -700,6 +742,8 @@ class Bench:
             info("deepgram-stream: %d streams x %d s in real time" % (k, secs))
             cpu, rss, codes, errs = self.dg_streams(k, secs, 1.0, 20, port)
             self.dg_check("real time", codes, errs)
+            if self.stalled:
+                self.problem("real time: %d deepgram-streams stopped reading their input" % self.stalled)
             hours = k * secs / 3600.0
             self.row("dg-stream", "CPU s per hour of stereo audio, real time (%d streams x %d s, 20 ms writes)"
                      % (k, secs), "%.2f s/h" % (cpu / hours), "< 2 s/h")
@@ -710,18 +754,21 @@ class Bench:
             info("deepgram-stream: %d s of audio at 100x real time" % secs)
             cpu, rss, codes, errs = self.dg_streams(1, secs, 100.0, 100, port)
             self.dg_check("bulk", codes, errs)
+            if self.stalled:
+                self.notes.append("bulk: deepgram-stream paused its input (replay buffer full at 100x)")
             self.row("dg-stream", "CPU s per hour of stereo audio, bulk (%g min at 100x, 100 ms writes)"
                      % (secs / 60), "%.2f s/h" % (cpu / (secs / 3600.0)), "< 2 s/h")
             # full replay buffer: a sink that never sends a final, so nothing is ever trimmed
             mx, secs = (1000, 3) if self.smoke else (60000, 75)
             info("deepgram-stream: replay buffer %d ms filled by %d s of audio without finals" % (mx, secs))
             cpu, rss, codes, errs = self.dg_streams(1, secs, 10.0, 100, port0, extra=("-m", str(mx)))
-            full = any("replay buffer full" in e for e in errs)
+            full = any("replay buffer full" in e for e in errs) or self.stalled
             self.dg_check("replay", codes, errs, allow_drop=True)
             if not full:
                 self.problem("replay-buffer run: the buffer never filled")
-            self.row("dg-stream", "peak RSS with a full replay buffer (-m %d, %d s without finals; %s)"
-                     % (mx, secs, self.memnote()), "%.1f MB" % (rss / 1024), "< 12 MB")
+            self.row("dg-stream", "peak RSS with a full replay buffer (-m %d, %d s at 10x without finals%s; %s)"
+                     % (mx, secs, ", input paused when full" if self.stalled else "", self.memnote()),
+                     "%.1f MB" % (rss / 1024), "< 12 MB")
         finally:
             stop(sink)
             stop(sink0)
@@ -831,11 +878,16 @@ class Bench:
             self.dgcost()
         except Broken as e:
             self.problem(str(e))
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.problem("interrupted")
         finally:
             self.stop_server()
             for p in reversed(STARTED):
                 stop(p, timeout=5)
-            if self.rows:
+            if self.rows and getattr(self, "interrupted", False):
+                sys.stdout.write(self.table())  # an interrupted run does not replace the results
+            elif self.rows:
                 self.write()
             if not self.problems:
                 shutil.rmtree(self.tmp, ignore_errors=True)
@@ -875,12 +927,7 @@ def main():
     def on_signal(s, f):
         raise KeyboardInterrupt()
     signal.signal(signal.SIGTERM, on_signal)
-    b = Bench(a)
-    try:
-        return b.main()
-    except KeyboardInterrupt:
-        info("interrupted")
-        return 1
+    return Bench(a).main()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
  * usage: runstat file command [arg ...]
  * Writes "maxrss_kb user_s sys_s wall_s" (one line) to file when the command ends, and
  * exits with the command's status (128+N when killed by signal N; 127 if it could not be
- * run). The command inherits stdin, stdout and stderr.
+ * run). The command inherits stdin, stdout and stderr; SIGINT, SIGTERM and SIGHUP are
+ * passed on to it (its PID, not its group).
  * Why not Python's os.wait4: a child forked from a 20 MB interpreter keeps that
  * interpreter's RSS as its high-water mark across exec (Linux carries ru_maxrss over
  * exec), so a 2 MB tool would show 20 MB. This process is small. Bench-only tool, built by
@@ -13,6 +14,15 @@
 #include <sys/wait.h>
 
 #include "bws.h"
+
+static volatile pid_t child;
+
+static void
+pass_on(int sig)
+{
+	if (child > 0)
+		kill(child, sig);
+}
 
 int
 main(int argc, char **argv)
@@ -38,7 +48,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "runstat: fatal: unable to run %s\n", argv[2]);
 		_exit(127);
 	}
-	signal(SIGINT, SIG_IGN); /* the command decides; we report */
+	child = pid;
+	{
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = pass_on; /* the command decides; we report */
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+	}
 	while (wait4(pid, &st, 0, &ru) < 0)
 		if (errno != EINTR) {
 			perror("runstat: fatal: wait4");
