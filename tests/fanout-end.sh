@@ -35,7 +35,7 @@ mkfifo in2
 fanout -c $SID <in2 2>fanout2.err & FP=$!
 exec 3>in2
 rc waitfor 5 live
-test -e "$D/ended"; echo "ended while live: $?"
+waitfor 5 test ! -e "$D/ended"; test -e "$D/ended"; echo "ended while live: $?"
 
 case_ "a second fanout for a live call is refused"
 fanout -c $SID </dev/null 2>second.err; echo "? $?"
