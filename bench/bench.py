@@ -576,9 +576,10 @@ class Bench:
         best, fail, results = None, None, []
         todo = list(steps)
         ph = 10
+        retried = set()
         while todo:
             n = todo.pop(0)
-            if time.monotonic() + secs + n * 0.01 + 20 > t_end:
+            if time.monotonic() + secs + n * 0.01 + 20 > t_end or time.monotonic() - self.t_start > 420:
                 self.notes.append("capacity: stopped before %d calls (time budget)" % n)
                 break
             info("capacity: %d calls, %d s" % (n, secs))
@@ -587,6 +588,14 @@ class Bench:
             ok = (r["lg"].get("ok", 0) == n and r["lost"] == 0 and r["in_p99"] is not None
                   and r["in_p99"] < 100000)
             r["pass"] = ok
+            if not ok and not self.smoke and n not in retried and r["cpu"].get("not ours", 0) > 50:
+                # other work took half a core or more during the step: measure it once more
+                retried.add(n)
+                self.notes.append("capacity %d calls: failed (ingress p99 %s ms, lost %d) while other "
+                                  "work took %.0f%% of a core; measured again" % (
+                                      n, ms(r["in_p99"]), r["lost"], r["cpu"]["not ours"]))
+                todo.insert(0, n)
+                continue
             results.append(r)
             c = r["cpu"]
             info("  %d calls: %s lost %d, ingress p99 %s ms, busy %.0f%%, cpu %s" % (
