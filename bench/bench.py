@@ -579,7 +579,7 @@ class Bench:
         retried = set()
         while todo:
             n = todo.pop(0)
-            if time.monotonic() + secs + n * 0.01 + 20 > t_end or time.monotonic() - self.t_start > 420:
+            if time.monotonic() + secs + n * 0.01 + 20 > t_end or time.monotonic() - self.t_start > 380:
                 self.notes.append("capacity: stopped before %d calls (time budget)" % n)
                 break
             info("capacity: %d calls, %d s" % (n, secs))
