@@ -398,10 +398,12 @@ class Bench:
         r = {"n": n, "pre": pre}
         if measure:
             ramp = n * stagger / 1000.0
+            # the window: every call streaming (the last started ramp s after the first),
+            # none ended yet (the first ends secs s after it started)
             ta = t0 + ramp + 1.5
-            tb = t0 + ramp + secs - 0.5
+            tb = t0 + secs - 0.5
             if tb - ta < 1:
-                ta, tb = t0 + ramp + 0.3, t0 + ramp + secs - 0.2
+                ta, tb = t0 + ramp + 0.3, t0 + secs - 0.1
             self.sleep_until(ta, lg)
             s1, c1, w1 = proc_table(), cpu_total(), time.monotonic()
             # PSS of the call processes, once, in the middle of the window
@@ -571,7 +573,7 @@ class Bench:
         return not bad
 
     def capacity(self):
-        steps, secs, budget = ([8], 3, 60) if self.smoke else ([50, 100, 150, 200, 250, 300, 400, 500], 12, 300)
+        steps, secs, budget = ([8], 3, 60) if self.smoke else ([50, 100, 150, 200, 250, 300, 400, 500], 14, 300)
         t_end = time.monotonic() + budget
         best, fail, results = None, None, []
         todo = list(steps)
