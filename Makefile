@@ -1,6 +1,8 @@
 # callpipe: every src/<tool>.c becomes bin/<tool>, linked with the shared library src/lib.
 # Variants build into their own object trees: O=build/rel (bin/), O=build/san (ASan+UBSan).
 .SUFFIXES:
+# keep object files: they are not throw-away intermediates
+.SECONDARY:
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
