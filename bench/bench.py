@@ -130,10 +130,15 @@ def proc_table():
 
 
 def cpu_total():
-    """(all ticks, idle+iowait, irq+softirq, steal) summed over the CPUs"""
+    """(all ticks, idle+iowait, irq+softirq, steal, processes forked since boot), the
+    ticks summed over the CPUs"""
+    forks = 0
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]] + [0] * 8
-    return sum(v[:8]), v[3] + v[4], v[5] + v[6], v[7]
+        for line in f:
+            if line.startswith("processes "):
+                forks = int(line.split()[1])
+    return sum(v[:8]), v[3] + v[4], v[5] + v[6], v[7], forks
 
 
 def pss_kb(pid):
@@ -432,6 +437,7 @@ class Bench:
             r["others"] = sorted(((v / TICK / span * 100, k) for k, v in others.items()), reverse=True)[:4]
             tot, idle, irq, steal = (c2[i] - c1[i] for i in range(4))
             r["busy"] = 100.0 * (tot - idle - steal) / tot if tot else 0
+            r["forks"] = c2[4] - c1[4]  # calls in progress fork nothing: these are other work
             r["irq"] = 100.0 * irq / tot * NPROC if tot else 0      # % of one core
             r["steal"] = 100.0 * steal / tot * NPROC if tot else 0
             # everything else that ran: other processes (including short-lived ones, which
@@ -629,10 +635,10 @@ class Bench:
                      ">= 200 calls with p99 < 100" if r["n"] == 200 else "")
             self.row("capacity", "%d calls: CPU %% of one core: websocketd, twilio-mix, deepgram-stream, "
                      "fanout; loadgen, dg-sink; irq, steal, the rest (not ours)" % r["n"],
-                     "%.0f, %.0f, %.0f, %.0f; %.0f, %.0f; %.0f, %.0f, %.0f (machine %.0f%% busy; %.0f%% of a core before)" % (
+                     "%.0f, %.0f, %.0f, %.0f; %.0f, %.0f; %.0f, %.0f, %.0f (machine %.0f%% busy; %.0f%% of a core before; %d forks)" % (
                          c.get("websocketd", 0), c.get("twilio-mix", 0), c.get("deepgram-stream", 0),
                          c.get("fanout", 0), c.get("loadgen", 0), c.get("dg-sink", 0),
-                         r["irq"], r["steal"], c.get("not ours", 0), r["busy"], r["pre"]))
+                         r["irq"], r["steal"], c.get("not ours", 0), r["busy"], r["pre"], r["forks"]))
             if r["others"] and r["others"][0][0] >= 5:
                 self.notes.append("capacity %d calls: busiest other processes (%% of a core): %s" % (
                     r["n"], ", ".join("%s %.0f" % (k, v) for v, k in r["others"])))
