@@ -497,7 +497,7 @@ class Bench:
                         key = "%s %s" % (prog, k)
                         count[key] = count.get(key, 0) + int(v)
             elif lvl != "info":
-                key = "%s %s: %s" % (prog, lvl, re.sub(r"[0-9]+", "N", msg)[:70])
+                key = "%s %s: %s" % (prog, lvl, re.sub(r"[0-9]+", "N", msg)[:110])
                 count[key] = count.get(key, 0) + 1
         return "; ".join("%s x%d" % (k, v) for k, v in sorted(count.items()))
 
