@@ -898,6 +898,8 @@ main(int argc, char **argv)
 		}
 		if (t < 0)
 			t = 0;
+		for (i = 0; i < (size_t)np; i++)
+			p[i].revents = 0;
 		r = poll(p, (nfds_t)np, (int)t);
 		if (r < 0 && errno != EINTR)
 			cp_diesys(CP_EXIT_TEMP, "poll");
@@ -924,7 +926,9 @@ main(int argc, char **argv)
 		if (ws != NULL && wp >= 0) {
 			struct wsc_msg m;
 
-			if (p[wp].revents & POLLOUT) {
+			/* lets wsc skip the recv() when the socket was not readable */
+			wsc_ready(ws, r < 0 ? POLLIN : p[wp].revents);
+			if (r > 0 && (p[wp].revents & POLLOUT)) {
 				if (wsc_flush(ws) == WSC_ERR) {
 					char cause[400];
 					snprintf(cause, sizeof cause, "%s", wsc_errmsg(ws));

@@ -4,7 +4,15 @@
  *   call shape) before any other frame starts; CURLE_AGAIN means wait for POLLOUT.
  * - curl_ws_recv buffers internally: call it until CURLE_AGAIN after each wake-up; a frame
  *   arrives in pieces (bytesleft), a message ends at bytesleft == 0 without CURLWS_CONT.
- * - CURLWS_NOAUTOPONG: pongs are ours, sent between frames. Close frames are answered here. */
+ * - CURLWS_NOAUTOPONG: pongs are ours, sent between frames. Close frames are answered here.
+ * Sending does not use curl_ws_send: libcurl 8.14 masks and buffers a payload one byte
+ * at a time (a Curl_bufq_write call per byte) and draws each frame's mask from OpenSSL's
+ * DRBG, about 35,000 instructions for a 320-byte audio frame. wsc builds the frame
+ * itself (header, mask from a pooled RAND_bytes draw, payload masked a word at a time)
+ * and writes the bytes with curl_easy_send, through the same connection filters (TLS
+ * included). libcurl's own WebSocket send buffer is then never used, so nothing of
+ * libcurl's can be interleaved with a half-sent frame of ours.
+ * Receiving skips curl_ws_recv when it can know there is nothing to read (wsc_ready). */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -13,12 +21,19 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "cp.h"
 #include "wsc.h"
 
 #define CTL_MAX 125
 #define SCRATCH 4096
+#define HEAD_MAX 14      /* 2 + 8 (64-bit length) + 4 (mask) */
+#define MASKPOOL 512     /* random bytes drawn at a time: 128 frames' masks */
+#define SKIP_MAX 50      /* real curl_ws_recv at least after this many skipped calls */
+
+/* opcodes */
+enum { OP_CONT = 0, OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10 };
 
 struct wsc {
 	CURL *curl;
@@ -32,15 +47,21 @@ struct wsc {
 	int aborted, timedout, sndbuf, rcvbuf;
 
 	int connected, dead, eof;
+	int fd;            /* the socket, cached at connect */
+	int hinted;        /* the caller reports poll results (wsc_ready) */
+	int drained;       /* curl_ws_recv said CURLE_AGAIN and the socket has not been
+	                    * reported readable since: libcurl holds nothing to read */
+	int skips;         /* wsc_recv calls answered from drained in a row */
+	unsigned char maskpool[MASKPOOL];
+	size_t maskleft;
 	long http_status;
 	int curlcode;
 	char errbuf[CURL_ERROR_SIZE];
 	char errmsg[CURL_ERROR_SIZE + 64];
 
-	/* the frame in flight: payload [soff, slen) of sbuf still to go */
+	/* the frame in flight, header included: bytes [soff, slen) of sbuf still to go */
 	unsigned char *sbuf;
 	size_t scap, slen, soff;
-	unsigned sflags;
 	int sbusy, sclose; /* sclose: the frame in flight is our close frame */
 
 	unsigned char pong[CTL_MAX];
@@ -245,6 +266,7 @@ wsc_connect(struct wsc *w)
 		return WSC_ERR;
 	}
 	w->connected = 1;
+	w->fd = (int)s;
 	return WSC_OK;
 }
 
@@ -267,13 +289,17 @@ wsc_header(struct wsc *w, const char *name)
 int
 wsc_fd(const struct wsc *w)
 {
-	curl_socket_t s = CURL_SOCKET_BAD;
-
 	if (!w->connected || w->dead)
 		return -1;
-	if (curl_easy_getinfo(w->curl, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK)
-		return -1;
-	return s == CURL_SOCKET_BAD ? -1 : (int)s;
+	return w->fd;
+}
+
+void
+wsc_ready(struct wsc *w, short revents)
+{
+	w->hinted = 1;
+	if (revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
+		w->drained = 0;
 }
 
 short
@@ -301,7 +327,9 @@ push(struct wsc *w)
 		size_t n = 0, left = w->slen - w->soff;
 		CURLcode rc;
 
-		rc = curl_ws_send(w->curl, w->sbuf + w->soff, left, &n, 0, w->sflags);
+		/* a remainder is always resent as it was (same bytes, same place): what
+		 * OpenSSL's SSL_write asks for after a partial write */
+		rc = curl_easy_send(w->curl, w->sbuf + w->soff, left, &n);
 		if (rc == CURLE_AGAIN)
 			return WSC_AGAIN;
 		if (rc != CURLE_OK) {
@@ -312,11 +340,16 @@ push(struct wsc *w)
 		if (n > left)
 			n = left;
 		w->soff += n;
-		if (w->soff == w->slen) { /* a zero-length frame is done on the first OK */
+		if (w->soff == w->slen) {
 			w->sbusy = 0;
 			if (w->sclose) {
 				w->sclose = 0;
 				w->close_sent = 1;
+			}
+			if (w->scap > 65536) { /* a big frame is gone: give its memory back */
+				free(w->sbuf);
+				w->sbuf = NULL;
+				w->scap = 0;
 			}
 			break;
 		}
@@ -326,15 +359,37 @@ push(struct wsc *w)
 	return WSC_OK;
 }
 
-/* Makes buf the frame in flight and tries to send it. */
+/* Four bytes of a frame mask (RFC 6455 5.3: from a strong source of entropy). */
 static int
-start(struct wsc *w, unsigned flags, const void *buf, size_t len)
+getmask(struct wsc *w, unsigned char mask[4])
 {
-	if (len > w->scap) {
-		size_t cap = w->scap ? w->scap : 256;
+	if (w->maskleft < 4) {
+		if (RAND_bytes(w->maskpool, sizeof w->maskpool) != 1) {
+			snprintf(w->errmsg, sizeof w->errmsg, "no random bytes for a frame mask");
+			return -1;
+		}
+		w->maskleft = sizeof w->maskpool;
+	}
+	w->maskleft -= 4;
+	memcpy(mask, w->maskpool + w->maskleft, 4);
+	memset(w->maskpool + w->maskleft, 0, 4); /* used once */
+	return 0;
+}
+
+/* Makes a frame of buf the frame in flight (FIN set, masked) and tries to send it. */
+static int
+start(struct wsc *w, int op, const void *buf, size_t len)
+{
+	const unsigned char *src = buf;
+	unsigned char *d, mask[4];
+	size_t hl, i, need = len + HEAD_MAX;
+	uint64_t m8;
+
+	if (need > w->scap) {
+		size_t cap = w->scap ? w->scap : 512;
 		unsigned char *p;
 
-		while (cap < len)
+		while (cap < need)
 			cap *= 2;
 		p = realloc(w->sbuf, cap);
 		if (p == NULL) {
@@ -344,11 +399,41 @@ start(struct wsc *w, unsigned flags, const void *buf, size_t len)
 		w->sbuf = p;
 		w->scap = cap;
 	}
-	if (len)
-		memcpy(w->sbuf, buf, len);
-	w->slen = len;
+	if (getmask(w, mask) < 0)
+		return WSC_ERR;
+	d = w->sbuf;
+	d[0] = (unsigned char)(0x80 | op);
+	if (len < 126) {
+		d[1] = (unsigned char)(0x80 | len);
+		hl = 2;
+	} else if (len < 65536) {
+		d[1] = 0x80 | 126;
+		d[2] = (unsigned char)(len >> 8);
+		d[3] = (unsigned char)len;
+		hl = 4;
+	} else {
+		d[1] = 0x80 | 127;
+		for (i = 0; i < 8; i++)
+			d[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+		hl = 10;
+	}
+	memcpy(d + hl, mask, 4);
+	hl += 4;
+	d += hl;
+	/* payload ^ mask, eight bytes at a time (the mask repeats every 4 bytes) */
+	memcpy(&m8, mask, 4);
+	memcpy((unsigned char *)&m8 + 4, mask, 4);
+	for (i = 0; i + 8 <= len; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, src + i, 8);
+		v ^= m8;
+		memcpy(d + i, &v, 8);
+	}
+	for (; i < len; i++)
+		d[i] = src[i] ^ mask[i & 3];
+	w->slen = hl + len;
 	w->soff = 0;
-	w->sflags = flags;
 	w->sbusy = 1;
 	return push(w);
 }
@@ -366,11 +451,11 @@ wsc_flush(struct wsc *w)
 			return r;
 		if (w->pong_due) {
 			w->pong_due = 0;
-			r = start(w, CURLWS_PONG, w->pong, w->ponglen);
+			r = start(w, OP_PONG, w->pong, w->ponglen);
 		} else if (w->close_due) {
 			w->close_due = 0;
 			w->sclose = 1;
-			r = start(w, CURLWS_CLOSE, w->closep, w->closelen);
+			r = start(w, OP_CLOSE, w->closep, w->closelen);
 		} else
 			return WSC_OK;
 		if (r != WSC_OK)
@@ -381,27 +466,27 @@ wsc_flush(struct wsc *w)
 int
 wsc_send(struct wsc *w, int type, const void *buf, size_t len)
 {
-	unsigned flags;
-	int r;
+	int op, r;
 
 	if (!w->connected || w->dead || w->close_sent || w->sclose || w->close_due)
 		return WSC_ECLOSED;
 	switch (type) {
-	case WSC_TEXT: flags = CURLWS_TEXT; break;
-	case WSC_BINARY: flags = CURLWS_BINARY; break;
-	case WSC_PING: flags = CURLWS_PING; break;
-	case WSC_PONG: flags = CURLWS_PONG; break;
+	case WSC_TEXT: op = OP_TEXT; break;
+	case WSC_BINARY: op = OP_BINARY; break;
+	case WSC_PING: op = OP_PING; break;
+	case WSC_PONG: op = OP_PONG; break;
 	default: return WSC_ERR;
 	}
 	if ((type == WSC_PING || type == WSC_PONG) && len > CTL_MAX)
 		return WSC_ERR;
-	r = wsc_flush(w);
-	if (r == WSC_AGAIN)
-		return WSC_BUSY;
-	if (r != WSC_OK)
-		return r;
-	r = start(w, flags, buf, len);
-	return r;
+	if (w->sbusy || w->pong_due || w->close_due) {
+		r = wsc_flush(w);
+		if (r == WSC_AGAIN)
+			return WSC_BUSY;
+		if (r != WSC_OK)
+			return r;
+	}
+	return start(w, op, buf, len);
 }
 
 int
@@ -475,6 +560,15 @@ wsc_recv(struct wsc *w, struct wsc_msg *m)
 		return WSC_EOF;
 	if (w->dead)
 		return WSC_ERR;
+	/* libcurl holds nothing (its last answer was CURLE_AGAIN: it reads the socket only
+	 * when its buffer is empty, and says CURLE_AGAIN only when that read found
+	 * nothing) and poll() has not reported the socket readable since: nothing to
+	 * read, so no recvfrom(). Every SKIP_MAX-th call still asks libcurl, a bound on
+	 * the delay should some layer below (TLS) ever hold bytes without a readable
+	 * socket. */
+	if (w->hinted && w->drained && ++w->skips < SKIP_MAX)
+		return WSC_AGAIN;
+	w->skips = 0;
 	if (w->rdone) {
 		w->rdone = 0;
 		w->rlen = 0;
@@ -514,8 +608,11 @@ wsc_recv(struct wsc *w, struct wsc_msg *m)
 			room = sizeof w->scratch;
 		}
 		rc = curl_ws_recv(w->curl, dst, room, &n, &meta);
-		if (rc == CURLE_AGAIN)
+		if (rc == CURLE_AGAIN) {
+			w->drained = 1;
 			return WSC_AGAIN;
+		}
+		w->drained = 0;
 		if (rc == CURLE_GOT_NOTHING) {
 			w->eof = 1;
 			w->dead = 1;
@@ -578,8 +675,10 @@ waitfd(struct wsc *w, short ev, int64_t deadline)
 		if (left <= 0)
 			return WSC_ETIMEOUT;
 		r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
-		if (r > 0)
+		if (r > 0) {
+			wsc_ready(w, p.revents);
 			return WSC_OK;
+		}
 		if (r < 0 && errno != EINTR) {
 			snprintf(w->errmsg, sizeof w->errmsg, "poll: %s", strerror(errno));
 			return WSC_ERR;
