@@ -926,8 +926,6 @@ main(int argc, char **argv)
 		if (ws != NULL && wp >= 0) {
 			struct wsc_msg m;
 
-			/* lets wsc skip the recv() when the socket was not readable */
-			wsc_ready(ws, r < 0 ? POLLIN : p[wp].revents);
 			if (r > 0 && (p[wp].revents & POLLOUT)) {
 				if (wsc_flush(ws) == WSC_ERR) {
 					char cause[400];

@@ -12,7 +12,11 @@
  * and writes the bytes with curl_easy_send, through the same connection filters (TLS
  * included). libcurl's own WebSocket send buffer is then never used, so nothing of
  * libcurl's can be interleaved with a half-sent frame of ours.
- * Receiving skips curl_ws_recv when it can know there is nothing to read (wsc_ready). */
+ * Receiving still calls curl_ws_recv after every wake-up, even when poll() did not report
+ * the socket readable and the last call said CURLE_AGAIN: libcurl 8.14.1 was seen holding
+ * a complete 458-byte text frame in that state (socket empty by FIONREAD, no call into
+ * libcurl in between; a stalled-then-released server, tests/dg-stall.sh), so skipping
+ * that recv() would delay messages. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -30,7 +34,6 @@
 #define SCRATCH 4096
 #define HEAD_MAX 14      /* 2 + 8 (64-bit length) + 4 (mask) */
 #define MASKPOOL 512     /* random bytes drawn at a time: 128 frames' masks */
-#define SKIP_MAX 50      /* real curl_ws_recv at least after this many skipped calls */
 
 /* opcodes */
 enum { OP_CONT = 0, OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10 };
@@ -48,10 +51,6 @@ struct wsc {
 
 	int connected, dead, eof;
 	int fd;            /* the socket, cached at connect */
-	int hinted;        /* the caller reports poll results (wsc_ready) */
-	int drained;       /* curl_ws_recv said CURLE_AGAIN and the socket has not been
-	                    * reported readable since: libcurl holds nothing to read */
-	int skips;         /* wsc_recv calls answered from drained in a row */
 	unsigned char maskpool[MASKPOOL];
 	size_t maskleft;
 	long http_status;
@@ -292,14 +291,6 @@ wsc_fd(const struct wsc *w)
 	if (!w->connected || w->dead)
 		return -1;
 	return w->fd;
-}
-
-void
-wsc_ready(struct wsc *w, short revents)
-{
-	w->hinted = 1;
-	if (revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
-		w->drained = 0;
 }
 
 short
@@ -560,15 +551,6 @@ wsc_recv(struct wsc *w, struct wsc_msg *m)
 		return WSC_EOF;
 	if (w->dead)
 		return WSC_ERR;
-	/* libcurl holds nothing (its last answer was CURLE_AGAIN: it reads the socket only
-	 * when its buffer is empty, and says CURLE_AGAIN only when that read found
-	 * nothing) and poll() has not reported the socket readable since: nothing to
-	 * read, so no recvfrom(). Every SKIP_MAX-th call still asks libcurl, a bound on
-	 * the delay should some layer below (TLS) ever hold bytes without a readable
-	 * socket. */
-	if (w->hinted && w->drained && ++w->skips < SKIP_MAX)
-		return WSC_AGAIN;
-	w->skips = 0;
 	if (w->rdone) {
 		w->rdone = 0;
 		w->rlen = 0;
@@ -608,11 +590,8 @@ wsc_recv(struct wsc *w, struct wsc_msg *m)
 			room = sizeof w->scratch;
 		}
 		rc = curl_ws_recv(w->curl, dst, room, &n, &meta);
-		if (rc == CURLE_AGAIN) {
-			w->drained = 1;
+		if (rc == CURLE_AGAIN)
 			return WSC_AGAIN;
-		}
-		w->drained = 0;
 		if (rc == CURLE_GOT_NOTHING) {
 			w->eof = 1;
 			w->dead = 1;
@@ -675,10 +654,8 @@ waitfd(struct wsc *w, short ev, int64_t deadline)
 		if (left <= 0)
 			return WSC_ETIMEOUT;
 		r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
-		if (r > 0) {
-			wsc_ready(w, p.revents);
+		if (r > 0)
 			return WSC_OK;
-		}
 		if (r < 0 && errno != EINTR) {
 			snprintf(w->errmsg, sizeof w->errmsg, "poll: %s", strerror(errno));
 			return WSC_ERR;

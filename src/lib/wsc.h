@@ -10,7 +10,6 @@
  *	loop:
  *		pfd.fd = wsc_fd(w); pfd.events = wsc_events(w);   (POLLIN, plus POLLOUT when
  *		poll(...);                                           something waits to go out)
- *		wsc_ready(w, pfd.revents);              (optional: saves a recv() per wake-up)
  *		wsc_flush(w);                           (finish a partly sent frame, send pongs)
  *		while ((r = wsc_recv(w, &m)) == WSC_OK) handle(&m);  (ALWAYS until not WSC_OK:
  *		                                                      libcurl buffers internally)
@@ -113,12 +112,6 @@ const char *wsc_header(struct wsc *w, const char *name);
 
 int wsc_fd(const struct wsc *w);      /* the socket for poll(), -1 if not connected */
 short wsc_events(const struct wsc *w); /* POLLIN, | POLLOUT while output is pending */
-/* Optional: after EVERY poll() that watched wsc_fd(w), pass that entry's revents (after
- * a failed poll, e.g. EINTR, pass POLLIN). From the first call on, wsc_recv answers
- * WSC_AGAIN without a system call while libcurl's last answer was "nothing buffered"
- * and no poll since has reported the socket readable (a real receive still happens at
- * least every 50th call, as a safety net). Without it, every wsc_recv receives. */
-void wsc_ready(struct wsc *w, short revents);
 int wsc_idle(const struct wsc *w);    /* 1: nothing in flight, wsc_send will accept a frame */
 
 /* Non-blocking (see above). type: WSC_TEXT, WSC_BINARY, WSC_PING, WSC_PONG.
