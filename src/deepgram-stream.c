@@ -62,6 +62,7 @@ static uint64_t a_start, a_sent, a_end, a_sent_max, sent_bytes;
 /* the connection */
 static struct wsc *ws;
 static char *url;
+static const char *cafile; /* DEEPGRAM_CA_FILE: CAs to trust instead of the system's */
 static char *auth;
 static int nconn;            /* connections made (handshakes that succeeded) */
 static uint64_t base;        /* absolute offset of this connection's first audio byte */
@@ -499,6 +500,7 @@ try_connect(void)
 	o.max_msg = 1024 * 1024;
 	o.tick = tick;
 	o.sndbuf = SNDBUF;
+	o.cafile = cafile;
 	ws = wsc_new(&o);
 	if (ws == NULL)
 		cp_die(CP_EXIT_TEMP, "out of memory");
@@ -826,6 +828,11 @@ main(int argc, char **argv)
 		u = DEFAULT_URL;
 	if (strncmp(u, "ws://", 5) != 0 && strncmp(u, "wss://", 6) != 0)
 		cp_die(CP_EXIT_PERM, "invalid Deepgram URL: it must start with ws:// or wss://");
+	cafile = getenv("DEEPGRAM_CA_FILE");
+	if (cafile != NULL && *cafile == '\0')
+		cafile = NULL;
+	if (cafile != NULL && access(cafile, R_OK) != 0)
+		cp_diesys(CP_EXIT_PERM, "unable to read DEEPGRAM_CA_FILE %s", cafile);
 	if (strncmp(u, "ws://", 5) == 0)
 		wsc_no_tls(); /* no TLS: skip OpenSSL's config file and error strings */
 	if ((why = wsc_check()) != NULL)

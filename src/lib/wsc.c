@@ -143,6 +143,8 @@ wsc_new(const struct wsc_opts *o)
 	w->curl = curl_easy_init();
 	if (w->url == NULL || w->curl == NULL)
 		goto fail;
+	if (o->cafile != NULL && curl_easy_setopt(w->curl, CURLOPT_CAINFO, o->cafile) != CURLE_OK)
+		goto fail;
 	for (h = o->headers; h && *h; h++) {
 		struct curl_slist *n = curl_slist_append(w->hdrs, *h);
 		if (n == NULL)

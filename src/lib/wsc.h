@@ -67,6 +67,8 @@ struct wsc_opts {
 	 * abort (wsc_connect then returns WSC_EABORT). */
 	int (*tick)(void *arg);
 	void *tick_arg;
+	const char *cafile;            /* PEM file of CAs to trust for wss:// instead of the
+	                                * system's (a private CA), or NULL */
 	int sndbuf;                    /* SO_SNDBUF for the socket (bytes), 0 = system default;
 	                                * small keeps unsent data in the caller's buffers */
 	int rcvbuf;                    /* SO_RCVBUF: 0 = WSC_RCVBUF for ws://, the system

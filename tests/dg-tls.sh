@@ -1,0 +1,40 @@
+# deepgram-stream over wss:// (the production path): TLS ends at socat in front of the
+# stand-in, with a certificate for 127.0.0.1 from a throw-away CA. With DEEPGRAM_CA_FILE
+# naming that CA, every final arrives as over ws://; without it the certificate is refused.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/fixtures/dg-lib.sh"
+TPID=
+cleanup_tls() { [ -n "$TPID" ] && killpids $TPID; TPID=; cleanup; }
+trap cleanup_tls EXIT
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=callpipe test CA" \
+	-keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout srv.key -out srv.csr 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > ext
+openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out srv.pem 2>/dev/null
+cat srv.pem srv.key > srv.both
+
+mkraw 10 st.raw   # 2.5 s stereo mu-law
+standin
+sport=${DEEPGRAM_URL#ws://127.0.0.1:}; sport=${sport%%/*}
+tport=$(freeport)
+socat OPENSSL-LISTEN:$tport,bind=127.0.0.1,reuseaddr,fork,cert=srv.both,verify=0 TCP:127.0.0.1:$sport 2>socat.err &
+TPID=$!
+waitport 10 $tport || echo "socat did not start"
+export DEEPGRAM_URL="wss://127.0.0.1:$tport/v1/listen"
+
+case_ "wss:// with DEEPGRAM_CA_FILE: every final, as the audio says"
+DEEPGRAM_CA_FILE=ca.pem deepgram-stream -e mulaw -r 8000 -c 2 < st.raw > out.jsonl 2> err; echo "? $?"
+finals out.jsonl > got
+expect_finals st.raw 2 1 8000 > want
+cmp -s got want && echo "finals as expected: $(wc -l < got)" || { echo "finals differ"; diff want got; }
+jq -r '.type' out.jsonl | sort | uniq -c | sed 's/^ *//'
+
+case_ "wss:// without the CA: the certificate is refused at once (exit 100), nothing printed"
+deepgram-stream -e mulaw -r 8000 -c 2 -T 1 < st.raw > out2.jsonl 2> err2; echo "? $?"
+wc -c < out2.jsonl
+grep -qi "certificate\|SSL\|TLS" err2 && echo "the error names the certificate problem" || cat err2
+
+case_ "an unreadable DEEPGRAM_CA_FILE is a usage error"
+DEEPGRAM_CA_FILE=nonexistent.pem deepgram-stream -e mulaw -r 8000 -c 2 < st.raw > /dev/null 2> err3; echo "? $?"
+sed 's/: No such file.*/: ENOENT/' err3
