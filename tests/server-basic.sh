@@ -32,7 +32,7 @@ SP=$!
 waitfor 10 hasnsubs "$S" 2 || echo "subscribers did not attach"
 echo "log lines when both attached: $(loglines "$S")"
 health
-release "$RP"
+release "$RP" "$S" 2
 waitexit 30 "$RP"
 echo "twilio-replay exit $?"
 waitfor 20 ended "$S" || echo "call did not end"

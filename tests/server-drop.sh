@@ -18,8 +18,10 @@ hold "$RP"
 subscribe -n "$S" >sub.out 2>sub.err &
 SP=$!
 waitfor 10 hasnsubs "$S" 1 || echo "subscriber did not attach"
-release "$RP"
+# checked while the replay is held: once released, the call may end within a moment
 [ -n "$(callprocs "$S")" ] && echo "the call has processes while live"
+echo "log lines when attached: $(loglines "$S")" >&2
+release "$RP" "$S" 1
 waitexit 20 "$RP"
 echo "twilio-replay exit $?"
 waitfor 15 ended "$S" && echo "the call ended"

@@ -31,7 +31,7 @@ exec 7<>keepopen # the TCP client's stdin stays open: it reads until the server 
 socat - "TCP:127.0.0.1:$TP" <keepopen >tcp.out 2>tcp.err &
 CP=$!
 waitfor 10 hasnsubs "$S" 2 || echo "subscribers did not attach"
-release "$RP"
+release "$RP" "$S" 2
 waitexit 20 "$RP"
 echo "twilio-replay exit $?"
 waitexit 10 "$FP"

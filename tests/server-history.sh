@@ -24,7 +24,7 @@ LP=$!
 waitfor 10 hasnsubs "$S" 3 || echo "subscribers did not attach"
 at=$(loglines "$S")
 [ "$at" -ge 12 ] && [ "$at" -lt 40 ] && echo "joined while the call was live, after some results"
-release "$RP"
+release "$RP" "$S" 3
 waitexit 30 "$RP"
 echo "twilio-replay exit $?"
 waitexit 20 "$WP"; echo "ws-client (history) exit $?"

@@ -59,9 +59,9 @@ while [ $i -le $N ]; do
 	n=1
 	[ $i -le 3 ] && n=2
 	waitfor 20 hasnsubs "$(sid $i)" $n || echo "call $i: subscribers did not attach"
+	waitfor 20 hasfanoutfifos "$(sid $i)" $n || echo "call $i: fanout did not open the FIFOs"
 	i=$((i + 1))
 done
-sleep 0.5
 for p in $rps; do kill -CONT "$p"; done
 ok=0
 for p in $rps; do waitexit 60 "$p" && ok=$((ok + 1)); done

@@ -50,11 +50,15 @@ within() {
 	done
 }
 
-# hold PID, release PID: pause a replay (SIGSTOP) while subscribers attach, so that what
-# a test sees does not depend on how loaded the machine is; release gives fanout time to
-# open the new FIFOs (inotify, 200 ms rescans), then the replay catches up at once.
+# hold PID, release PID SID N: pause a replay (SIGSTOP) while subscribers attach, so that
+# what a test sees does not depend on how loaded the machine is; release waits (bounded)
+# until the call's fanout has opened at least N subscriber FIFOs (inotify, 200 ms
+# rescans), then the replay catches up at once.
 hold() { kill -STOP "$1"; }
-release() { sleep 0.5; kill -CONT "$1"; }
+release() {
+	waitfor 20 hasfanoutfifos "$2" "$3" || echo "fanout did not open $3 subscriber FIFOs"
+	kill -CONT "$1"
+}
 
 # start_standin [OPTIONS]: the stand-in on a port of its own; sets SPID, SPORT
 start_standin() {
@@ -129,24 +133,31 @@ same() {
 }
 
 # callprocs SID: processes of this test's server still serving the call (twilio-mix's
-# children carry TWILIO_CALL_SID; all of them carry this test's CALLPIPE_DIR)
+# children carry TWILIO_CALL_SID; all of them carry this test's CALLPIPE_DIR). One grep
+# over every environ file: a scan that forks per process takes seconds on a busy machine.
 callprocs() {
-	for _e in /proc/[0-9]*/environ; do
-		_env=$(tr '\0' '\n' 2>/dev/null <"$_e") || continue
-		printf '%s\n' "$_env" | grep -qx "TWILIO_CALL_SID=$1" || continue
-		printf '%s\n' "$_env" | grep -qx "CALLPIPE_DIR=$STATE" || continue
-		_p=${_e%/environ}
-		echo "${_p#/proc/}"
-	done
+	grep -lzxF "TWILIO_CALL_SID=$1" /proc/[0-9]*/environ 2>/dev/null |
+		xargs -r grep -lzxF "CALLPIPE_DIR=$STATE" 2>/dev/null | sed 's|^/proc/||; s|/environ$||'
 }
 
 # runprocs: twilio-mix, deepgram-stream, fanout and subscribe processes of this test's server
 runprocs() {
-	for _e in /proc/[0-9]*/environ; do
+	for _e in $(grep -lzxF "CALLPIPE_DIR=$STATE" /proc/[0-9]*/environ 2>/dev/null); do
 		_p=${_e%/environ}
 		case $(cat "$_p/comm" 2>/dev/null) in twilio-mix | deepgram-strea* | fanout | subscribe) ;; *) continue ;; esac
-		tr '\0' '\n' 2>/dev/null <"$_e" | grep -qx "CALLPIPE_DIR=$STATE" || continue
 		echo "${_p#/proc/}"
 	done
 }
 noprocs() { [ -z "$(runprocs)" ]; }
+
+# fanoutfifos SID: how many of the call's subscriber FIFOs this test's fanout has open
+fanoutfifos() {
+	_d=$(cd -P "$STATE/calls/$1/subscribers" 2>/dev/null && pwd) || { echo 0; return; }
+	for _p in $(runprocs); do
+		[ "$(cat "/proc/$_p/comm" 2>/dev/null)" = fanout ] || continue
+		find "/proc/$_p/fd" -mindepth 1 -maxdepth 1 -lname "$_d/*" 2>/dev/null
+	done | wc -l
+}
+
+# hasfanoutfifos SID N: true once fanout has at least N of the call's FIFOs open
+hasfanoutfifos() { [ "$(fanoutfifos "$1")" -ge "$2" ]; }
