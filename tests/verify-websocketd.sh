@@ -5,7 +5,9 @@ tok=fedcba9876543210fedcba9876543210
 mkdir ep
 cat >ep/twilio <<'H'
 #!/bin/sh
-if twilio-verify; then echo accepted; else echo "twilio: warning: refused call from $REMOTE_ADDR" >&2; exit 100; fi
+# like a real handler, keep reading stdin after answering: websocketd may close the
+# socket before delivering the last line of a handler that exits at once
+if twilio-verify; then echo accepted; exec cat >/dev/null; else echo "twilio: warning: refused call from $REMOTE_ADDR" >&2; exit 100; fi
 H
 chmod +x ep/twilio
 port=$(freeport)
