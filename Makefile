@@ -14,7 +14,7 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CPPFLAGS = -D_GNU_SOURCE -Isrc/lib $(CURL_CFLAGS)
 CFLAGS   = -std=c11 -O2 -g $(WARN) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  = -Wl,--as-needed $(SANFLAGS)
-LDLIBS   = -lcjson $(CURL_LIBS) -lcrypto -lm
+LDLIBS   = -lcjson $(CURL_LIBS) -lhiredis -lcrypto -lm
 SANFLAGS_1 = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 SANFLAGS = $(SANFLAGS_$(SAN))
 

@@ -12,7 +12,8 @@ SUDO=
 export DEBIAN_FRONTEND=noninteractive
 
 pkgs="build-essential pkg-config websocketd socat libcjson-dev libssl-dev openssl sox
-libsox-fmt-all espeak-ng python3-websockets mandoc jq clang libclang-rt-14-dev curl"
+libsox-fmt-all espeak-ng python3-websockets mandoc jq clang libclang-rt-14-dev curl
+redis-server libhiredis-dev haproxy chromium gnuplot-nox fonts-dejavu-core"
 
 curl_has_ws() {
 	command -v curl-config >/dev/null 2>&1 || return 1
@@ -25,6 +26,9 @@ for p in $pkgs; do
 		missing="$missing $p"
 done
 
+# node and npm drive the browser and third-party client tests; keep a node that is there
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+
 updated=0
 if [ -n "$missing" ]; then
 	say "installing:$missing"
@@ -34,8 +38,15 @@ if [ -n "$missing" ]; then
 	$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
 fi
 
+node_deps() { # npm packages of the tests and the bench, from tests/node/package-lock.json
+	(cd "$(dirname "$0")/../tests/node" && npm ci --no-audit --no-fund --silent) ||
+		die "cannot install the npm packages of tests/node"
+	say "npm packages installed in tests/node/node_modules"
+}
+
 if curl_has_ws; then
 	say "libcurl $(curl-config --version | cut -d' ' -f2) has WebSocket support"
+	node_deps
 	exit 0
 fi
 
@@ -67,3 +78,4 @@ $SUDO apt-get install -y -q --no-install-recommends -t "${codename}-backports" \
 	die "cannot install libcurl4-openssl-dev from ${codename}-backports"
 curl_has_ws || die "installed libcurl $(curl-config --version) still lacks ws/wss"
 say "libcurl $(curl-config --version | cut -d' ' -f2) has WebSocket support"
+node_deps

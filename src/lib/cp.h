@@ -36,6 +36,8 @@ void cp_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cp_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 void cp_diesys(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 void cp_usage(const char *usage) __attribute__((noreturn)); /* "usage: ..." exit 100 */
+/* --help as the only argument: the usage on stdout, exit 0; else returns. */
+void cp_help(int argc, char **argv, const char *usage);
 
 /* io.c */
 int cp_writeall(int fd, const void *buf, size_t len); /* 0, or -1 with errno (EPIPE, EAGAIN...) */

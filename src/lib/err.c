@@ -117,3 +117,18 @@ cp_usage(const char *usage)
 		(void)cp_writeall(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 	exit(CP_EXIT_PERM);
 }
+
+void
+cp_help(int argc, char **argv, const char *usage)
+{
+	char line[CP_LOGLINE_MAX];
+	int n;
+
+	if (argc != 2 || strcmp(argv[1], "--help") != 0)
+		return;
+	n = snprintf(line, sizeof line, "usage: %s\n", usage);
+	if (n < 0 || cp_writeall(1, line,
+	    (size_t)n < sizeof line ? (size_t)n : sizeof line - 1) != 0)
+		exit(CP_EXIT_TEMP);
+	exit(CP_EXIT_OK);
+}
