@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cp.h"
+#include "linebuf.h"
 #include "fanbuf.h"
 
 #define REQUIRE(c) do { if (!(c)) abort(); } while (0)

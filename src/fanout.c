@@ -19,6 +19,7 @@
 
 #include "calldir.h"
 #include "cp.h"
+#include "linebuf.h"
 #include "fanbuf.h"
 
 static const char usage[] = "fanout [-c callsid] [-b bufsize] [-l maxline] [-m maxlog] [-s maxsubs]";

@@ -18,6 +18,7 @@
 
 #include "calldir.h"
 #include "cp.h"
+#include "linebuf.h"
 
 static const char usage[] = "subscribe [-Hjn] [callsid]";
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cp.h"
+#include "linebuf.h"
 #include "mix.h"
 #include "twilio.h"
 #include "wav.h"

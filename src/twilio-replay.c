@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "cp.h"
+#include "linebuf.h"
 #include "wsc.h"
 
 static const char usage_str[] =

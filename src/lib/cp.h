@@ -2,11 +2,11 @@
  *   err.c     program name, one-line messages, exit codes
  *   io.c      write-all, fd flags
  *   num.c     range-checked number parsing
- *   linebuf.c bounded line reader (overlong lines discarded, never buffered whole)
  *   sig.c     signals into the event loop through a self-pipe
  *   sid.c     Twilio SID validation
  *   clock.c   monotonic milliseconds
- * Codecs have their own headers: base64.h, mulaw.h, wav.h. */
+ * Others have their own headers: linebuf.h (bounded line reader), opt.h (usage
+ * errors), base64.h, mulaw.h, wav.h. */
 #ifndef CP_H
 #define CP_H
 
@@ -48,25 +48,6 @@ void cp_ignore_sigpipe(void);
 /* num.c: decimal integer in [min,max], whole string, no sign for digits-only. */
 int cp_strtonum(const char *s, long long min, long long max, long long *out); /* 0 or -1 */
 int cp_digits(const char *s, uint64_t max, uint64_t *out); /* [0-9]+ only, <= max */
-
-/* linebuf.c: bounded line reader over an fd (blocking or not).
- * Lines are returned without the '\n' (a trailing '\r' is kept), NUL-terminated;
- * a line may contain NUL bytes (len tells). A line longer than max is discarded
- * as it streams by (never buffered whole) and reported once as LR_TOOLONG.
- * A final line without newline is returned at EOF. */
-enum { LR_LINE = 1, LR_EOF = 0, LR_AGAIN = -1, LR_ERR = -2, LR_TOOLONG = -3 };
-struct linebuf {
-	int fd;
-	char *buf;
-	size_t max, cap, start, end;
-	int discarding, eof;
-	uint64_t lines, toolong;
-};
-int lb_init(struct linebuf *lb, int fd, size_t max);
-void lb_free(struct linebuf *lb);
-int lb_fill(struct linebuf *lb);  /* one read(): >0 bytes, 0 EOF, LR_AGAIN, LR_ERR */
-int lb_next(struct linebuf *lb, char **line, size_t *len); /* from buffer only: LR_LINE, LR_TOOLONG, LR_AGAIN (need fill), LR_EOF */
-int lb_getline(struct linebuf *lb, char **line, size_t *len); /* next + fill loop: LR_LINE, LR_TOOLONG, LR_EOF, LR_AGAIN, LR_ERR */
 
 /* sig.c: the returned fd becomes readable when one of the signals arrives;
  * cp_sigread returns the signal number (0 when none pending). */

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cp.h"
+#include "linebuf.h"
 
 #define LB_CHUNK 65536
 

@@ -7,6 +7,7 @@
 
 #include "base64.h"
 #include "cp.h"
+#include "linebuf.h"
 #include "mulaw.h"
 #include "wav.h"
 
