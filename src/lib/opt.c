@@ -85,7 +85,7 @@ cp_optreal(const char *arg, double min, double max, const char *what)
 	v = *arg != '\0' && strpbrk(arg, "xXnN") == NULL ? strtod(arg, &end) : NAN;
 	if (isnan(v) || errno != 0 || *end != '\0' || !isfinite(v) ||
 	    v < min || v > max)
-		cp_usagef("%s: want a number from %g to %g, not %.100s",
+		cp_usagef("%s: want a number from %.10g to %.10g, not %.100s",
 		    what, min, max, arg);
 	return v;
 }
