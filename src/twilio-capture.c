@@ -16,12 +16,14 @@
 #include <cjson/cJSON.h>
 
 #include "base64.h"
+#include "bq.h"
 #include "cp.h"
+#include "opt.h"
 #include "wav.h"
 
 static const char usage[] =
-    "twilio-capture [-nr] [-a accountsid] [-c callsid] [-D nth] [-d percent] [-j ms] "
-    "[-l ms] [-m streamsid] [-p name=value] [-s seed] [-z bytes[-bytes]] "
+    "twilio-capture [-nru] [-a accountsid] [-c callsid] [-D nth] [-d percent] "
+    "[-j ms] [-l ms] [-m streamsid] [-p name=value] [-s seed] [-z bytes[-bytes]] "
     "inbound [outbound]";
 
 #define CHUNK_MAX 8000          /* largest chunk: 1 s of audio */
@@ -72,48 +74,57 @@ struct track {
 	struct rng rsize, rdrop, rjit;
 };
 
-static struct {
-	char buf[OUTBUF];
-	size_t n;
-} out;
+/* The whole run: options, tracks, and stdout. */
+struct opts {
+	const char *account, *call, *stream;
+	cJSON *params;
+	long long seed, jitter, dropp, dropn, late;
+	size_t zmin, zmax;
+	int raw, nostop, unpadded;
+};
+
+struct run {
+	const struct opts *o;
+	struct track tr[2];
+	int ntr;
+	uint64_t seq;
+	char *sidjson, *b64;
+	struct bq out;
+};
+
+static unsigned char silence[CHUNK_MAX]; /* mu-law 0xFF, set in main */
 
 static void
-flush(void)
+flush(struct run *r)
 {
-	if (out.n && cp_writeall(1, out.buf, out.n) == -1)
+	if (bq_flush(&r->out, 1) == -1)
 		cp_diesys(CP_EXIT_TEMP, "unable to write to stdout");
-	out.n = 0;
 }
 
 static void
-put(const char *s, size_t n)
+put(struct run *r, const char *s, size_t n)
 {
-	if (out.n + n > sizeof out.buf)
-		flush();
-	if (n > sizeof out.buf) {
-		if (cp_writeall(1, s, n) == -1)
-			cp_diesys(CP_EXIT_TEMP, "unable to write to stdout");
-		return;
-	}
-	memcpy(out.buf + out.n, s, n);
-	out.n += n;
+	if (bq_push(&r->out, s, n) == -1)
+		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
+	if (bq_len(&r->out) >= OUTBUF)
+		flush(r);
 }
 
 static void
-puts_(const char *s)
+puts_(struct run *r, const char *s)
 {
-	put(s, strlen(s));
+	put(r, s, strlen(s));
 }
 
 static void
-putjson(cJSON *o)
+putjson(struct run *r, cJSON *o)
 {
 	char *s = cJSON_PrintUnformatted(o);
 
 	if (s == NULL)
 		cp_die(CP_EXIT_TEMP, "unable to format JSON: out of memory");
-	puts_(s);
-	put("\n", 1);
+	puts_(r, s);
+	put(r, "\n", 1);
 	free(s);
 }
 
@@ -215,48 +226,6 @@ reap_sox(struct track *t)
 	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-/* Reads until at least want bytes are buffered or EOF. */
-static void
-fill(struct track *t, size_t want)
-{
-	ssize_t r;
-
-	if (t->start > 0 && t->end - t->start < want) {
-		memmove(t->buf, t->buf + t->start, t->end - t->start);
-		t->end -= t->start;
-		t->start = 0;
-	}
-	while (!t->eof && t->end - t->start < want) {
-		size_t room = INBUF - t->end;
-
-		if (t->left < room)
-			room = (size_t)t->left;
-		if (room == 0) {
-			t->eof = 1;
-			close(t->fd);
-			t->fd = -1;
-			break;
-		}
-		flush(); /* never sit on output while blocking on input */
-		r = read(t->fd, t->buf + t->end, room);
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			cp_diesys(t->pid ? CP_EXIT_TEMP : CP_EXIT_PERM, "unable to read %s", t->path);
-		}
-		if (r == 0) {
-			t->eof = 1;
-			close(t->fd);
-			t->fd = -1;
-			reap_sox(t);
-		} else {
-			t->end += (size_t)r;
-			if (t->left != UINT64_MAX)
-				t->left -= (uint64_t)r;
-		}
-	}
-}
-
 /* A WAV that is already 8 kHz mono mu-law is read as it is, byte for byte (sox would
  * turn the negative zero 0x7F into 0xFF). Returns 1 if so, with the header skipped. */
 static int
@@ -296,41 +265,91 @@ plain_mulaw(struct track *t)
 	return 1;
 }
 
-static size_t zmin = 160, zmax = 160;
+/* Reads until at least want bytes are buffered or EOF. */
+static void
+fill(struct run *rn, struct track *t, size_t want)
+{
+	ssize_t r;
+
+	if (t->start > 0 && t->end - t->start < want) {
+		memmove(t->buf, t->buf + t->start, t->end - t->start);
+		t->end -= t->start;
+		t->start = 0;
+	}
+	while (!t->eof && t->end - t->start < want) {
+		size_t room = INBUF - t->end;
+
+		if (t->left < room)
+			room = (size_t)t->left;
+		if (room == 0) {
+			t->eof = 1;
+			close(t->fd);
+			t->fd = -1;
+			break;
+		}
+		flush(rn); /* never sit on output while blocking on input */
+		r = read(t->fd, t->buf + t->end, room);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			cp_diesys(t->pid ? CP_EXIT_TEMP : CP_EXIT_PERM, "unable to read %s", t->path);
+		}
+		if (r == 0) {
+			t->eof = 1;
+			close(t->fd);
+			t->fd = -1;
+			reap_sox(t);
+		} else {
+			t->end += (size_t)r;
+			if (t->left != UINT64_MAX)
+				t->left -= (uint64_t)r;
+		}
+	}
+}
+
 
 static void
-draw_size(struct track *t)
+draw_size(const struct run *rn, struct track *t)
 {
-	t->next = zmin + (size_t)rng_below(&t->rsize, zmax - zmin + 1);
+	const struct opts *o = rn->o;
+
+	t->next = o->zmin + (size_t)rng_below(&t->rsize, o->zmax - o->zmin + 1);
 }
 
 static void
-parse_size(const char *s)
+parse_size(struct opts *o, const char *s)
 {
 	char a[32], *dash;
 	long long lo, hi;
 
 	if (strlen(s) >= sizeof a)
-		cp_die(CP_EXIT_PERM, "bad chunk size %s: want bytes or min-max", s);
+		cp_usagef("-z bytes: want bytes or min-max, 1 to %d, not %.40s",
+		    CHUNK_MAX, s);
 	strcpy(a, s);
 	if ((dash = strchr(a, '-')) != NULL)
 		*dash++ = '\0';
 	if (cp_strtonum(a, 1, CHUNK_MAX, &lo) == -1 ||
 	    cp_strtonum(dash ? dash : a, 1, CHUNK_MAX, &hi) == -1 || lo > hi)
-		cp_die(CP_EXIT_PERM, "bad chunk size %s: want bytes or min-max, 1 to %d", s,
-		    CHUNK_MAX);
-	zmin = (size_t)lo;
-	zmax = (size_t)hi;
+		cp_usagef("-z bytes: want bytes or min-max, 1 to %d, not %s",
+		    CHUNK_MAX, s);
+	o->zmin = (size_t)lo;
+	o->zmax = (size_t)hi;
 }
 
-static long long
-num(const char *s, const char *what, long long min, long long max)
+static void
+add_param(struct opts *o, const char *arg)
 {
-	long long v;
+	const char *eq = strchr(arg, '=');
+	char *name;
 
-	if (cp_strtonum(s, min, max, &v) == -1)
-		cp_die(CP_EXIT_PERM, "bad %s %s: want %lld to %lld", what, s, min, max);
-	return v;
+	if (eq == NULL || eq == arg)
+		cp_usagef("-p name=value: want name=value, not %.100s", arg);
+	if ((name = strndup(arg, (size_t)(eq - arg))) == NULL)
+		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
+	cJSON_DeleteItemFromObjectCaseSensitive(o->params, name);
+	if (cJSON_AddStringToObject(o->params, name, eq + 1) == NULL)
+		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
+	free(name);
 }
 
 static void
@@ -340,210 +359,283 @@ checksid(const char *sid, const char *prefix, const char *what)
 		cp_warn("%s %s is not %s plus 32 hex digits", what, sid, prefix);
 }
 
+/* Open recording i; a missing file is reported by us, not by sox. */
+static void
+open_track(struct run *rn, int i, const char *path)
+{
+	const struct opts *o = rn->o;
+	struct track *t = &rn->tr[i];
+	struct stat st;
+
+	t->name = i == 0 ? "inbound" : "outbound";
+	t->path = path;
+	t->offset = i == 1 ? (uint64_t)o->late * 8 : 0;
+	rng_seed(&t->rsize, (uint64_t)o->seed, 10 + (uint64_t)i);
+	rng_seed(&t->rdrop, (uint64_t)o->seed, 20 + (uint64_t)i);
+	rng_seed(&t->rjit, (uint64_t)o->seed, 30 + (uint64_t)i);
+	if ((t->buf = malloc(INBUF)) == NULL)
+		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
+	t->fd = open(t->path, O_RDONLY | O_CLOEXEC);
+	if (t->fd == -1)
+		cp_diesys(errno == ENOENT || errno == EACCES || errno == ENOTDIR ?
+		    CP_EXIT_PERM : CP_EXIT_TEMP, "unable to open %s", t->path);
+	if (fstat(t->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		cp_diesys(CP_EXIT_PERM, "unable to read %s", t->path);
+	}
+	t->left = UINT64_MAX;
+	if (!o->raw && !plain_mulaw(t))
+		start_sox(t);
+}
+
+static void
+nomem_if(int bad)
+{
+	if (bad)
+		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
+}
+
+static void
+put_connected(struct run *rn)
+{
+	cJSON *msg;
+
+	nomem_if((msg = cJSON_CreateObject()) == NULL ||
+	    !cJSON_AddStringToObject(msg, "event", "connected") ||
+	    !cJSON_AddStringToObject(msg, "protocol", "Call") ||
+	    !cJSON_AddStringToObject(msg, "version", "1.0.0"));
+	putjson(rn, msg);
+	cJSON_Delete(msg);
+}
+
+/* The start message owns the parameters from here on. */
+static void
+put_start(struct run *rn)
+{
+	const struct opts *o = rn->o;
+	cJSON *msg, *start, *tracks, *fmt;
+	int i;
+
+	nomem_if((msg = cJSON_CreateObject()) == NULL ||
+	    !cJSON_AddStringToObject(msg, "event", "start") ||
+	    !cJSON_AddStringToObject(msg, "sequenceNumber", "1") ||
+	    (start = cJSON_AddObjectToObject(msg, "start")) == NULL ||
+	    !cJSON_AddStringToObject(start, "accountSid", o->account) ||
+	    !cJSON_AddStringToObject(start, "streamSid", o->stream) ||
+	    !cJSON_AddStringToObject(start, "callSid", o->call) ||
+	    (tracks = cJSON_AddArrayToObject(start, "tracks")) == NULL ||
+	    (fmt = cJSON_AddObjectToObject(start, "mediaFormat")) == NULL ||
+	    !cJSON_AddStringToObject(fmt, "encoding", "audio/x-mulaw") ||
+	    !cJSON_AddNumberToObject(fmt, "sampleRate", 8000) ||
+	    !cJSON_AddNumberToObject(fmt, "channels", 1) ||
+	    !cJSON_AddItemToObject(start, "customParameters", o->params) ||
+	    !cJSON_AddStringToObject(msg, "streamSid", o->stream));
+	for (i = 0; i < rn->ntr; i++)
+		nomem_if(!cJSON_AddItemToArray(tracks,
+		    cJSON_CreateString(rn->tr[i].name)));
+	putjson(rn, msg);
+	cJSON_Delete(msg);
+	rn->seq = 1;
+}
+
+static void
+put_stop(struct run *rn)
+{
+	const struct opts *o = rn->o;
+	cJSON *msg, *stop;
+	char seqs[24];
+
+	snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)rn->seq + 1);
+	nomem_if((msg = cJSON_CreateObject()) == NULL ||
+	    !cJSON_AddStringToObject(msg, "event", "stop") ||
+	    !cJSON_AddStringToObject(msg, "sequenceNumber", seqs) ||
+	    (stop = cJSON_AddObjectToObject(msg, "stop")) == NULL ||
+	    !cJSON_AddStringToObject(stop, "accountSid", o->account) ||
+	    !cJSON_AddStringToObject(stop, "callSid", o->call) ||
+	    !cJSON_AddStringToObject(msg, "streamSid", o->stream));
+	putjson(rn, msg);
+	cJSON_Delete(msg);
+}
+
+/* One chunk of n bytes at data, the track's next: dropped, or one media message. */
+static void
+put_chunk(struct run *rn, struct track *t, const unsigned char *data, size_t n)
+{
+	const struct opts *o = rn->o;
+	char head[256];
+	int64_t ts;
+	int drop = 0, len;
+
+	t->nominal++;
+	if (o->dropn && t->nominal % (uint64_t)o->dropn == 0)
+		drop = 1;
+	if (o->dropp && rng_below(&t->rdrop, 100) < (uint64_t)o->dropp)
+		drop = 1;
+	ts = (int64_t)((t->offset + t->pos) / 8);
+	if (o->jitter)
+		ts += (int64_t)rng_below(&t->rjit, (uint64_t)(2 * o->jitter + 1)) -
+		    o->jitter;
+	if (ts < 0)
+		ts = 0;
+	t->pos += n;
+	draw_size(rn, t);
+	if (drop)
+		return;
+	rn->seq++;
+	t->chunk++;
+	b64_encode(data, n, rn->b64);
+	len = snprintf(head, sizeof head, "{\"event\":\"media\",\"sequenceNumber\":"
+	    "\"%llu\",\"media\":{\"track\":\"%s\",\"chunk\":\"%llu\",\"timestamp\":"
+	    "\"%lld\",\"payload\":\"", (unsigned long long)rn->seq, t->name,
+	    (unsigned long long)t->chunk, (long long)ts);
+	put(rn, head, (size_t)len);
+	puts_(rn, rn->b64);
+	puts_(rn, "\"},\"streamSid\":");
+	puts_(rn, rn->sidjson);
+	put(rn, "}\n", 2);
+}
+
+static uint64_t
+at(const struct track *t)
+{
+	return t->offset + t->pos;
+}
+
+static int
+dry(const struct track *t)
+{
+	return t->eof && t->start == t->end;
+}
+
+/* The track whose next chunk starts first (inbound wins ties), or NULL at the end.
+ * A track whose recording has ended is padded with silence up to where the other
+ * one has got, as on a real stream (both tracks run for the whole call): it waits
+ * while it is not behind. */
+static struct track *
+next_track(struct run *rn, uint64_t *far)
+{
+	struct track *t = NULL, *u;
+	int i;
+
+	*far = 0;
+	for (i = 0; i < rn->ntr; i++)
+		if (at(&rn->tr[i]) > *far)
+			*far = at(&rn->tr[i]);
+	for (i = 0; i < rn->ntr; i++) {
+		u = &rn->tr[i];
+		if (u->done || (dry(u) && at(u) >= *far))
+			continue;
+		if (t == NULL || at(u) < at(t))
+			t = u;
+	}
+	return t;
+}
+
+static void
+media(struct run *rn)
+{
+	struct track *t;
+	uint64_t far;
+	size_t n;
+
+	while ((t = next_track(rn, &far)) != NULL) {
+		if (!dry(t))
+			fill(rn, t, t->next);
+		n = t->end - t->start < t->next ? t->end - t->start : t->next;
+		if (n > 0) {
+			put_chunk(rn, t, t->buf + t->start, n);
+			t->start += n;
+		} else if (rn->o->unpadded || !dry(t))
+			t->done = 1;
+		else if (far > at(t)) {
+			n = far - at(t) < t->next ? (size_t)(far - at(t)) : t->next;
+			put_chunk(rn, t, silence, n);
+		} /* else it has just run dry, not behind: next_track skips it */
+	}
+}
+
+static void
+capture(const struct opts *o, int ntr, char **paths)
+{
+	struct run rn;
+	cJSON *sid;
+	int i;
+
+	memset(&rn, 0, sizeof rn);
+	rn.o = o;
+	rn.ntr = ntr;
+	bq_init(&rn.out);
+	for (i = 0; i < ntr; i++)
+		open_track(&rn, i, paths[i]);
+	/* the first bytes of every input before any output: a bad file writes nothing */
+	for (i = 0; i < ntr; i++) {
+		draw_size(&rn, &rn.tr[i]);
+		fill(&rn, &rn.tr[i], 1);
+	}
+	nomem_if((sid = cJSON_CreateString(o->stream)) == NULL ||
+	    (rn.sidjson = cJSON_PrintUnformatted(sid)) == NULL ||
+	    (rn.b64 = malloc(B64_ENCODED_LEN(CHUNK_MAX) + 1)) == NULL);
+	cJSON_Delete(sid);
+	put_connected(&rn);
+	put_start(&rn);
+	media(&rn);
+	if (!o->nostop)
+		put_stop(&rn);
+	flush(&rn);
+	bq_free(&rn.out);
+	free(rn.b64);
+	free(rn.sidjson);
+	for (i = 0; i < ntr; i++) {
+		free(rn.tr[i].buf);
+		if (rn.tr[i].err)
+			fclose(rn.tr[i].err);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
-	const char *account = "AC0123456789abcdef0123456789abcdef";
-	const char *call = "CAfeedfacecafebeef0123456789abcdef";
-	const char *stream = "MZ00112233445566778899aabbccddeeff";
-	cJSON *params, *msg, *start, *tracks, *fmt;
-	struct track tr[2];
-	struct stat st;
-	long long seed = 1, jitter = 0, dropp = 0, dropn = 0, late = 0;
-	int raw = 0, nostop = 0, ntr, c, i;
-	uint64_t seq = 0;
-	char *sidjson, *b64;
+	struct opts o = {
+		.account = "AC0123456789abcdef0123456789abcdef",
+		.call = "CAfeedfacecafebeef0123456789abcdef",
+		.stream = "MZ00112233445566778899aabbccddeeff",
+		.seed = 1, .zmin = 160, .zmax = 160,
+	};
+	int c;
 
+	cp_help(argc, argv, usage);
 	cp_setprog(argv[0]);
 	cp_ignore_sigpipe();
-	if ((params = cJSON_CreateObject()) == NULL)
-		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-	while ((c = getopt(argc, argv, "a:c:D:d:j:l:m:np:rs:z:")) != -1) {
+	nomem_if((o.params = cJSON_CreateObject()) == NULL);
+	opterr = 0;
+	while ((c = getopt(argc, argv, ":a:c:D:d:j:l:m:np:rs:uz:")) != -1) {
 		switch (c) {
-		case 'a': account = optarg; break;
-		case 'c': call = optarg; break;
-		case 'm': stream = optarg; break;
-		case 'D': dropn = num(optarg, "drop interval", 0, 1000000000); break;
-		case 'd': dropp = num(optarg, "drop percentage", 0, 100); break;
-		case 'j': jitter = num(optarg, "jitter", 0, 60000); break;
-		case 'l': late = num(optarg, "outbound offset", 0, 86400000); break;
-		case 'n': nostop = 1; break;
-		case 'r': raw = 1; break;
-		case 's': seed = num(optarg, "seed", 0, INT64_MAX); break;
-		case 'z': parse_size(optarg); break;
-		case 'p': {
-			const char *eq = strchr(optarg, '=');
-			char *name;
-
-			if (eq == NULL || eq == optarg)
-				cp_die(CP_EXIT_PERM, "bad parameter %s: want name=value", optarg);
-			if ((name = strndup(optarg, (size_t)(eq - optarg))) == NULL)
-				cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-			cJSON_DeleteItemFromObjectCaseSensitive(params, name);
-			if (cJSON_AddStringToObject(params, name, eq + 1) == NULL)
-				cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-			free(name);
-			break;
-		}
-		default:
-			cp_usage(usage);
+		case 'a': o.account = optarg; break;
+		case 'c': o.call = optarg; break;
+		case 'm': o.stream = optarg; break;
+		case 'D': o.dropn = cp_optnum(optarg, 0, 1000000000, "-D nth"); break;
+		case 'd': o.dropp = cp_optnum(optarg, 0, 100, "-d percent"); break;
+		case 'j': o.jitter = cp_optnum(optarg, 0, 60000, "-j ms"); break;
+		case 'l': o.late = cp_optnum(optarg, 0, 86400000, "-l ms"); break;
+		case 'n': o.nostop = 1; break;
+		case 'p': add_param(&o, optarg); break;
+		case 'r': o.raw = 1; break;
+		case 's': o.seed = cp_optnum(optarg, 0, INT64_MAX, "-s seed"); break;
+		case 'u': o.unpadded = 1; break;
+		case 'z': parse_size(&o, optarg); break;
+		default: cp_opterr(c, argv, usage);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1 || argc > 2)
 		cp_usage(usage);
-	ntr = argc;
-	if (late && ntr < 2)
-		cp_die(CP_EXIT_PERM, "-l delays the outbound track: give an outbound recording");
-	checksid(account, "AC", "AccountSid");
-	checksid(call, "CA", "CallSid");
-	checksid(stream, "MZ", "StreamSid");
-
-	memset(tr, 0, sizeof tr);
-	for (i = 0; i < ntr; i++) {
-		struct track *t = &tr[i];
-
-		t->name = i == 0 ? "inbound" : "outbound";
-		t->path = argv[i];
-		t->offset = i == 1 ? (uint64_t)late * 8 : 0;
-		rng_seed(&t->rsize, (uint64_t)seed, 10 + (uint64_t)i);
-		rng_seed(&t->rdrop, (uint64_t)seed, 20 + (uint64_t)i);
-		rng_seed(&t->rjit, (uint64_t)seed, 30 + (uint64_t)i);
-		if ((t->buf = malloc(INBUF)) == NULL)
-			cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-		/* a missing file is reported by us, not by sox */
-		t->fd = open(t->path, O_RDONLY | O_CLOEXEC);
-		if (t->fd == -1)
-			cp_diesys(errno == ENOENT || errno == EACCES || errno == ENOTDIR ?
-			    CP_EXIT_PERM : CP_EXIT_TEMP, "unable to open %s", t->path);
-		if (fstat(t->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-			errno = EISDIR;
-			cp_diesys(CP_EXIT_PERM, "unable to read %s", t->path);
-		}
-		t->left = UINT64_MAX;
-		if (!raw && !plain_mulaw(t))
-			start_sox(t);
-	}
-	/* the first bytes of every input before any output: a bad file writes nothing */
-	for (i = 0; i < ntr; i++) {
-		draw_size(&tr[i]);
-		fill(&tr[i], 1);
-	}
-
-	/* connected, start */
-	if ((msg = cJSON_CreateObject()) == NULL ||
-	    !cJSON_AddStringToObject(msg, "event", "connected") ||
-	    !cJSON_AddStringToObject(msg, "protocol", "Call") ||
-	    !cJSON_AddStringToObject(msg, "version", "1.0.0"))
-		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-	putjson(msg);
-	cJSON_Delete(msg);
-
-	if ((msg = cJSON_CreateString(stream)) == NULL ||
-	    (sidjson = cJSON_PrintUnformatted(msg)) == NULL)
-		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-	cJSON_Delete(msg);
-	if ((msg = cJSON_CreateObject()) == NULL ||
-	    !cJSON_AddStringToObject(msg, "event", "start") ||
-	    !cJSON_AddStringToObject(msg, "sequenceNumber", "1") ||
-	    (start = cJSON_AddObjectToObject(msg, "start")) == NULL ||
-	    !cJSON_AddStringToObject(start, "accountSid", account) ||
-	    !cJSON_AddStringToObject(start, "streamSid", stream) ||
-	    !cJSON_AddStringToObject(start, "callSid", call) ||
-	    (tracks = cJSON_AddArrayToObject(start, "tracks")) == NULL ||
-	    (fmt = cJSON_AddObjectToObject(start, "mediaFormat")) == NULL ||
-	    !cJSON_AddStringToObject(fmt, "encoding", "audio/x-mulaw") ||
-	    !cJSON_AddNumberToObject(fmt, "sampleRate", 8000) ||
-	    !cJSON_AddNumberToObject(fmt, "channels", 1) ||
-	    !cJSON_AddItemToObject(start, "customParameters", params) ||
-	    !cJSON_AddStringToObject(msg, "streamSid", stream))
-		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-	for (i = 0; i < ntr; i++)
-		if (!cJSON_AddItemToArray(tracks, cJSON_CreateString(tr[i].name)))
-			cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-	putjson(msg);
-	cJSON_Delete(msg);
-	seq = 1;
-
-	if ((b64 = malloc(B64_ENCODED_LEN(CHUNK_MAX) + 1)) == NULL)
-		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-	for (;;) {
-		struct track *t = NULL;
-		char head[256];
-		size_t n;
-		uint64_t ms;
-		int64_t ts;
-		int drop = 0, len;
-
-		/* the track whose next chunk starts first; inbound wins ties */
-		for (i = 0; i < ntr; i++) {
-			if (tr[i].done)
-				continue;
-			if (t == NULL || tr[i].offset + tr[i].pos < t->offset + t->pos)
-				t = &tr[i];
-		}
-		if (t == NULL)
-			break;
-		fill(t, t->next);
-		n = t->end - t->start < t->next ? t->end - t->start : t->next;
-		if (n == 0) {
-			t->done = 1;
-			continue;
-		}
-		t->nominal++;
-		if (dropn && t->nominal % (uint64_t)dropn == 0)
-			drop = 1;
-		if (dropp && rng_below(&t->rdrop, 100) < (uint64_t)dropp)
-			drop = 1;
-		ms = (t->offset + t->pos) / 8;
-		ts = (int64_t)ms;
-		if (jitter)
-			ts += (int64_t)rng_below(&t->rjit, (uint64_t)(2 * jitter + 1)) - jitter;
-		if (ts < 0)
-			ts = 0;
-		if (!drop) {
-			seq++;
-			t->chunk++;
-			b64_encode(t->buf + t->start, n, b64);
-			len = snprintf(head, sizeof head,
-			    "{\"event\":\"media\",\"sequenceNumber\":\"%llu\",\"media\":{\"track\":\"%s\","
-			    "\"chunk\":\"%llu\",\"timestamp\":\"%lld\",\"payload\":\"",
-			    (unsigned long long)seq, t->name, (unsigned long long)t->chunk,
-			    (long long)ts);
-			put(head, (size_t)len);
-			puts_(b64);
-			puts_("\"},\"streamSid\":");
-			puts_(sidjson);
-			put("}\n", 2);
-		}
-		t->start += n;
-		t->pos += n;
-		draw_size(t);
-	}
-
-	if (!nostop) {
-		char seqs[24];
-
-		snprintf(seqs, sizeof seqs, "%llu", (unsigned long long)seq + 1);
-		if ((msg = cJSON_CreateObject()) == NULL ||
-		    !cJSON_AddStringToObject(msg, "event", "stop") ||
-		    !cJSON_AddStringToObject(msg, "sequenceNumber", seqs) ||
-		    (start = cJSON_AddObjectToObject(msg, "stop")) == NULL ||
-		    !cJSON_AddStringToObject(start, "accountSid", account) ||
-		    !cJSON_AddStringToObject(start, "callSid", call) ||
-		    !cJSON_AddStringToObject(msg, "streamSid", stream))
-			cp_die(CP_EXIT_TEMP, "unable to allocate memory");
-		putjson(msg);
-		cJSON_Delete(msg);
-	}
-	flush();
-	free(b64);
-	free(sidjson);
-	for (i = 0; i < ntr; i++) {
-		free(tr[i].buf);
-		if (tr[i].err)
-			fclose(tr[i].err);
-	}
+	if (o.late && argc < 2)
+		cp_usagef("-l ms delays the outbound track: give an outbound recording");
+	checksid(o.account, "AC", "AccountSid");
+	checksid(o.call, "CA", "CallSid");
+	checksid(o.stream, "MZ", "StreamSid");
+	memset(silence, 0xFF, sizeof silence);
+	capture(&o, argc, argv);
 	return CP_EXIT_OK;
 }

@@ -55,7 +55,7 @@ twilio-capture in16.wav | "$FIX/track-bytes" inbound | cmp -l - in.raw
 case_ "any rate, format and channel count sox reads: 0.5 s of 16 kHz 16-bit stereo, 44.1 kHz float"
 sox -D -n -r 16000 -b 16 -c 2 st16.wav synth 0.5 sine 300 sine 500
 sox -D -n -r 44100 -e floating-point -b 32 -c 1 fl.wav synth 0.25 sine 300
-twilio-capture st16.wav fl.wav > any.jsonl; echo "? $?"
+twilio-capture -u st16.wav fl.wav > any.jsonl; echo "? $?"
 summary < any.jsonl | awk '$1 == "media" { n[$3]++; b[$3] += $6 } END { for (t in n) print t, n[t], "chunks", b[t], "bytes" }' | sort
 "$FIX/track-bytes" inbound < any.jsonl > any.in
 od -An -tx1 -N4 any.in | tr -d ' '
@@ -64,13 +64,33 @@ od -An -tx1 -N4 any.in | tr -d ' '
 case_ "a FIFO is handed to sox as its stdin and read once"
 mkfifo fifo
 timeout 10 sh -c 'cat st16.wav > fifo' &
-twilio-capture fifo fl.wav > fifo.jsonl; echo "? $?"
+twilio-capture -u fifo fl.wav > fifo.jsonl; echo "? $?"
 wait
 cmp fifo.jsonl any.jsonl && echo same capture as from the file
 
 case_ "an empty track still gives a valid capture"
 : > empty.raw
+twilio-capture -r -u empty.raw in.raw | summary
+
+case_ "the shorter track is padded with silence (0xFF) to the longer one's end, as on a real stream"
 twilio-capture -r empty.raw in.raw | summary
+mk 240 5 1 > short.raw
+twilio-capture -r short.raw in.raw > pad.jsonl; echo "? $?"
+summary < pad.jsonl | awk '$1 == "media" { print $3, $5, $6 }' | paste -sd' '
+"$FIX/track-bytes" inbound < pad.jsonl > pad.in
+head -c 240 pad.in | cmp - short.raw && echo "inbound: its own bytes first"
+tail -c +241 pad.in | od -An -tx1 -v | tr -s ' ' '\n' | grep . | sort | uniq -c | sed 's/^ *//'
+"$FIX/track-bytes" outbound < pad.jsonl | cmp - in.raw && echo "outbound unchanged"
+echo "-u: no padding:"
+twilio-capture -r -u short.raw in.raw | summary | awk '$1 == "media" { print $3, $5, $6 }' | paste -sd' '
+
+case_ "mixing your own capture: no 'track behind' warning (3 s inbound, 0.5 s outbound)"
+sox -D -n -r 8000 -c 1 -e mu-law long.wav synth 3 sine 300
+sox -D -n -r 8000 -c 1 -e mu-law half.wav synth 0.5 sine 500
+twilio-capture long.wav half.wav | twilio-mix 2>mix.err > mix.wav; echo "? $?"
+grep -c 'behind' mix.err
+echo "with -u (a track ending early) the mixer warns:"
+twilio-capture -u long.wav half.wav | twilio-mix 2>&1 >/dev/null | grep -c 'outbound track more than 1000 ms behind'
 
 case_ "SIDs and custom parameters; start, media and stop agree"
 twilio-capture -r -c CA0000000000000000000000000000abcd -m MZ0000000000000000000000000000abcd \
@@ -118,3 +138,11 @@ rc twilio-capture -p =x in.wav 2>&1
 rc twilio-capture -p noequals in.wav 2>&1
 rc twilio-capture -s x in.wav 2>&1
 rc twilio-capture -q in.wav 2>&1
+rc twilio-capture -s 2>&1
+rc twilio-capture -D 1x in.wav 2>&1
+
+case_ "--help: the usage of the man page's SYNOPSIS, on stdout, exit 0"
+twilio-capture --help > help; echo "? $?"
+syn=$(mandoc -T ascii "$TOP/man/twilio-capture.1" | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' |
+	sed '1d;$d' | tr -s ' \t\n' '   ' | sed 's/^ *//; s/ *$//')
+[ "$(cat help)" = "usage: $syn" ] && echo "same as SYNOPSIS" || { cat help; echo "$syn"; }

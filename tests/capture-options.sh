@@ -39,11 +39,17 @@ twilio-capture -r -d 0 a.raw | summary | wc -l
 twilio-capture -r -d 100 a.raw | jq -r .event | paste -sd' '
 
 case_ "-l 50: outbound starts at 50 ms; messages stay in time order"
-twilio-capture -r -l 50 a.raw b.raw > l.jsonl; echo "? $?"
+twilio-capture -r -u -l 50 a.raw b.raw > l.jsonl; echo "? $?"
 summary < l.jsonl | awk '{ print $2, $4 }' | xargs -n 10 echo
 "$FIX/track-bytes" outbound < l.jsonl | cmp - b.raw && echo outbound audio unchanged
+echo "padded (no -u): inbound gets silence from 200 ms to the outbound's end, 250 ms:"
+twilio-capture -r -l 50 a.raw b.raw > lp.jsonl
+summary < lp.jsonl | awk '$2 == "inbound" && $4 >= 200 { print $4 ":" $5 }' | paste -sd' '
+"$FIX/track-bytes" inbound < lp.jsonl > lp.in
+head -c 1600 lp.in | cmp - a.raw && echo "inbound audio, then"
+tail -c +1601 lp.in | od -An -tx1 -v | tr -s ' ' '\n' | grep . | sort | uniq -c | sed 's/^ *//'
 echo "-l 7 (not a multiple of 20):"
-twilio-capture -r -l 7 a.raw b.raw | summary | awk '{ print $2, $4 }' | head -n 4 | paste -sd' '
+twilio-capture -r -u -l 7 a.raw b.raw | summary | awk '{ print $2, $4 }' | head -n 4 | paste -sd' '
 
 case_ "-z 80-320: irregular sizes within bounds, timestamps at byte offset / 8, no audio lost"
 twilio-capture -r -z 80-320 -s 2 a.raw b.raw > z.jsonl; echo "? $?"
@@ -56,9 +62,9 @@ echo "-z 100 (fixed):"
 twilio-capture -r -z 100 a.raw | summary | awk '{ print $4 ":" $5 }' | paste -sd' '
 
 case_ "all at once: reproducible with the same seed, different with another"
-twilio-capture -r -j 2 -d 10 -D 7 -l 30 -z 80-320 -s 42 a.raw b.raw > s1.jsonl
-twilio-capture -r -j 2 -d 10 -D 7 -l 30 -z 80-320 -s 42 a.raw b.raw > s2.jsonl
-twilio-capture -r -j 2 -d 10 -D 7 -l 30 -z 80-320 -s 43 a.raw b.raw > s3.jsonl
+twilio-capture -r -u -j 2 -d 10 -D 7 -l 30 -z 80-320 -s 42 a.raw b.raw > s1.jsonl
+twilio-capture -r -u -j 2 -d 10 -D 7 -l 30 -z 80-320 -s 42 a.raw b.raw > s2.jsonl
+twilio-capture -r -u -j 2 -d 10 -D 7 -l 30 -z 80-320 -s 43 a.raw b.raw > s3.jsonl
 cmp -s s1.jsonl s2.jsonl && echo "seed 42 twice: identical"
 cmp -s s1.jsonl s3.jsonl || echo "seed 43: different"
 hexsum s1.jsonl

@@ -1,8 +1,5 @@
-/* fanbuf.c: one subscriber's bounded output buffer (see fanbuf.h). */
-#include <errno.h>
-#include <stdlib.h>
+/* fanbuf.c: one subscriber's bounded output buffer (see fanbuf.h), over a bq. */
 #include <string.h>
-#include <unistd.h>
 
 #include "fanbuf.h"
 
@@ -10,27 +7,27 @@ void
 fb_init(struct fanbuf *fb, size_t max)
 {
 	memset(fb, 0, sizeof *fb);
+	bq_init(&fb->q);
 	fb->max = max;
 }
 
 void
 fb_free(struct fanbuf *fb)
 {
-	free(fb->buf);
-	fb->buf = NULL;
-	fb->start = fb->end = fb->cap = 0;
+	bq_free(&fb->q);
 }
 
 size_t
 fb_len(const struct fanbuf *fb)
 {
-	return fb->end - fb->start;
+	return bq_len(&fb->q);
 }
 
 int
 fb_push(struct fanbuf *fb, const char *line, size_t len)
 {
-	size_t used = fb->end - fb->start, need;
+	size_t used = bq_len(&fb->q), need;
+	char *r;
 
 	if (fb->closing)
 		return FB_CLOSED;
@@ -41,65 +38,48 @@ fb_push(struct fanbuf *fb, const char *line, size_t len)
 		fb_cut(fb);
 		return FB_FULL;
 	}
-	if (fb->cap - fb->end < need) {
-		if (fb->start > 0) {
-			memmove(fb->buf, fb->buf + fb->start, used);
-			fb->start = 0;
-			fb->end = used;
-		}
-		if (fb->cap - fb->end < need) {
-			size_t ncap = fb->cap ? fb->cap : 4096;
-			char *nb;
-
-			while (ncap < used + need)
-				ncap = ncap > (size_t)-1 / 2 ? used + need : ncap * 2;
-			nb = realloc(fb->buf, ncap);
-			if (nb == NULL)
-				return FB_NOMEM;
-			fb->buf = nb;
-			fb->cap = ncap;
-		}
-	}
+	if ((r = bq_room(&fb->q, need)) == NULL)
+		return FB_NOMEM;
 	if (len)
-		memcpy(fb->buf + fb->end, line, len);
-	fb->buf[fb->end + len] = '\n';
-	fb->end += need;
+		memcpy(r, line, len);
+	r[len] = '\n';
+	bq_commit(&fb->q, need);
 	return FB_OK;
 }
 
 void
 fb_cut(struct fanbuf *fb)
 {
-	char *nl;
+	size_t len;
+	const char *p = bq_data(&fb->q, &len), *nl;
 
 	fb->closing = 1;
-	if (!fb->midline || fb->start == fb->end) {
-		fb->end = fb->start;
+	if (!fb->midline || len == 0) {
+		bq_truncate(&fb->q, 0);
 		return;
 	}
-	nl = memchr(fb->buf + fb->start, '\n', fb->end - fb->start);
-	if (nl != NULL)
-		fb->end = (size_t)(nl - fb->buf) + 1;
+	if ((nl = memchr(p, '\n', len)) != NULL)
+		bq_truncate(&fb->q, (size_t)(nl - p) + 1);
 }
 
 const char *
 fb_data(const struct fanbuf *fb, size_t *len)
 {
-	*len = fb->end - fb->start;
-	return fb->buf ? fb->buf + fb->start : "";
+	return bq_data(&fb->q, len);
 }
 
 void
 fb_consume(struct fanbuf *fb, size_t n)
 {
-	if (n > fb->end - fb->start)
-		n = fb->end - fb->start;
+	size_t len;
+	const char *p = bq_data(&fb->q, &len);
+
+	if (n > len)
+		n = len;
 	if (n == 0)
 		return;
-	fb->midline = fb->buf[fb->start + n - 1] != '\n';
-	fb->start += n;
-	if (fb->start == fb->end)
-		fb->start = fb->end = 0;
+	fb->midline = p[n - 1] != '\n';
+	bq_consume(&fb->q, n);
 }
 
 size_t
@@ -122,16 +102,13 @@ ssize_t
 fb_flush(struct fanbuf *fb, int fd)
 {
 	size_t len;
-	const char *p = fb_data(fb, &len);
+	const char *p = bq_data(&fb->q, &len);
 	ssize_t w;
 
 	if (len == 0)
 		return 0;
-	do
-		w = write(fd, p, len);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
-	fb_consume(fb, (size_t)w);
+	w = bq_write(&fb->q, fd);
+	if (w > 0) /* bq_write took them off; midline from what went */
+		fb->midline = p[w - 1] != '\n';
 	return w;
 }

@@ -15,9 +15,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "bq.h"
+
 struct fanbuf {
-	char *buf;
-	size_t start, end, cap;
+	struct bq q;
 	size_t max;
 	int midline; /* the bytes before start ended inside a line */
 	int closing; /* overflowed: nothing more goes in */
