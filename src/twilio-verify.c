@@ -15,6 +15,7 @@
 
 #include "base64.h"
 #include "cp.h"
+#include "opt.h"
 
 static const char usage[] = "twilio-verify [-u url-base] [-p path]";
 
@@ -107,18 +108,97 @@ check(const char *token, const char *url, size_t urllen, const char *sig, size_t
 	return ok;
 }
 
+/* The request path: -p, else REQUEST_URI, else SCRIPT_NAME + PATH_INFO + "?" +
+ * QUERY_STRING (into buf); NULL if that is too long. */
+static const char *
+request_path(const char *path, char *buf, size_t size)
+{
+	const char *sn, *pinfo, *q;
+	int n;
+
+	if (path != NULL || (path = getenv("REQUEST_URI")) != NULL)
+		return path;
+	sn = getenv("SCRIPT_NAME");
+	pinfo = getenv("PATH_INFO");
+	q = getenv("QUERY_STRING");
+	if (sn == NULL)
+		cp_die(CP_EXIT_PERM, "need the request path: -p, REQUEST_URI or "
+		    "SCRIPT_NAME unset");
+	n = snprintf(buf, size, "%s%s%s%s", sn, pinfo ? pinfo : "",
+	    q && *q ? "?" : "", q && *q ? q : "");
+	return n < 0 || (size_t)n >= size ? NULL : buf;
+}
+
+/* The signature header, or NULL (refused, with a warning). */
+static const char *
+signature(size_t *len)
+{
+	const char *sig = getenv("HTTP_X_TWILIO_SIGNATURE");
+
+	if (sig == NULL || *sig == '\0') {
+		cp_warn("refused: no X-Twilio-Signature header");
+		return NULL;
+	}
+	*len = strnlen(sig, SIG_MAX + 1);
+	if (*len > SIG_MAX) {
+		cp_warn("refused: X-Twilio-Signature header longer than %d bytes",
+		    SIG_MAX);
+		return NULL;
+	}
+	return sig;
+}
+
+/* Every URL form Twilio may have signed: the given port form first, then the
+ * other; the given scheme first, then its twin. 0 if one matches, else 1. */
+static int
+verify(const char *token, const struct base *b, const char *path)
+{
+	const char *sig, *ports[2], *sep;
+	char url[URL_MAX];
+	size_t siglen;
+	int si, pi, n;
+
+	if ((sig = signature(&siglen)) == NULL)
+		return CP_EXIT_NEG;
+	ports[0] = b->port;
+	ports[1] = NULL;
+	if (b->port[0] == '\0')
+		ports[1] = b->defport;
+	else if (strcmp(b->port, b->defport) == 0)
+		ports[1] = "";
+	sep = path[0] != '\0' && path[0] != '/' ? "/" : "";
+	for (si = 0; si < 2; si++) {
+		for (pi = 0; pi < 2 && ports[pi] != NULL; pi++) {
+			n = snprintf(url, sizeof url, "%s://%s%s%s%s%s%s",
+			    si == 0 ? b->scheme : b->alt, b->host,
+			    *ports[pi] ? ":" : "", ports[pi], b->prefix, sep, path);
+			if (n < 0 || (size_t)n >= sizeof url) {
+				cp_warn("refused: URL longer than %d bytes", URL_MAX - 1);
+				return CP_EXIT_NEG;
+			}
+			if (check(token, url, (size_t)n, sig, siglen))
+				return CP_EXIT_OK;
+		}
+	}
+	cp_warn("refused: X-Twilio-Signature does not match "
+	    "%s://%.200s%s%s%.200s%s%.300s", b->scheme, b->host,
+	    b->port[0] ? ":" : "", b->port, b->prefix, sep, path);
+	return CP_EXIT_NEG;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *token, *sig, *ubase = NULL, *path = NULL, *ports[2], *sep;
-	char pathbuf[URL_MAX], url[URL_MAX];
-	struct base b;
-	size_t siglen;
-	int c, si, pi;
+	static struct base b;
+	static char pathbuf[URL_MAX];
+	const char *token, *ubase = NULL, *path = NULL;
+	int c;
 
+	cp_help(argc, argv, usage);
 	cp_setprog(argv[0]);
 	cp_ignore_sigpipe();
-	while ((c = getopt(argc, argv, "p:u:")) != -1) {
+	opterr = 0;
+	while ((c = getopt(argc, argv, ":p:u:")) != -1) {
 		switch (c) {
 		case 'p':
 			path = optarg;
@@ -127,7 +207,7 @@ main(int argc, char **argv)
 			ubase = optarg;
 			break;
 		default:
-			cp_usage(usage);
+			cp_opterr(c, argv, usage);
 		}
 	}
 	argc -= optind;
@@ -141,62 +221,14 @@ main(int argc, char **argv)
 	if (ubase == NULL)
 		ubase = getenv("CALLPIPE_PUBLIC_URL");
 	if (ubase == NULL || *ubase == '\0')
-		cp_die(CP_EXIT_PERM, "need the public URL: -u or CALLPIPE_PUBLIC_URL unset or empty");
+		cp_die(CP_EXIT_PERM, "need the public URL: -u or CALLPIPE_PUBLIC_URL "
+		    "unset or empty");
 	if (strlen(ubase) >= URL_MAX || parse_base(ubase, &b) < 0)
-		cp_die(CP_EXIT_PERM, "unable to use public URL %.200s: need ws://, wss://, http:// or https:// host[:port][/prefix]", ubase);
-	if (path == NULL && (path = getenv("REQUEST_URI")) == NULL) {
-		const char *sn = getenv("SCRIPT_NAME"), *pinfo = getenv("PATH_INFO"), *q = getenv("QUERY_STRING");
-		int n;
-
-		if (sn == NULL)
-			cp_die(CP_EXIT_PERM, "need the request path: -p, REQUEST_URI or SCRIPT_NAME unset");
-		n = snprintf(pathbuf, sizeof pathbuf, "%s%s%s%s", sn, pinfo ? pinfo : "",
-		    q && *q ? "?" : "", q && *q ? q : "");
-		if (n < 0 || (size_t)n >= sizeof pathbuf) {
-			cp_warn("refused: request path too long");
-			return CP_EXIT_NEG;
-		}
-		path = pathbuf;
-	}
-
-	sig = getenv("HTTP_X_TWILIO_SIGNATURE");
-	if (sig == NULL || *sig == '\0') {
-		cp_warn("refused: no X-Twilio-Signature header");
+		cp_die(CP_EXIT_PERM, "unable to use public URL %.200s: need ws://, "
+		    "wss://, http:// or https:// host[:port][/prefix]", ubase);
+	if ((path = request_path(path, pathbuf, sizeof pathbuf)) == NULL) {
+		cp_warn("refused: request path too long");
 		return CP_EXIT_NEG;
 	}
-	siglen = strnlen(sig, SIG_MAX + 1);
-	if (siglen > SIG_MAX) {
-		cp_warn("refused: X-Twilio-Signature header longer than %d bytes", SIG_MAX);
-		return CP_EXIT_NEG;
-	}
-
-	/* given port form first, then the other; given scheme first, then its twin */
-	if (b.port[0] == '\0') {
-		ports[0] = "";
-		ports[1] = b.defport;
-	} else if (strcmp(b.port, b.defport) == 0) {
-		ports[0] = b.defport;
-		ports[1] = "";
-	} else {
-		ports[0] = b.port;
-		ports[1] = NULL;
-	}
-	sep = path[0] != '\0' && path[0] != '/' ? "/" : "";
-	for (si = 0; si < 2; si++) {
-		for (pi = 0; pi < 2 && ports[pi] != NULL; pi++) {
-			int n = snprintf(url, sizeof url, "%s://%s%s%s%s%s%s",
-			    si == 0 ? b.scheme : b.alt, b.host, *ports[pi] ? ":" : "", ports[pi],
-			    b.prefix, sep, path);
-
-			if (n < 0 || (size_t)n >= sizeof url) {
-				cp_warn("refused: URL longer than %d bytes", URL_MAX - 1);
-				return CP_EXIT_NEG;
-			}
-			if (check(token, url, (size_t)n, sig, siglen))
-				return CP_EXIT_OK;
-		}
-	}
-	cp_warn("refused: X-Twilio-Signature does not match %s://%.200s%s%s%.200s%s%.300s",
-	    b.scheme, b.host, b.port[0] ? ":" : "", b.port, b.prefix, sep, path);
-	return CP_EXIT_NEG;
+	return verify(token, &b, path);
 }

@@ -111,3 +111,11 @@ for s in "$good" bad "" "$tok"; do
 done
 wc -l <err.log | sed 's/^ */messages: /'
 grep -c "$tok" err.log | sed 's/^/messages with the token: /'
+case_ "--help: the usage of the man page's SYNOPSIS, on stdout, exit 0; a missing value is a usage error"
+: >err.log
+twilio-verify --help > help; echo "? $?"
+syn=$(mandoc -T ascii "$TOP/man/twilio-verify.1" | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' |
+	sed '1d;$d' | tr -s ' \t\n' '   ' | sed 's/^ *//; s/ *$//')
+[ "$(cat help)" = "usage: $syn" ] && echo "same as SYNOPSIS" || { cat help; echo "$syn"; }
+v "$good" twilio-verify -u
+e
