@@ -9,7 +9,7 @@
  * Invariants: lines come out exactly as a reference split gives them (overlong lines
  * reported once, never delivered); each subscriber receives whole lines, a prefix of the
  * lines it accepted; a buffer never holds more than max + longest line + 1 bytes.
- * fuzz-sources: src/lib/linebuf.c src/lib/fanbuf.c src/lib/io.c */
+ * fuzz-sources: src/lib/linebuf.c src/lib/fanbuf.c src/lib/bq.c src/lib/io.c */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,4 +9,8 @@
 
 size_t b64_encode(const unsigned char *in, size_t n, char *out); /* writes NUL too */
 size_t b64_decode(const char *in, size_t n, unsigned char *out); /* length, or B64_BAD */
+/* The same answer as b64_decode, 32 characters at a time with AVX2 where the CPU has
+ * it; out needs B64_SLACK bytes beyond the decoded length (the vector stores). */
+#define B64_SLACK 32
+size_t b64_decode_fast(const char *in, size_t n, unsigned char *out);
 #endif
