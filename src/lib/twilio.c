@@ -348,17 +348,10 @@ hex4(const char *s)
 	return h;
 }
 
-/* The escapes that decode to NUL in a line cJSON accepted (so every backslash is inside
- * a string). This walks the escapes as cJSON's decoding loop does: from each backslash,
- * "\u" takes 6 bytes (a surrogate pair's second half is then an escape of its own, which
- * is never 0), any other escape 2; the bytes between escapes hold no backslash. Strings
- * hold their escapes whole (cJSON checks the six bytes of a \u fit), and between strings
- * there is no backslash, so the next backslash always starts an escape: the walk sees
- * exactly the escapes cJSON decoded. Returns how many decode to NUL; *odd is set when
- * one of them has a backslash or a quote among its four characters (replacing those
- * would move string boundaries). With fix (a copy of s), each other one becomes "\u0001"
- * there, which keeps every string's boundaries and length and puts 0x01 where the NUL
- * was. */
+/* The escapes that decode to NUL in a line cJSON accepted, walked as cJSON's decoder
+ * walks them (why that sees exactly cJSON's escapes: doc/twilio-fastpath.md). Returns
+ * how many; *odd is set when one holds a backslash or a quote among its four
+ * characters. With fix (a copy of s), each other one becomes "\u0001" there. */
 static size_t
 nul_escapes(const char *s, size_t len, char *fix, int *odd)
 {
@@ -473,53 +466,10 @@ nul_check(cJSON *root, const char *line, size_t len, struct tw_msg *m)
 }
 
 /* ---- the fast path for media ----
- * cJSON copies every string it parses byte by byte, twice over (one pass to find its
- * end, one to unescape), and builds a node for every value. In a media message most of
- * those bytes are the payload's base64, then the stream SID and keys nobody reads. So
- * when a line has no backslash, cJSON gets a shorter copy of it:
- * - E (emptied): every key (a string followed at once by ':') other than event, media,
- *   track, timestamp and payload becomes "", and so does every string value that follows
- *   its key at once ("key":"value") unless the key is event, track or timestamp;
- * - R (removed): a "key":"value" member (string value, key not one of those five) goes
- *   whole, with the comma after it if that comma is followed at once by a key
- *   ({"k":"v","next": -> {"next":), else with the comma before it if the member ends its
- *   object and a string's closing quote or a '}' comes before that comma
- *   ("x","k":"v"} -> "x"}), never both around one comma.
- * The payload is then taken from the line itself. Why that gives exactly what the full
- * parse gives:
- * 1. Without backslashes no string has an escape, so in a valid JSON text every '"'
- *    opens or closes a string, in turn: the strings are the quote pairs (q0,q1), (q2,q3),
- *    ..., every key and value cJSON decodes is the raw bytes between its pair, a string
- *    followed by ':' is a key, and '":"' is key, colon, string value.
- * 2. E leaves out bytes strictly inside pairs (no quote among them); R leaves out whole
- *    pairs two at a time, so the pairing of what stays is unchanged. Suppose cJSON parses
- *    the copy. Put the removed members back one at a time from the right, each into a
- *    valid text. One that took its comma after it sits between a '{' or ',' and, once
- *    the members to its right are back, a key (a member to its right that was removed
- *    too took its own comma after it and was followed by a key, by the same rule, and
- *    no member to its right took the comma before it: that comma is this one's): a key
- *    after '{' or ',' is inside an object, so the text with the member is valid and its
- *    object has one member more. One that took its comma before it sits between a '}'
- *    that stays and a string or object that, followed by that '}', ends a member of that
- *    same object: valid again, one member more. Then put back the emptied bytes: they
- *    are inside strings, which cJSON takes whatever they hold. So the line parses, to the
- *    copy's tree plus the removed members and with the emptied strings full.
- * 3. A media message reads only the first "event" and "media" of the root and the first
- *    "track", "timestamp" and "payload" of that media object. Removed members and
- *    emptied keys have other names (an empty key matches none of those, as the old one
- *    did not), so which member is first for each name does not change; values of event,
- *    track and timestamp are never emptied; an emptied "media" value was a string,
- *    refused either way.
- * 4. The payload: exactly one pair of the line holds the text payload (pk), as a key,
- *    and the next pair is its value ('":"' follows pk at once). If cJSON's media.payload
- *    (whichever member parse_media picks) is a string, its key is a string "payload" of
- *    the copy; only pair pk can be that (the other pairs are gone, empty or hold what
- *    they held in the line), so its value is pair pk + 1, and the payload is that pair's
- *    bytes in the line.
- * 5. Anything but a media message with a string payload (another event, a rejection,
- *    a copy that does not parse) takes the full parse from scratch: the fast path only
- *    ever answers TW_OK, with what the full parse gives. The unit tests and the fuzz
- *    harness compare the two. */
+ * A media line without backslashes goes to cJSON as a shorter copy: keys other than
+ * event, media, track, timestamp and payload, and most string values, are emptied or
+ * removed, and the payload is taken from the line itself. Why that gives exactly what
+ * the full parse gives: doc/twilio-fastpath.md. */
 int tw_fastpath = 1;
 
 #define FAST_MAXQ 128     /* quotes: a Twilio media message has 34 */

@@ -70,7 +70,7 @@ void tw_free(void);
  * (an escape such as \u0000), which C would read cut short, is never used: the message
  * is rejected (TW_R_NUL), except that such a custom parameter is left out (nulparams).
  * A media line without backslashes and with one "payload" literal is parsed without
- * cJSON copying the payload (the fast path: same result, see twilio.c). */
+ * cJSON copying the payload (the fast path: same result, doc/twilio-fastpath.md). */
 enum tw_reason tw_parse(const char *line, size_t len, struct tw_msg *m);
 
 const char *tw_track_name(int track); /* "inbound" / "outbound" */
