@@ -78,17 +78,43 @@ bench-smoke: all
 fuzz:
 	sh fuzz/run.sh $(FUZZ_SECONDS)
 
+# make install: the tools in $(PREFIX)/bin, pipeline.sh as callpipe-server (a wrapper that
+# finds the tree through symlinks too), the stand-in as callpipe-standin, callpipe-demo;
+# pipeline.sh, endpoints, static files, examples and the demo's helpers in
+# $(PREFIX)/share/callpipe, laid out as in the source tree (bin there leads back to
+# $(PREFIX)/bin). Every copy is checked: the first failure stops make.
+SHARE   = $(DESTDIR)$(PREFIX)/share/callpipe
+MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+MAN8DIR = $(DESTDIR)$(PREFIX)/share/man/man8
+WRAPPERS = callpipe-server callpipe-demo
+
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
-	for t in $(TOOLS); do cp -f $(BINDIR)/$$t $(DESTDIR)$(PREFIX)/bin/$$t; done
-	for m in man/*.1; do [ -f "$$m" ] && cp -f $$m $(DESTDIR)$(PREFIX)/share/man/man1/ || :; done
-	for m in man/*.8; do [ -f "$$m" ] && cp -f $$m $(DESTDIR)$(PREFIX)/share/man/man8/ || :; done
-	if [ -f pipeline.sh ]; then \
-	  mkdir -p $(DESTDIR)$(PREFIX)/share/callpipe && \
-	  cp -f pipeline.sh $(DESTDIR)$(PREFIX)/bin/pipeline.sh && \
-	  cp -Rf endpoints cgi static $(DESTDIR)$(PREFIX)/share/callpipe/ 2>/dev/null || :; fi
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(MAN1DIR) $(MAN8DIR) $(SHARE)/scripts $(SHARE)/tests/bin
+	for t in $(TOOLS); do cp -f $(BINDIR)/$$t $(DESTDIR)$(PREFIX)/bin/$$t || exit 1; done
+	for w in $(WRAPPERS); do \
+	  cp -f scripts/$$w $(DESTDIR)$(PREFIX)/bin/$$w && \
+	  chmod 0755 $(DESTDIR)$(PREFIX)/bin/$$w || exit 1; done
+	cp -f man/*.1 $(MAN1DIR)/
+	cp -f man/*.8 $(MAN8DIR)/
+	ln -sf pipeline.sh.8 $(MAN8DIR)/callpipe-server.8
+	cp -f pipeline.sh $(SHARE)/pipeline.sh
+	chmod 0755 $(SHARE)/pipeline.sh
+	cp -Rf endpoints cgi static examples $(SHARE)/
+	cp -f scripts/demo.sh $(SHARE)/scripts/demo.sh
+	cp -f tests/bin/dg-standin tests/bin/ws-client $(SHARE)/tests/bin/
+	rm -f $(SHARE)/bin
+	ln -s ../../bin $(SHARE)/bin
+	ln -sf ../share/callpipe/tests/bin/dg-standin $(DESTDIR)$(PREFIX)/bin/callpipe-standin
+
+uninstall:
+	for t in $(TOOLS) $(WRAPPERS) callpipe-standin; do \
+	  rm -f $(DESTDIR)$(PREFIX)/bin/$$t || exit 1; done
+	for m in man/*.1; do rm -f $(MAN1DIR)/$${m#man/} || exit 1; done
+	for m in man/*.8; do rm -f $(MAN8DIR)/$${m#man/} || exit 1; done
+	rm -f $(MAN8DIR)/callpipe-server.8
+	rm -rf $(SHARE)
 
 clean:
 	rm -rf build $(TOOLS:%=bin/%)
 
-.PHONY: all check-curl san test deps demo bench bench-smoke fuzz install clean
+.PHONY: all check-curl san test deps demo bench bench-smoke fuzz install uninstall clean
