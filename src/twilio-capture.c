@@ -1,8 +1,9 @@
-/* twilio-capture: turn recordings into a Twilio Media Streams capture (one JSON message a
- * line): connected, start, media (160 mu-law bytes per 20 ms per track, interleaved by
- * time), stop. Optional, seeded impairments: timestamp jitter, dropped chunks, a late
- * outbound track, irregular chunk sizes. Inputs are converted by sox (fork/exec, no shell)
- * to raw 8 kHz mono mu-law, or read as raw mu-law with -r. */
+/* twilio-capture: turn recordings into a Twilio Media Streams capture (one JSON
+ * message a line): connected, start, media (160 mu-law bytes per 20 ms per
+ * track, interleaved by time), stop. Optional, seeded impairments: timestamp
+ * jitter, dropped chunks, a late outbound track, irregular chunk sizes. Inputs
+ * are converted by sox (fork/exec, no shell) to raw 8 kHz mono mu-law, or read
+ * as raw mu-law with -r. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -23,8 +24,8 @@
 
 static const char usage[] =
     "twilio-capture [-nru] [-a accountsid] [-c callsid] [-D nth] [-d percent] "
-    "[-j ms] [-l ms] [-m streamsid] [-p name=value] [-s seed] [-z bytes[-bytes]] "
-    "inbound [outbound]";
+    "[-j ms] [-l ms] [-m streamsid] [-p name=value] [-s seed] "
+    "[-z bytes[-bytes]] inbound [outbound]";
 
 #define CHUNK_MAX 8000          /* largest chunk: 1 s of audio */
 #define INBUF (64 * 1024)
@@ -65,7 +66,7 @@ struct track {
 	unsigned char *buf;
 	size_t start, end;
 	int eof, done;
-	uint64_t left;     /* bytes still to read (a WAV's data length), or UINT64_MAX */
+	uint64_t left;     /* to read (a WAV's data length), or UINT64_MAX */
 	uint64_t pos;      /* bytes of this track consumed so far */
 	uint64_t offset;   /* late start, in samples */
 	uint64_t nominal;  /* chunks cut so far (sent or dropped) */
@@ -128,9 +129,10 @@ putjson(struct run *r, cJSON *o)
 	free(s);
 }
 
-/* Starts sox converting the input (open on t->fd) to raw 8 kHz mono mu-law on a pipe.
- * A regular file is named by its path, so sox may use its extension; anything else
- * (a pipe, a FIFO) is handed over as sox's stdin, so nothing is read twice. */
+/* Starts sox converting the input (open on t->fd) to raw 8 kHz mono mu-law on a
+ * pipe. A regular file is named by its path, so sox may use its extension;
+ * anything else (a pipe, a FIFO) is handed over as sox's stdin, so nothing is
+ * read twice. */
 static void
 start_sox(struct track *t)
 {
@@ -141,7 +143,8 @@ start_sox(struct track *t)
 	ssize_t r;
 
 	isreg = fstat(t->fd, &st) == 0 && S_ISREG(st.st_mode);
-	/* sox gives meaning to some names ("-", "|cmd", URLs, "-n"): make it a plain path */
+	/* sox gives meaning to some names ("-", "|cmd", URLs, "-n"): make it a
+	 * plain path */
 	if ((arg = malloc(len + 3)) == NULL)
 		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
 	if (!isreg)
@@ -160,8 +163,8 @@ start_sox(struct track *t)
 	if (t->pid == -1)
 		cp_diesys(CP_EXIT_TEMP, "unable to fork");
 	if (t->pid == 0) {
-		char *argv[] = { "sox", "-V1", "-D", arg, "-t", "raw", "-e", "mu-law",
-		    "-b", "8", "-r", "8000", "-c", "1", "-", NULL };
+		char *argv[] = { "sox", "-V1", "-D", arg, "-t", "raw", "-e",
+		    "mu-law", "-b", "8", "-r", "8000", "-c", "1", "-", NULL };
 
 		close(pfd[0]);
 		close(efd[0]);
@@ -184,7 +187,8 @@ start_sox(struct track *t)
 	close(efd[0]);
 	if (r == (ssize_t)sizeof e) {
 		errno = e;
-		cp_diesys(CP_EXIT_TEMP, "unable to run sox to convert %s", t->path);
+		cp_diesys(CP_EXIT_TEMP, "unable to run sox to convert %s",
+		    t->path);
 	}
 	t->fd = pfd[0];
 	free(arg);
@@ -220,14 +224,15 @@ reap_sox(struct track *t)
 	else if (strncmp(p, "sox: ", 5) == 0)
 		p += 5;
 	if (WIFEXITED(st))
-		cp_die(CP_EXIT_PERM, "unable to convert %s: sox exited %d%s%s", t->path,
-		    WEXITSTATUS(st), *p ? ": " : "", p);
-	cp_die(CP_EXIT_TEMP, "unable to convert %s: sox killed by signal %d", t->path,
-	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+		cp_die(CP_EXIT_PERM, "unable to convert %s: sox exited %d%s%s",
+		    t->path, WEXITSTATUS(st), *p ? ": " : "", p);
+	cp_die(CP_EXIT_TEMP, "unable to convert %s: sox killed by signal %d",
+	    t->path, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-/* A WAV that is already 8 kHz mono mu-law is read as it is, byte for byte (sox would
- * turn the negative zero 0x7F into 0xFF). Returns 1 if so, with the header skipped. */
+/* A WAV that is already 8 kHz mono mu-law is read as it is, byte for byte (sox
+ * would turn the negative zero 0x7F into 0xFF). Returns 1 if so, with the
+ * header skipped. */
 static int
 plain_mulaw(struct track *t)
 {
@@ -239,7 +244,7 @@ plain_mulaw(struct track *t)
 	ssize_t r;
 	int p = 0;
 
-	/* only a regular file: sox must be able to read a pipe from its start */
+	/* only a regular file: sox must read a pipe from its start */
 	if (fstat(t->fd, &st) == -1 || !S_ISREG(st.st_mode))
 		return 0;
 	while (t->end < INBUF) {
@@ -249,10 +254,12 @@ plain_mulaw(struct track *t)
 		if (r <= 0)
 			break;
 		t->end += (size_t)r;
-		if ((p = wav_parse(t->buf, t->end, &f, &hdr, &datalen, &why)) != 0)
+		p = wav_parse(t->buf, t->end, &f, &hdr, &datalen, &why);
+		if (p != 0)
 			break;
 	}
-	if (p != 1 || f.format != WAV_MULAW || f.rate != 8000 || f.channels != 1) {
+	if (p != 1 || f.format != WAV_MULAW || f.rate != 8000 ||
+	    f.channels != 1) {
 		t->end = 0;
 		return 0;
 	}
@@ -292,7 +299,8 @@ fill(struct run *rn, struct track *t, size_t want)
 		if (r == -1) {
 			if (errno == EINTR)
 				continue;
-			cp_diesys(t->pid ? CP_EXIT_TEMP : CP_EXIT_PERM, "unable to read %s", t->path);
+			cp_diesys(t->pid ? CP_EXIT_TEMP : CP_EXIT_PERM,
+			    "unable to read %s", t->path);
 		}
 		if (r == 0) {
 			t->eof = 1;
@@ -356,7 +364,8 @@ static void
 checksid(const char *sid, const char *prefix, const char *what)
 {
 	if (!cp_valid_sid(sid, prefix))
-		cp_warn("%s %s is not %s plus 32 hex digits", what, sid, prefix);
+		cp_warn("%s %s is not %s plus 32 hex digits", what, sid,
+		    prefix);
 }
 
 /* Open recording i; a missing file is reported by us, not by sox. */
@@ -377,8 +386,9 @@ open_track(struct run *rn, int i, const char *path)
 		cp_die(CP_EXIT_TEMP, "unable to allocate memory");
 	t->fd = open(t->path, O_RDONLY | O_CLOEXEC);
 	if (t->fd == -1)
-		cp_diesys(errno == ENOENT || errno == EACCES || errno == ENOTDIR ?
-		    CP_EXIT_PERM : CP_EXIT_TEMP, "unable to open %s", t->path);
+		cp_diesys(errno == ENOENT || errno == EACCES ||
+		    errno == ENOTDIR ? CP_EXIT_PERM : CP_EXIT_TEMP,
+		    "unable to open %s", t->path);
 	if (fstat(t->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		errno = EISDIR;
 		cp_diesys(CP_EXIT_PERM, "unable to read %s", t->path);
@@ -457,7 +467,8 @@ put_stop(struct run *rn)
 	cJSON_Delete(msg);
 }
 
-/* One chunk of n bytes at data, the track's next: dropped, or one media message. */
+/* One chunk of n bytes at data, the track's next: dropped, or one media
+ * message. */
 static void
 put_chunk(struct run *rn, struct track *t, const unsigned char *data, size_t n)
 {
@@ -473,8 +484,8 @@ put_chunk(struct run *rn, struct track *t, const unsigned char *data, size_t n)
 		drop = 1;
 	ts = (int64_t)((t->offset + t->pos) / 8);
 	if (o->jitter)
-		ts += (int64_t)rng_below(&t->rjit, (uint64_t)(2 * o->jitter + 1)) -
-		    o->jitter;
+		ts += (int64_t)rng_below(&t->rjit,
+		    (uint64_t)(2 * o->jitter + 1)) - o->jitter;
 	if (ts < 0)
 		ts = 0;
 	t->pos += n;
@@ -484,10 +495,11 @@ put_chunk(struct run *rn, struct track *t, const unsigned char *data, size_t n)
 	rn->seq++;
 	t->chunk++;
 	b64_encode(data, n, rn->b64);
-	len = snprintf(head, sizeof head, "{\"event\":\"media\",\"sequenceNumber\":"
-	    "\"%llu\",\"media\":{\"track\":\"%s\",\"chunk\":\"%llu\",\"timestamp\":"
-	    "\"%lld\",\"payload\":\"", (unsigned long long)rn->seq, t->name,
-	    (unsigned long long)t->chunk, (long long)ts);
+	len = snprintf(head, sizeof head, "{\"event\":\"media\","
+	    "\"sequenceNumber\":\"%llu\",\"media\":{\"track\":\"%s\","
+	    "\"chunk\":\"%llu\",\"timestamp\":\"%lld\",\"payload\":\"",
+	    (unsigned long long)rn->seq, t->name, (unsigned long long)t->chunk,
+	    (long long)ts);
 	put(rn, head, (size_t)len);
 	puts_(rn, rn->b64);
 	puts_(rn, "\"},\"streamSid\":");
@@ -507,10 +519,10 @@ dry(const struct track *t)
 	return t->eof && t->start == t->end;
 }
 
-/* The track whose next chunk starts first (inbound wins ties), or NULL at the end.
- * A track whose recording has ended is padded with silence up to where the other
- * one has got, as on a real stream (both tracks run for the whole call): it waits
- * while it is not behind. */
+/* The track whose next chunk starts first (inbound wins ties), or NULL at the
+ * end. A track whose recording has ended is padded with silence up to where the
+ * other one has got, as on a real stream (both tracks run for the whole call):
+ * it waits while it is not behind. */
 static struct track *
 next_track(struct run *rn, uint64_t *far)
 {
@@ -548,9 +560,10 @@ media(struct run *rn)
 		} else if (rn->o->unpadded || !dry(t))
 			t->done = 1;
 		else if (far > at(t)) {
-			n = far - at(t) < t->next ? (size_t)(far - at(t)) : t->next;
+			n = far - at(t) < t->next ? (size_t)(far - at(t)) :
+			    t->next;
 			put_chunk(rn, t, silence, n);
-		} /* else it has just run dry, not behind: next_track skips it */
+		} /* else it just ran dry, not behind: next_track skips it */
 	}
 }
 
@@ -567,7 +580,8 @@ capture(const struct opts *o, int ntr, char **paths)
 	bq_init(&rn.out);
 	for (i = 0; i < ntr; i++)
 		open_track(&rn, i, paths[i]);
-	/* the first bytes of every input before any output: a bad file writes nothing */
+	/* the first bytes of every input before any output: a bad file writes
+	 * nothing */
 	for (i = 0; i < ntr; i++) {
 		draw_size(&rn, &rn.tr[i]);
 		fill(&rn, &rn.tr[i], 1);
@@ -613,14 +627,24 @@ main(int argc, char *argv[])
 		case 'a': o.account = optarg; break;
 		case 'c': o.call = optarg; break;
 		case 'm': o.stream = optarg; break;
-		case 'D': o.dropn = cp_optnum(optarg, 0, 1000000000, "-D nth"); break;
-		case 'd': o.dropp = cp_optnum(optarg, 0, 100, "-d percent"); break;
-		case 'j': o.jitter = cp_optnum(optarg, 0, 60000, "-j ms"); break;
-		case 'l': o.late = cp_optnum(optarg, 0, 86400000, "-l ms"); break;
+		case 'D':
+			o.dropn = cp_optnum(optarg, 0, 1000000000, "-D nth");
+			break;
+		case 'd':
+			o.dropp = cp_optnum(optarg, 0, 100, "-d percent");
+			break;
+		case 'j':
+			o.jitter = cp_optnum(optarg, 0, 60000, "-j ms");
+			break;
+		case 'l':
+			o.late = cp_optnum(optarg, 0, 86400000, "-l ms");
+			break;
 		case 'n': o.nostop = 1; break;
 		case 'p': add_param(&o, optarg); break;
 		case 'r': o.raw = 1; break;
-		case 's': o.seed = cp_optnum(optarg, 0, INT64_MAX, "-s seed"); break;
+		case 's':
+			o.seed = cp_optnum(optarg, 0, INT64_MAX, "-s seed");
+			break;
 		case 'u': o.unpadded = 1; break;
 		case 'z': parse_size(&o, optarg); break;
 		default: cp_opterr(c, argv, usage);
@@ -631,7 +655,8 @@ main(int argc, char *argv[])
 	if (argc < 1 || argc > 2)
 		cp_usage(usage);
 	if (o.late && argc < 2)
-		cp_usagef("-l ms delays the outbound track: give an outbound recording");
+		cp_usagef("-l ms delays the outbound track: give an outbound "
+		    "recording");
 	checksid(o.account, "AC", "AccountSid");
 	checksid(o.call, "CA", "CallSid");
 	checksid(o.stream, "MZ", "StreamSid");

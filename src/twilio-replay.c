@@ -1,7 +1,8 @@
-/* twilio-replay: play a Twilio Media Streams capture (JSON lines) into a WebSocket
- * endpoint as Twilio would: one text frame per line, media paced by media.timestamp
- * (the first media timestamp is t0), then a clean close. -n plays several concurrent
- * calls from one process, each with its own CallSid and StreamSid. */
+/* twilio-replay: play a Twilio Media Streams capture (JSON lines) into a
+ * WebSocket endpoint as Twilio would: one text frame per line, media paced by
+ * media.timestamp (the first media timestamp is t0), then a clean close. -n
+ * plays several concurrent calls from one process, each with its own CallSid
+ * and StreamSid. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -20,8 +21,8 @@
 #include "wsc.h"
 
 static const char usage_str[] =
-    "twilio-replay [-fv] [-C cafile] [-d seconds] [-H header] [-i ms] [-n calls] "
-    "[-s speed] [-t seconds] URL";
+    "twilio-replay [-fv] [-C cafile] [-d seconds] [-H header] [-i ms] "
+    "[-n calls] [-s speed] [-t seconds] URL";
 
 #define MAX_LINE (1024 * 1024)
 #define MAX_INPUT ((size_t)1 << 30)
@@ -50,7 +51,8 @@ struct capture {
 	struct line *l;
 	size_t n, cap, total;
 	char sid[35], msid[35]; /* its CallSid and StreamSid, "" if none */
-	int64_t t0, last;       /* first media timestamp (-1: none yet), latest offset */
+	int64_t t0;             /* first media timestamp (-1: none yet) */
+	int64_t last;           /* latest media offset */
 };
 
 enum { C_WAIT, C_SEND, C_CLOSING, C_DONE };
@@ -88,6 +90,12 @@ xrealloc(void *p, size_t n)
 	return p;
 }
 
+static const cJSON *
+member(const cJSON *o, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
 static void
 copy_sid(char *dst, const cJSON *v, const char *prefix)
 {
@@ -105,10 +113,10 @@ classify(struct capture *c, struct line *l)
 
 	if ((j = cJSON_ParseWithLength(l->s, l->len)) == NULL)
 		return;
-	ev = cJSON_GetObjectItemCaseSensitive(j, "event");
+	ev = member(j, "event");
 	if (cJSON_IsString(ev) && strcmp(ev->valuestring, "media") == 0) {
-		m = cJSON_GetObjectItemCaseSensitive(j, "media");
-		ts = cJSON_GetObjectItemCaseSensitive(m, "timestamp");
+		m = member(j, "media");
+		ts = member(m, "timestamp");
 		if (cJSON_IsString(ts) &&
 		    cp_digits(ts->valuestring, (uint64_t)1 << 40, &t) == 0) {
 			if (c->t0 < 0)
@@ -118,13 +126,13 @@ classify(struct capture *c, struct line *l)
 			l->off = c->last;
 			l->media = 1;
 		}
-	} else if (cJSON_IsString(ev) && strcmp(ev->valuestring, "start") == 0) {
-		st = cJSON_GetObjectItemCaseSensitive(j, "start");
-		copy_sid(c->sid, cJSON_GetObjectItemCaseSensitive(st, "callSid"), "CA");
-		copy_sid(c->msid, cJSON_GetObjectItemCaseSensitive(st, "streamSid"), "MZ");
+	} else if (cJSON_IsString(ev) &&
+	    strcmp(ev->valuestring, "start") == 0) {
+		st = member(j, "start");
+		copy_sid(c->sid, member(st, "callSid"), "CA");
+		copy_sid(c->msid, member(st, "streamSid"), "MZ");
 		if (!c->msid[0])
-			copy_sid(c->msid, cJSON_GetObjectItemCaseSensitive(j, "streamSid"),
-			    "MZ");
+			copy_sid(c->msid, member(j, "streamSid"), "MZ");
 	}
 	cJSON_Delete(j);
 }
@@ -136,7 +144,8 @@ add_line(struct capture *c, const char *s, size_t len)
 
 	c->total += len;
 	if (c->total > MAX_INPUT)
-		cp_die(CP_EXIT_PERM, "capture larger than %zu bytes", MAX_INPUT);
+		cp_die(CP_EXIT_PERM, "capture larger than %zu bytes",
+		    MAX_INPUT);
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 1024;
 		c->l = xrealloc(c->l, c->cap * sizeof *c->l);
@@ -164,14 +173,17 @@ load(struct capture *c)
 	memset(c, 0, sizeof *c);
 	c->t0 = -1;
 	if (lb_init(&lb, 0, MAX_LINE) < 0)
-		cp_die(CP_EXIT_TEMP, "unable to allocate memory for the line buffer");
+		cp_die(CP_EXIT_TEMP, "unable to allocate memory for the "
+		    "line buffer");
 	while ((r = lb_getline(&lb, &s, &len)) != LR_EOF) {
 		if (r == LR_ERR)
-			cp_diesys(CP_EXIT_TEMP, "unable to read the capture from stdin");
+			cp_diesys(CP_EXIT_TEMP, "unable to read the capture "
+			    "from stdin");
 		if (r == LR_TOOLONG) {
 			toolong++;
-			cp_warn("skipping capture line %llu: longer than %d bytes",
-			    (unsigned long long)(lb.lines + toolong), MAX_LINE);
+			cp_warn("skipping capture line %llu: longer than %d "
+			    "bytes", (unsigned long long)(lb.lines + toolong),
+			    MAX_LINE);
 			continue;
 		}
 		if (r != LR_LINE)
@@ -196,7 +208,8 @@ free_capture(struct capture *c)
 	free(c->l);
 }
 
-/* The SID of call i: the capture's own plus i in its last 8 hex digits (mod 2^32). */
+/* The SID of call i: the capture's own plus i in its last 8 hex digits
+ * (mod 2^32). */
 static void
 make_sid(char *dst, const char *orig, unsigned i)
 {
@@ -257,9 +270,9 @@ finish(struct call *c, int failed)
 static void
 lose(struct replay *rp, struct call *c, const char *what)
 {
-	cp_warn("call %u %s: %s at line %zu of %zu: %s", c->idx + 1, sidof(c), what,
-	    c->next, rp->cap->n, wsc_errmsg(c->w)[0] ? wsc_errmsg(c->w) :
-	    "connection closed");
+	cp_warn("call %u %s: %s at line %zu of %zu: %s", c->idx + 1, sidof(c),
+	    what, c->next, rp->cap->n, wsc_errmsg(c->w)[0] ?
+	    wsc_errmsg(c->w) : "connection closed");
 	finish(c, CP_EXIT_TEMP);
 }
 
@@ -312,12 +325,13 @@ pump(struct replay *rp, struct call *c, int64_t now)
 			return;
 		}
 		l = &rp->cap->l[c->next];
-		if (rp->o->drop_ms >= 0 && l->media && l->off >= rp->o->drop_ms) {
+		if (rp->o->drop_ms >= 0 && l->media &&
+		    l->off >= rp->o->drop_ms) {
 			if (rp->o->verbose)
-				cp_info("call %u %s: dropping the connection after "
-				    "%.3f s of media", c->idx + 1, c->sid,
-				    (double)l->off / 1000.0);
-			finish(c, 0); /* no close frame: the socket just goes away */
+				cp_info("call %u %s: dropping the connection "
+				    "after %.3f s of media", c->idx + 1,
+				    c->sid, (double)l->off / 1000.0);
+			finish(c, 0); /* no close frame: the socket goes away */
 			return;
 		}
 		if (due(rp, c, c->next) > now || send_line(rp, c) < 0)
@@ -355,11 +369,12 @@ drain(struct replay *rp, struct call *c)
 		if (m.type == WSC_TEXT)
 			print_msg(c, &m);
 		else if (m.type == WSC_CLOSE && c->state != C_CLOSING) {
-			cp_warn("call %u %s: the server closed the connection (code %d) "
-			    "at line %zu of %zu", c->idx + 1, sidof(c), m.close_code,
-			    c->next, rp->cap->n);
+			cp_warn("call %u %s: the server closed the connection "
+			    "(code %d) at line %zu of %zu", c->idx + 1,
+			    sidof(c), m.close_code, c->next, rp->cap->n);
 			c->failed = CP_EXIT_TEMP;
-			c->state = C_CLOSING; /* wsc answers; wait for the TCP close */
+			/* wsc answers; wait for the TCP close */
+			c->state = C_CLOSING;
 			c->close_deadline = cp_now_ms() + CLOSE_WAIT_MS;
 		}
 	}
@@ -367,7 +382,7 @@ drain(struct replay *rp, struct call *c)
 		if (c->state == C_CLOSING && wsc_close_received(c->w) &&
 		    wsc_close_sent(c->w))
 			finish(c, 0);
-	} else if (c->state != C_CLOSING) /* EOF or error in the middle of the call */
+	} else if (c->state != C_CLOSING) /* EOF or error mid-call */
 		lose(rp, c, r == WSC_EOF ? "the server closed the connection" :
 		    "connection failed");
 	else
@@ -389,7 +404,8 @@ refused(struct replay *rp, struct call *c, int r)
 		    c->idx + 1, url, st);
 	} else if (r == WSC_ETIMEOUT) {
 		code = CP_EXIT_TEMP;
-		cp_warn("call %u: unable to connect to %s: timed out", c->idx + 1, url);
+		cp_warn("call %u: unable to connect to %s: timed out",
+		    c->idx + 1, url);
 	} else {
 		code = netfail_curl(wsc_curlcode(c->w), wsc_errmsg(c->w));
 		cp_warn("call %u: unable to connect to %s: %s", c->idx + 1, url,
@@ -411,13 +427,15 @@ connect_call(struct replay *rp, struct call *c)
 	o.max_msg = 64 * 1024;
 	o.cafile = rp->o->cafile;
 	if ((c->w = wsc_new(&o)) == NULL)
-		cp_die(CP_EXIT_TEMP, "unable to allocate memory for a connection");
+		cp_die(CP_EXIT_TEMP, "unable to allocate memory for a "
+		    "connection");
 	if ((r = wsc_connect(c->w)) != WSC_OK) {
 		refused(rp, c, r);
 		return;
 	}
 	if (rp->o->verbose)
-		cp_info("call %u %s: connected to %s", c->idx + 1, sidof(c), rp->o->url);
+		cp_info("call %u %s: connected to %s", c->idx + 1, sidof(c),
+		    rp->o->url);
 	c->state = C_SEND;
 	c->t_start = cp_now_ms();
 }
@@ -438,7 +456,8 @@ earliest(int64_t *wake, int64_t t)
 		*wake = t;
 }
 
-/* Advance every live call; fill the poll set. Returns the next deadline, or -1. */
+/* Advance every live call; fill the poll set. Returns the next deadline,
+ * or -1. */
 static int64_t
 step(struct replay *rp, int64_t now, nfds_t *n)
 {
@@ -455,14 +474,15 @@ step(struct replay *rp, int64_t now, nfds_t *n)
 			pump(rp, c, now);
 		if (c->state == C_CLOSING && now >= c->close_deadline) {
 			if (o->verbose)
-				cp_info("call %u %s: no close reply within %d ms",
-				    c->idx + 1, c->sid, CLOSE_WAIT_MS);
+				cp_info("call %u %s: no close reply within "
+				    "%d ms", c->idx + 1, c->sid, CLOSE_WAIT_MS);
 			finish(c, 0);
 		}
 		if (c->state == C_DONE)
 			continue;
 		rp->live++;
-		if (c->state == C_SEND && wsc_idle(c->w) && c->next < rp->cap->n)
+		if (c->state == C_SEND && wsc_idle(c->w) &&
+		    c->next < rp->cap->n)
 			earliest(&wake, due(rp, c, c->next));
 		else if (c->state == C_CLOSING)
 			earliest(&wake, c->close_deadline);
@@ -479,6 +499,7 @@ static void
 progress(struct replay *rp, int64_t now)
 {
 	const struct capture *cap = rp->cap;
+	const struct call *c;
 	uint64_t sent = 0;
 	int64_t off = 0;
 	long long i;
@@ -486,12 +507,13 @@ progress(struct replay *rp, int64_t now)
 	if (!rp->o->verbose || now < rp->next_progress)
 		return;
 	for (i = 0; i < rp->started; i++) {
-		sent += rp->calls[i].sent;
-		if (rp->calls[i].next > 0 && cap->l[rp->calls[i].next - 1].off > off)
-			off = cap->l[rp->calls[i].next - 1].off;
+		c = &rp->calls[i];
+		sent += c->sent;
+		if (c->next > 0 && cap->l[c->next - 1].off > off)
+			off = cap->l[c->next - 1].off;
 	}
-	cp_info("%.1f s of %.1f s media sent, %llu messages, %d of %lld calls live",
-	    (double)off / 1000.0, (double)cap->last / 1000.0,
+	cp_info("%.1f s of %.1f s media sent, %llu messages, %d of %lld calls "
+	    "live", (double)off / 1000.0, (double)cap->last / 1000.0,
 	    (unsigned long long)sent, rp->live, rp->o->ncalls);
 	rp->next_progress = now + PROGRESS_MS;
 }
@@ -512,7 +534,7 @@ on_signal(struct replay *rp)
 	rp->stopping = 1;
 	for (i = 0; i < rp->started; i++)
 		if (rp->calls[i].state == C_SEND)
-			rp->calls[i].next = rp->cap->n; /* pump() sends the close next */
+			rp->calls[i].next = rp->cap->n; /* pump() closes next */
 	return 0;
 }
 
@@ -521,8 +543,10 @@ poll_timeout(const struct replay *rp, int64_t wake, int64_t now)
 {
 	int t = -1;
 
-	if (wake >= 0)
-		t = wake > now ? (int)(wake - now > 60000 ? 60000 : wake - now) : 0;
+	if (wake > now)
+		t = (int)(wake - now > 60000 ? 60000 : wake - now);
+	else if (wake >= 0)
+		t = 0;
 	if (rp->o->verbose && (t < 0 || t > PROGRESS_MS))
 		t = PROGRESS_MS;
 	return t;
@@ -538,7 +562,8 @@ loop(struct replay *rp)
 		start_due(rp);
 		now = cp_now_ms();
 		wake = step(rp, now, &n);
-		if (rp->live == 0 && (rp->stopping || rp->started == rp->o->ncalls))
+		if (rp->live == 0 &&
+		    (rp->stopping || rp->started == rp->o->ncalls))
 			return;
 		progress(rp, now);
 		rp->pfd[n].fd = rp->sfd;
@@ -556,7 +581,8 @@ loop(struct replay *rp)
 	}
 }
 
-/* The exit status: 100 if a call failed for good, else 111 if one failed, else 0. */
+/* The exit status: 100 if a call failed for good, else 111 if one failed,
+ * else 0. */
 static int
 report(struct replay *rp)
 {
@@ -577,9 +603,9 @@ report(struct replay *rp)
 			rc = c->failed;
 	}
 	if (rp->o->verbose)
-		cp_info("done: %lld calls (%llu failed), %llu messages sent, %llu "
-		    "received, %.1f s", rp->o->ncalls, failed, sent, recvd,
-		    (double)(cp_now_ms() - rp->t_begin) / 1000.0);
+		cp_info("done: %lld calls (%llu failed), %llu messages sent, "
+		    "%llu received, %.1f s", rp->o->ncalls, failed, sent,
+		    recvd, (double)(cp_now_ms() - rp->t_begin) / 1000.0);
 	return rc;
 }
 
@@ -637,10 +663,12 @@ check_config(const struct opts *o, int have_speed)
 
 	if (o->fast && have_speed)
 		cp_usagef("-f and -s cannot be used together");
-	if (strncmp(o->url, "ws://", 5) != 0 && strncmp(o->url, "wss://", 6) != 0)
+	if (strncmp(o->url, "ws://", 5) != 0 &&
+	    strncmp(o->url, "wss://", 6) != 0)
 		cp_usagef("URL: want ws:// or wss://, not %.200s", o->url);
 	if (o->cafile != NULL && access(o->cafile, R_OK) != 0)
-		cp_diesys(CP_EXIT_PERM, "unable to read the CA file %s", o->cafile);
+		cp_diesys(CP_EXIT_PERM, "unable to read the CA file %s",
+		    o->cafile);
 	if ((why = wsc_check()) != NULL)
 		cp_die(CP_EXIT_PERM, "libcurl cannot speak WebSocket: %s", why);
 }
@@ -679,13 +707,19 @@ main(int argc, char **argv)
 			    "-d seconds") * 1000.0 + 0.5);
 			break;
 		case 'H': add_header(&o, &nh, optarg); break;
-		case 'i': o.stagger = cp_optnum(optarg, 0, 3600000, "-i ms"); break;
-		case 'n': o.ncalls = cp_optnum(optarg, 1, 100000, "-n calls"); break;
+		case 'i':
+			o.stagger = cp_optnum(optarg, 0, 3600000, "-i ms");
+			break;
+		case 'n':
+			o.ncalls = cp_optnum(optarg, 1, 100000, "-n calls");
+			break;
 		case 's':
 			o.speed = cp_optreal(optarg, 0.01, 10000, "-s speed");
 			have_speed = 1;
 			break;
-		case 't': o.tmo = cp_optnum(optarg, 1, 3600, "-t seconds"); break;
+		case 't':
+			o.tmo = cp_optnum(optarg, 1, 3600, "-t seconds");
+			break;
 		default: cp_opterr(ch, argv, usage_str);
 		}
 	}
@@ -698,8 +732,8 @@ main(int argc, char **argv)
 
 	load(&cap);
 	if (o.ncalls > 1 && !cap.sid[0])
-		cp_warn("no CallSid in the capture: the %lld calls share whatever it "
-		    "holds", o.ncalls);
+		cp_warn("no CallSid in the capture: the %lld calls share "
+		    "whatever it holds", o.ncalls);
 	rc = replay(&o, &cap);
 	free_capture(&cap);
 	return rc;

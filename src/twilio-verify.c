@@ -1,8 +1,9 @@
 /* twilio-verify: exit 0 if the request's X-Twilio-Signature is valid, 1 if not.
- * The signature is base64(HMAC-SHA1(auth token, URL Twilio dialled)); for a WebSocket
- * upgrade nothing is appended to the URL. The URL is the configured public base plus the
- * request path; the variants with and without the scheme's default port, and the https://
- * (or wss://) twin of the scheme, are all accepted, because Twilio is not consistent. */
+ * The signature is base64(HMAC-SHA1(auth token, URL Twilio dialled)); for a
+ * WebSocket upgrade nothing is appended to the URL. The URL is the configured
+ * public base plus the request path; the variants with and without the scheme's
+ * default port, and the https:// (or wss://) twin of the scheme, are all
+ * accepted, because Twilio is not consistent. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ static const char usage[] = "twilio-verify [-u url-base] [-p path]";
 #define SIG_LEN 28
 
 struct base {
-	const char *scheme, *alt;     /* given scheme, its twin (wss <-> https, ws <-> http) */
+	const char *scheme, *alt;     /* given scheme, its twin (wss/https) */
 	const char *defport;          /* "443" or "80" */
 	char host[URL_MAX];           /* authority without the port */
 	char port[8];                 /* "" when none given */
@@ -46,7 +47,8 @@ parse_base(const char *u, struct base *b)
 	sl = (size_t)(p - u);
 	b->scheme = NULL;
 	for (i = 0; i < sizeof schemes / sizeof schemes[0]; i++)
-		if (strlen(schemes[i].s) == sl && strncasecmp(u, schemes[i].s, sl) == 0) {
+		if (strlen(schemes[i].s) == sl &&
+		    strncasecmp(u, schemes[i].s, sl) == 0) {
 			b->scheme = schemes[i].s;
 			b->alt = schemes[i].alt;
 			b->defport = schemes[i].port;
@@ -56,9 +58,10 @@ parse_base(const char *u, struct base *b)
 	auth = p + 3;
 	slash = strchr(auth, '/');
 	alen = slash ? (size_t)(slash - auth) : strlen(auth);
-	if (alen == 0 || alen >= sizeof b->host || memchr(auth, '?', alen) || memchr(auth, '#', alen))
+	if (alen == 0 || alen >= sizeof b->host || memchr(auth, '?', alen) ||
+	    memchr(auth, '#', alen))
 		return -1;
-	/* a port is ":digits" at the end of the authority, after any IPv6 ']' */
+	/* a port is ":digits" at the end of the authority, after any ']' */
 	b->port[0] = '\0';
 	colon = NULL;
 	for (p = auth; p < auth + alen; p++)
@@ -69,7 +72,8 @@ parse_base(const char *u, struct base *b)
 	if (colon != NULL) {
 		size_t n = (size_t)(auth + alen - colon - 1);
 
-		if (n == 0 || n >= sizeof b->port || strspn(colon + 1, "0123456789") < n)
+		if (n == 0 || n >= sizeof b->port ||
+		    strspn(colon + 1, "0123456789") < n)
 			return -1;
 		memcpy(b->port, colon + 1, n);
 		b->port[n] = '\0';
@@ -92,18 +96,21 @@ parse_base(const char *u, struct base *b)
 
 /* 1 if sig matches the HMAC over url, in constant time (for a given length). */
 static int
-check(const char *token, const char *url, size_t urllen, const char *sig, size_t siglen)
+check(const char *token, const char *url, size_t urllen, const char *sig,
+    size_t siglen)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned maclen = 0;
 	char want[B64_ENCODED_LEN(EVP_MAX_MD_SIZE) + 1];
 	int ok;
 
-	if (HMAC(EVP_sha1(), token, (int)strlen(token), (const unsigned char *)url, urllen,
-	    mac, &maclen) == NULL)
-		cp_die(CP_EXIT_TEMP, "unable to compute HMAC-SHA1: OpenSSL error");
+	if (HMAC(EVP_sha1(), token, (int)strlen(token),
+	    (const unsigned char *)url, urllen, mac, &maclen) == NULL)
+		cp_die(CP_EXIT_TEMP, "unable to compute HMAC-SHA1: OpenSSL "
+		    "error");
 	b64_encode(mac, maclen, want);
-	ok = siglen == SIG_LEN && strlen(want) == SIG_LEN && CRYPTO_memcmp(want, sig, SIG_LEN) == 0;
+	ok = siglen == SIG_LEN && strlen(want) == SIG_LEN &&
+	    CRYPTO_memcmp(want, sig, SIG_LEN) == 0;
 	OPENSSL_cleanse(mac, sizeof mac);
 	return ok;
 }
@@ -122,8 +129,8 @@ request_path(const char *path, char *buf, size_t size)
 	pinfo = getenv("PATH_INFO");
 	q = getenv("QUERY_STRING");
 	if (sn == NULL)
-		cp_die(CP_EXIT_PERM, "need the request path: -p, REQUEST_URI or "
-		    "SCRIPT_NAME unset");
+		cp_die(CP_EXIT_PERM, "need the request path: -p, REQUEST_URI "
+		    "or SCRIPT_NAME unset");
 	n = snprintf(buf, size, "%s%s%s%s", sn, pinfo ? pinfo : "",
 	    q && *q ? "?" : "", q && *q ? q : "");
 	return n < 0 || (size_t)n >= size ? NULL : buf;
@@ -141,8 +148,8 @@ signature(size_t *len)
 	}
 	*len = strnlen(sig, SIG_MAX + 1);
 	if (*len > SIG_MAX) {
-		cp_warn("refused: X-Twilio-Signature header longer than %d bytes",
-		    SIG_MAX);
+		cp_warn("refused: X-Twilio-Signature header longer than %d "
+		    "bytes", SIG_MAX);
 		return NULL;
 	}
 	return sig;
@@ -171,9 +178,11 @@ verify(const char *token, const struct base *b, const char *path)
 		for (pi = 0; pi < 2 && ports[pi] != NULL; pi++) {
 			n = snprintf(url, sizeof url, "%s://%s%s%s%s%s%s",
 			    si == 0 ? b->scheme : b->alt, b->host,
-			    *ports[pi] ? ":" : "", ports[pi], b->prefix, sep, path);
+			    *ports[pi] ? ":" : "", ports[pi], b->prefix, sep,
+			    path);
 			if (n < 0 || (size_t)n >= sizeof url) {
-				cp_warn("refused: URL longer than %d bytes", URL_MAX - 1);
+				cp_warn("refused: URL longer than %d bytes",
+				    URL_MAX - 1);
 				return CP_EXIT_NEG;
 			}
 			if (check(token, url, (size_t)n, sig, siglen))
@@ -221,11 +230,12 @@ main(int argc, char **argv)
 	if (ubase == NULL)
 		ubase = getenv("CALLPIPE_PUBLIC_URL");
 	if (ubase == NULL || *ubase == '\0')
-		cp_die(CP_EXIT_PERM, "need the public URL: -u or CALLPIPE_PUBLIC_URL "
-		    "unset or empty");
+		cp_die(CP_EXIT_PERM, "need the public URL: -u or "
+		    "CALLPIPE_PUBLIC_URL unset or empty");
 	if (strlen(ubase) >= URL_MAX || parse_base(ubase, &b) < 0)
-		cp_die(CP_EXIT_PERM, "unable to use public URL %.200s: need ws://, "
-		    "wss://, http:// or https:// host[:port][/prefix]", ubase);
+		cp_die(CP_EXIT_PERM, "unable to use public URL %.200s: need "
+		    "ws://, wss://, http:// or https:// host[:port][/prefix]",
+		    ubase);
 	if ((path = request_path(path, pathbuf, sizeof pathbuf)) == NULL) {
 		cp_warn("refused: request path too long");
 		return CP_EXIT_NEG;

@@ -1,4 +1,4 @@
-/* fanbuf.c: one subscriber's bounded output buffer (see fanbuf.h), over a bq. */
+/* fanbuf.c: one subscriber's bounded output buffer (fanbuf.h), over a bq. */
 #include <string.h>
 
 #include "fanbuf.h"

@@ -1,8 +1,8 @@
-/* linebuf.h: bounded line reader over an fd (blocking or not).
- * Lines are returned without the '\n' (a trailing '\r' is kept), NUL-terminated;
- * a line may contain NUL bytes (len tells). A line longer than max is discarded
- * as it streams by (never buffered whole) and reported once as LR_TOOLONG.
- * A final line without newline is returned at EOF. */
+/* linebuf.h: bounded line reader over an fd (blocking or not). Lines are
+ * returned without the '\n' (a trailing '\r' is kept), NUL-terminated; a line
+ * may contain NUL bytes (len tells). A line longer than max is discarded as it
+ * streams by (never buffered whole) and reported once as LR_TOOLONG. A final
+ * line without newline is returned at EOF. */
 #ifndef CP_LINEBUF_H
 #define CP_LINEBUF_H
 #include <stddef.h>

@@ -22,7 +22,9 @@ line(const char *fmt, va_list ap)
 	m = vsnprintf(buf + n, sizeof buf - 1 - (size_t)n, fmt, ap);
 	if (m < 0)
 		m = 0;
-	n += (size_t)m < sizeof buf - 1 - (size_t)n ? m : (int)(sizeof buf - 2) - n;
+	if ((size_t)m >= sizeof buf - 1 - (size_t)n)
+		m = (int)(sizeof buf - 2) - n;
+	n += m;
 	buf[n++] = '\n';
 	(void)cp_writeall(2, buf, (size_t)n);
 }
@@ -59,7 +61,7 @@ cp_opterr(int c, char *const *argv, const char *usage)
 		say("unknown option -%c", optopt);
 	else if (c == ':')
 		say("option %.100s needs a value", arg);
-	else /* a long option getopt_long did not know: argv[optind - 1] is it */
+	else /* a long option getopt_long did not know: argv[optind - 1] */
 		say("unknown option %.100s", arg);
 	cp_usage(usage);
 }
@@ -70,8 +72,8 @@ cp_optnum(const char *arg, long long min, long long max, const char *what)
 	long long v;
 
 	if (cp_strtonum(arg, min, max, &v) == -1)
-		cp_usagef("%s: want a whole number from %lld to %lld, not %.100s",
-		    what, min, max, arg);
+		cp_usagef("%s: want a whole number from %lld to %lld, "
+		    "not %.100s", what, min, max, arg);
 	return v;
 }
 
@@ -82,7 +84,10 @@ cp_optreal(const char *arg, double min, double max, const char *what)
 	double v;
 
 	errno = 0;
-	v = *arg != '\0' && strpbrk(arg, "xXnN") == NULL ? strtod(arg, &end) : NAN;
+	end = NULL;
+	v = NAN;
+	if (*arg != '\0' && strpbrk(arg, "xXnN") == NULL)
+		v = strtod(arg, &end);
 	if (isnan(v) || errno != 0 || *end != '\0' || !isfinite(v) ||
 	    v < min || v > max)
 		cp_usagef("%s: want a number from %.10g to %.10g, not %.100s",
