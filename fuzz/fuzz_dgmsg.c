@@ -3,7 +3,7 @@
  * Input: byte 0 picks the channel count and the time shift, the rest is messages, one a
  * line. Invariants: a rewrite is one line of valid JSON; a pass or drop allocates nothing;
  * dg_confirmed is never NaN; formatted times fit their buffer.
- * fuzz-sources: src/lib/dgmsg.c
+ * fuzz-sources: src/lib/dgmsg.c src/lib/json.c
  * fuzz-libs: -lcjson */
 #include <math.h>
 #include <stdint.h>
