@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bq.h"
 #include "cp.h"
 #include "linebuf.h"
 #include "netfail.h"
@@ -76,6 +77,7 @@ struct replay {
 	unsigned *pidx;
 	char *scratch;
 	size_t scratch_cap;
+	struct bq out;          /* stdout: one line, one write */
 	long long started;
 	int sfd, stopping, live;
 	int64_t t_begin, next_progress;
@@ -339,13 +341,16 @@ pump(struct replay *rp, struct call *c, int64_t now)
 	}
 }
 
+/* A text message from the server, as one line on stdout, at once. */
 static void
-print_msg(struct call *c, const struct wsc_msg *m)
+print_msg(struct replay *rp, struct call *c, const struct wsc_msg *m)
 {
 	c->recvd++;
-	fwrite(m->data, 1, m->len, stdout);
-	putchar('\n');
-	if (fflush(stdout) == EOF || ferror(stdout))
+	if (bq_push(&rp->out, m->data, m->len) == -1 ||
+	    bq_push(&rp->out, "\n", 1) == -1)
+		cp_die(CP_EXIT_TEMP, "unable to allocate memory: %zu bytes",
+		    m->len + 1);
+	if (bq_flush(&rp->out, 1) == -1)
 		cp_diesys(CP_EXIT_TEMP, "unable to write to stdout");
 }
 
@@ -367,7 +372,7 @@ drain(struct replay *rp, struct call *c)
 	}
 	while ((r = wsc_recv(c->w, &m)) == WSC_OK) {
 		if (m.type == WSC_TEXT)
-			print_msg(c, &m);
+			print_msg(rp, c, &m);
 		else if (m.type == WSC_CLOSE && c->state != C_CLOSING) {
 			cp_warn("call %u %s: the server closed the connection "
 			    "(code %d) at line %zu of %zu", c->idx + 1,
@@ -619,6 +624,7 @@ replay(const struct opts *o, const struct capture *cap)
 	int rc;
 
 	memset(&rp, 0, sizeof rp);
+	bq_init(&rp.out);
 	rp.o = o;
 	rp.cap = cap;
 	if ((rp.sfd = cp_sigfd(sigs, 2)) < 0)
@@ -636,8 +642,7 @@ replay(const struct opts *o, const struct capture *cap)
 	rp.next_progress = rp.t_begin + PROGRESS_MS;
 	loop(&rp);
 	rc = report(&rp);
-	if (fclose(stdout) == EOF)
-		cp_diesys(CP_EXIT_TEMP, "unable to write to stdout");
+	bq_free(&rp.out);
 	free(rp.scratch);
 	free(rp.calls);
 	free(rp.pfd);

@@ -31,6 +31,8 @@ case_ "usage errors: one line naming the problem, exit 100"
 rc twilio-replay -q ws://127.0.0.1:1/ < call.jsonl 2>&1
 rc twilio-replay --nosuch ws://127.0.0.1:1/ < call.jsonl 2>&1
 rc twilio-replay -n < call.jsonl 2>&1
+rc twilio-replay -f --timeout < call.jsonl 2>&1
+rc twilio-replay --fast=1 ws://127.0.0.1:1/ < call.jsonl 2>&1
 rc twilio-replay -n 0 ws://127.0.0.1:1/ < call.jsonl 2>&1
 rc twilio-replay -t 99999 ws://127.0.0.1:1/ < call.jsonl 2>&1
 rc twilio-replay -s 0x10 ws://127.0.0.1:1/ < call.jsonl 2>&1

@@ -53,16 +53,23 @@ say(const char *fmt, ...)
 void
 cp_opterr(int c, char *const *argv, const char *usage)
 {
-	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+	int n;
 
-	if (optopt != 0 && c == ':')
+	/* getopt_long moves past a long option it refuses; a short one may sit
+	 * inside a cluster ("-vq"), so optopt names it */
+	if (arg != NULL && strncmp(arg, "--", 2) == 0 && arg[2] != '\0') {
+		n = (int)strcspn(arg, "=");
+		if (c == ':')
+			say("option %.*s needs a value", n > 100 ? 100 : n, arg);
+		else if (arg[n] == '=' && optopt != 0)
+			say("option %.*s takes no value", n > 100 ? 100 : n, arg);
+		else
+			say("unknown option %.*s", n > 100 ? 100 : n, arg);
+	} else if (c == ':')
 		say("option -%c needs a value", optopt);
-	else if (optopt != 0)
+	else
 		say("unknown option -%c", optopt);
-	else if (c == ':')
-		say("option %.100s needs a value", arg);
-	else /* a long option getopt_long did not know: argv[optind - 1] */
-		say("unknown option %.100s", arg);
 	cp_usage(usage);
 }
 
