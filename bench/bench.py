@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench.py: callpipe's benchmarks (run through bench/run.sh; see bench/README.md).
 
-usage: bench.py [--smoke] --top DIR --bin DIR --tools DIR --out FILE
+usage: bench.py [--smoke] [--only PART,...] --top DIR --bin DIR --tools DIR --out FILE
 
 Measures, on this machine, and prints ONE table (also written to --out with the date,
 machine and commit):
@@ -178,6 +178,22 @@ def signal_child(pid, sig):
         pass
 
 
+def sched_runs(pid):
+    """how many times the process's threads were scheduled in (/proc/PID/task/*/schedstat):
+    its wake-ups, plus the times it was preempted and resumed"""
+    n = 0
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                    n += int(f.read().split()[2])
+            except (OSError, ValueError, IndexError):
+                pass
+    except OSError:
+        pass
+    return n
+
+
 def descendants(table, root):
     kids = {}
     for pid, (_, ppid, _) in table.items():
@@ -191,13 +207,14 @@ def descendants(table, root):
     return out
 
 
+CALL_GROUPS = ["twilio-mix", "sh", "deepgram-stream", "fanout", "subscribers", "other"]
 GROUPS = ["websocketd", "twilio-mix", "sh", "deepgram-stream", "fanout", "subscribers",
           "loadgen", "dg-sink"]
 
 
-def group_of(table, pid, wsd, loadgen, sink):
-    if pid == wsd:
-        return "websocketd"
+def group_of(table, pid, root, rootname, loadgen, sink):
+    if pid == root:
+        return rootname
     if pid == loadgen:
         return "loadgen"
     if pid == sink:
@@ -220,6 +237,7 @@ def group_of(table, pid, wsd, loadgen, sink):
 class Bench:
     def __init__(self, a):
         self.smoke = a["smoke"]
+        self.only = a["only"].split(",") if a["only"] else None
         self.top, self.bin, self.tools, self.outf = a["top"], a["bin"], a["tools"], a["out"]
         self.tmp = tempfile.mkdtemp(prefix="callpipe-bench.")
         self.rows = []   # (section, figure, value, target)
@@ -227,6 +245,8 @@ class Bench:
         self.problems = []
         self.pl = self.sink = None
         self.wsd = None
+        self.peer = None
+        self.tg = {}  # "callpipe", "peer" -> port, root pid, its name, idle PSS
         self.logpos = 0
         self.t_start = time.monotonic()
         try:
@@ -303,26 +323,34 @@ class Bench:
 
     # ---------------------------------------------------------------- server
     def start_server(self):
+        self.start_sink()
+        self.start_pipeline(self.bin)
+
+    def start_sink(self):
         pf = os.path.join(self.tmp, "sink.port")
         self.sinklog = os.path.join(self.tmp, "sink.log")
         self.sink = spawn([os.path.join(self.tools, "dg-sink"), "-f", pf, "-o", self.sinklog, "-e", "50"],
                           stderr=open(os.path.join(self.tmp, "sink.err"), "wb"))
-        sport = self.wait_port_file(pf, self.sink)
+        self.sport = self.wait_port_file(pf, self.sink)
+
+    def start_pipeline(self, bindir):
+        """pipeline.sh (websocketd, the call pipeline) on a fresh port, tools from bindir"""
         self.port = freeport()
         self.state = os.path.join(self.tmp, "state")
         env = dict(os.environ)
         for k in ("TWILIO_AUTH_TOKEN", "CALLPIPE_PUBLIC_URL", "CALLPIPE_CLIENT_TOKEN",
                   "CALLPIPE_SUBSCRIBER_BUFFER", "CERT_PEM", "KEY_PEM"):
             env.pop(k, None)  # a plain ws:// server on loopback, no signatures, no client token
-        env.update({"CALLPIPE_BIN": self.bin, "CALLPIPE_DIR": self.state,
+        env.update({"CALLPIPE_BIN": bindir, "CALLPIPE_DIR": self.state,
                     "DEEPGRAM_API_KEY": "benchkey",
-                    "DEEPGRAM_URL": "ws://127.0.0.1:%d/v1/listen" % sport,
+                    "DEEPGRAM_URL": "ws://127.0.0.1:%d/v1/listen" % self.sport,
                     "PROXY_URL": "127.0.0.1:%d" % self.port, "CALLPIPE_DRAIN_SECONDS": "10",
                     "CALLPIPE_MAX_CONNECTIONS": "4000", "CALLPIPE_LOGLEVEL": "error"})
         self.pllog = os.path.join(self.tmp, "pipeline.log")
+        self.plpos = os.path.getsize(self.pllog) if os.path.exists(self.pllog) else 0
         self.pl = spawn(["sh", os.path.join(self.top, "pipeline.sh")], env=env,
                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                        stderr=open(self.pllog, "wb"))
+                        stderr=open(self.pllog, "ab"))
         end = time.monotonic() + 20
         while True:
             try:
@@ -337,17 +365,49 @@ class Bench:
         with open(os.path.join(self.state, "run", "websocketd.pid")) as f:
             self.wsd = int(f.read().strip())
         self.wsd_idle_pss = pss_kb(self.wsd)
+        self.tg["callpipe"] = {"port": self.port, "root": self.wsd, "rootname": "websocketd",
+                               "idle_pss": self.wsd_idle_pss}
 
-    def wait_port_file(self, pf, p):
+    def start_peer(self, frame_ms=20):
+        """the peer (bench/peer/peer.js, one Node process) on a fresh port"""
+        node = shutil.which("node")
+        mods = os.path.join(self.top, "tests", "node", "node_modules")
+        if node is None or not os.path.isdir(os.path.join(mods, "ws")):
+            raise Broken("the peer needs node and tests/node/node_modules/ws (make deps)")
+        pf = os.path.join(self.tmp, "peer.port")
+        if os.path.exists(pf):
+            os.unlink(pf)
+        env = dict(os.environ, NODE_PATH=mods, DEEPGRAM_API_KEY="benchkey")
+        self.peer = spawn([node, os.path.join(self.top, "bench", "peer", "peer.js"), "-f", pf,
+                           "-u", "ws://127.0.0.1:%d/v1/listen" % self.sport, "-m", str(frame_ms)],
+                          env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=open(os.path.join(self.tmp, "peer.err"), "ab"))
+        port = self.wait_port_file(pf, self.peer, "the peer")
+        time.sleep(0.5)  # let the start-up settle before the idle figure
+        self.tg["peer"] = {"port": port, "root": self.peer.pid, "rootname": "peer",
+                           "idle_pss": pss_kb(self.peer.pid)}
+
+    def stop_peer(self):
+        if getattr(self, "peer", None) is not None:
+            stop(self.peer)
+            self.peer = None
+
+    def wait_port_file(self, pf, p, name="dg-sink"):
         end = time.monotonic() + 10
         while not os.path.exists(pf):
             if p.poll() is not None or time.monotonic() > end:
-                raise Broken("dg-sink did not start")
+                raise Broken("%s did not start" % name)
             time.sleep(0.02)
         with open(pf) as f:
             return int(f.read())
 
     def stop_server(self):
+        self.stop_pipeline()
+        self.stop_peer()
+        if self.sink is not None:
+            stop(self.sink)
+
+    def stop_pipeline(self):
         if self.pl is not None and self.pl.poll() is None:
             self.pl.send_signal(signal.SIGTERM)
             try:
@@ -357,8 +417,6 @@ class Bench:
                     os.kill(self.wsd, signal.SIGKILL)
                 self.pl.kill()
                 self.pl.wait(5)
-        if self.sink is not None:
-            stop(self.sink)
 
     def call_procs(self):
         t = proc_table()
@@ -390,62 +448,22 @@ class Bench:
                 return busy
             info("machine busy (%.0f%% of a core): waiting for it to calm down" % busy)
 
-    def phase(self, ph, n, secs, subs, every, measure=False):
-        """one load run; returns a dict of results"""
+    def phase(self, ph, n, secs, subs, every, measure=False, target="callpipe"):
+        """one load run against target ("callpipe" or "peer"); returns a dict of results"""
+        tg = self.tg[target]
         pre = self.quiet(20)
         stagger = 10 if n * 10 <= 3000 else max(1, 3000 // n)
-        args = [os.path.join(self.tools, "loadgen"), "-p", str(self.port), "-n", str(n),
+        outp = os.path.join(self.tmp, "loadgen-%d.out" % ph)
+        args = [os.path.join(self.tools, "loadgen"), "-p", str(tg["port"]), "-n", str(n),
                 "-s", str(secs), "-i", str(stagger), "-P", str(ph), "-e", str(every),
-                "-r", "%08x" % (os.getpid() & 0xffffffff)]
+                "-r", "%08x" % (os.getpid() & 0xffffffff), "-o", outp + ".egress"]
         if subs:
             args.append("-S")
-        outp = os.path.join(self.tmp, "loadgen-%d.out" % ph)
         t0 = time.monotonic()
         lg = spawn(args, stdout=open(outp, "wb"), stderr=open(outp + ".err", "wb"))
-        r = {"n": n, "pre": pre}
+        r = {"n": n, "pre": pre, "target": target}
         if measure:
-            ramp = n * stagger / 1000.0
-            # the window: every call streaming (the last started ramp s after the first),
-            # none ended yet (the first ends secs s after it started)
-            ta = t0 + ramp + 1.5
-            tb = t0 + secs - 0.5
-            if tb - ta < 1:
-                ta, tb = t0 + ramp + 0.3, t0 + secs - 0.1
-            self.sleep_until(ta, lg)
-            s1, c1, w1 = proc_table(), cpu_total(), time.monotonic()
-            # PSS of the call processes, once, in the middle of the window
-            pss = {g: 0 for g in GROUPS}
-            for pid in descendants(s1, self.wsd) + [self.wsd]:
-                if pid in s1:
-                    g = group_of(s1, pid, self.wsd, lg.pid, self.sink.pid)
-                    pss[g] = pss.get(g, 0) + pss_kb(pid)
-            r["pss"] = pss
-            r["ncalls_seen"] = sum(1 for p in descendants(s1, self.wsd) if s1[p][0] == "twilio-mix")
-            self.sleep_until(tb, lg)
-            s2, c2, w2 = proc_table(), cpu_total(), time.monotonic()
-            cpu, others = {}, {}
-            ours = set(descendants(s2, self.wsd)) | {self.wsd, lg.pid, self.sink.pid}
-            for pid, (comm, ppid, ticks) in s2.items():
-                if pid in s1 and s1[pid][0] == comm:
-                    d = ticks - s1[pid][2]
-                    if pid in ours:
-                        g = group_of(s2, pid, self.wsd, lg.pid, self.sink.pid)
-                        cpu[g] = cpu.get(g, 0) + d
-                    elif d > 0:
-                        cpu["not ours"] = cpu.get("not ours", 0) + d
-                        others[comm] = others.get(comm, 0) + d
-            span = w2 - w1
-            r["cpu"] = {g: v / TICK / span * 100 for g, v in cpu.items()}   # % of one core
-            r["others"] = sorted(((v / TICK / span * 100, k) for k, v in others.items()), reverse=True)[:4]
-            tot, idle, irq, steal = (c2[i] - c1[i] for i in range(4))
-            r["busy"] = 100.0 * (tot - idle - steal) / tot if tot else 0
-            r["forks"] = c2[4] - c1[4]  # calls in progress fork nothing: these are other work
-            r["irq"] = 100.0 * irq / tot * NPROC if tot else 0      # % of one core
-            r["steal"] = 100.0 * steal / tot * NPROC if tot else 0
-            # everything else that ran: other processes (including short-lived ones, which
-            # the per-process figures miss: other people's test suites) and the kernel
-            ours_ = sum(v for g, v in r["cpu"].items() if g != "not ours")
-            r["cpu"]["not ours"] = max(0.0, r["busy"] * NPROC - ours_ - r["irq"])
+            self.measure(r, tg, lg, t0, n * stagger / 1000.0, secs)
         rc, ru = wait_rusage(lg, n * stagger / 1000.0 + secs + 90)
         kv = {}
         with open(outp) as f:
@@ -454,6 +472,11 @@ class Bench:
                 kv[k] = int(v) if v.isdigit() else v
         r["lg"] = kv
         r["lg_rc"] = rc
+        try:
+            with open(outp + ".egress") as f:
+                r["egress"] = [int(x) for x in f]
+        except (OSError, ValueError):
+            r["egress"] = []
         # wait (bounded) for every call to end: its processes gone, its sink connection closed
         end = time.monotonic() + 40
         closed = 0
@@ -462,7 +485,7 @@ class Bench:
             new = self.read_sink()
             lines += new
             closed += sum(1 for x in new if x.startswith("C %d " % ph))
-            if closed >= n and not self.call_procs():
+            if closed >= n and (target != "callpipe" or not self.call_procs()):
                 break
             time.sleep(0.1)
         else:
@@ -470,9 +493,63 @@ class Bench:
         time.sleep(0.3)
         lines += self.read_sink()
         self.analyse(r, lines, ph, secs)
-        r["diag"] = self.server_log()
+        r["diag"] = self.server_log() if target == "callpipe" else ""
         r["wall"] = time.monotonic() - t0
         return r
+
+    def measure(self, r, tg, lg, t0, ramp, secs):
+        """CPU, wake-ups and PSS of every process of the run between "every call streaming"
+        (the last started ramp s after the first) and none ended yet"""
+        root = tg["root"]
+        ta = t0 + ramp + 1.5
+        tb = t0 + secs - 0.5
+        if tb - ta < 1:
+            ta, tb = t0 + ramp + 0.3, t0 + secs - 0.1
+        self.sleep_until(ta, lg)
+        s1, c1, w1 = proc_table(), cpu_total(), time.monotonic()
+        mine = descendants(s1, root) + [root]
+        ids = (root, tg["rootname"], lg.pid, self.sink.pid)
+        runs1 = {p: sched_runs(p) for p in mine + [lg.pid, self.sink.pid]}
+        # PSS of the server's processes, once, at the start of the window
+        pss = {}
+        for pid in mine:
+            if pid in s1:
+                g = group_of(s1, pid, *ids)
+                pss[g] = pss.get(g, 0) + pss_kb(pid)
+        r["pss"] = pss
+        r["idle_pss"] = tg["idle_pss"]
+        r["ncalls_seen"] = (sum(1 for p in mine if s1[p][0] == "twilio-mix")
+                            if tg["rootname"] == "websocketd" else r["n"])
+        self.sleep_until(tb, lg)
+        s2, c2, w2 = proc_table(), cpu_total(), time.monotonic()
+        cpu, others, wake = {}, {}, {}
+        ours = set(descendants(s2, root)) | {root, lg.pid, self.sink.pid}
+        for pid, (comm, ppid, ticks) in s2.items():
+            if pid in s1 and s1[pid][0] == comm:
+                d = ticks - s1[pid][2]
+                if pid in ours:
+                    g = group_of(s2, pid, *ids)
+                    cpu[g] = cpu.get(g, 0) + d
+                    if pid in runs1:
+                        wake[g] = wake.get(g, 0) + sched_runs(pid) - runs1[pid]
+                elif d > 0:
+                    cpu["not ours"] = cpu.get("not ours", 0) + d
+                    others[comm] = others.get(comm, 0) + d
+        span = w2 - w1
+        r["span"] = span
+        r["cpu"] = {g: v / TICK / span * 100 for g, v in cpu.items()}   # % of one core
+        # times each group was scheduled in, per 20 ms of call
+        r["wake"] = {g: v / (span / 0.02) / max(1, r["n"]) for g, v in wake.items()}
+        r["others"] = sorted(((v / TICK / span * 100, k) for k, v in others.items()), reverse=True)[:4]
+        tot, idle, irq, steal = (c2[i] - c1[i] for i in range(4))
+        r["busy"] = 100.0 * (tot - idle - steal) / tot if tot else 0
+        r["forks"] = c2[4] - c1[4]  # calls in progress fork nothing: these are other work
+        r["irq"] = 100.0 * irq / tot * NPROC if tot else 0      # % of one core
+        r["steal"] = 100.0 * steal / tot * NPROC if tot else 0
+        # everything else that ran: other processes (including short-lived ones, which
+        # the per-process figures miss: other people's test suites) and the kernel
+        ours_ = sum(v for g, v in r["cpu"].items() if g != "not ours")
+        r["cpu"]["not ours"] = max(0.0, r["busy"] * NPROC - ours_ - r["irq"])
 
     def server_log(self):
         """what the call processes reported since the last call: non-zero loss counters"""
@@ -579,6 +656,72 @@ class Bench:
                 self.notes.append(msg)
                 info("note: " + msg)
         return not bad
+
+    # ---------------------------------------------------------------- 3. callpipe vs the peer
+    def versus(self):
+        """the same load (two-track real-time calls, one /client subscriber each, 2 Results
+        a second per channel) on callpipe and on the peer, one after the other"""
+        steps, secs = ([3], 3) if self.smoke else ([50, 100, 150], 14)
+        self.vs = []
+        ph = 20
+        for n in steps:
+            pair = []
+            for target in ("callpipe", "peer"):
+                info("vs peer: %s, %d calls with subscribers, %d s" % (target, n, secs))
+                r = self.phase(ph, n, secs, True, 25, measure=True, target=target)
+                ph += 1
+                self.check_calls(r, "vs peer %s %d calls" % (target, n), subs=True)
+                if r["diag"]:
+                    self.notes.append("vs peer %d calls: call processes reported: %s" % (n, r["diag"]))
+                pair.append(r)
+            self.vs.append((n, pair[0], pair[1]))
+            self.versus_rows(n, pair[0], pair[1])
+        self.versus_summary()
+
+    def versus_rows(self, n, cp, pe):
+        big = n == max(x[0] for x in self.vs) and not self.smoke
+        c, p = cp["cpu"], pe["cpu"]
+        ours = {g: c.get(g, 0) / n for g in CALL_GROUPS}
+        cp_ours, cp_wsd, pe_tot = sum(ours.values()), c.get("websocketd", 0) / n, p.get("peer", 0) / n
+        self.row("vs peer", "%d calls: CPU per call %% of a core: callpipe = websocketd + ours "
+                 "(mix, sh, dg-stream, fanout, subscribe, other) vs peer (ratio)" % n,
+                 "%.3f + %.3f (%s) = %.3f vs %.3f (%s)" % (
+                     cp_wsd, cp_ours, ", ".join("%.3f" % ours[g] for g in CALL_GROUPS),
+                     cp_wsd + cp_ours, pe_tot, ratio(cp_wsd + cp_ours, pe_tot)),
+                 "ours <= 0.16, total <= 1.6x" if big else "")
+        cpk, pek = pss_per_call(cp), pss_per_call(pe)
+        self.row("vs peer", "%d calls: PSS per call, KB (server's PSS under load - idle, / calls): "
+                 "callpipe vs peer (ratio)" % n,
+                 "%.0f vs %.0f (%s)" % (cpk, pek, ratio(cpk, pek)), "<= 1200 KB" if big else "")
+        for what, a, b in (("ingress", (cp["in_p50"], cp["in_p99"]), (pe["in_p50"], pe["in_p99"])),
+                           ("egress", (cp["lg"].get("egress_p50_us"), cp["lg"].get("egress_p99_us")),
+                            (pe["lg"].get("egress_p50_us"), pe["lg"].get("egress_p99_us")))):
+            self.row("vs peer", "%d calls: %s p50 / p99 ms: callpipe vs peer" % (n, what),
+                     "%s / %s vs %s / %s" % (ms(a[0]), ms(a[1]), ms(b[0]), ms(b[1])),
+                     "p99 <= 5" if big else "")
+        w = cp["wake"]
+        self.row("vs peer", "%d calls: times scheduled in per 20 ms of call: websocketd, mix, sh, "
+                 "dg-stream, fanout, subscribe, other vs peer" % n,
+                 "%s vs %.2f" % (", ".join("%.2f" % w.get(g, 0) for g in ["websocketd"] + CALL_GROUPS),
+                                pe["wake"].get("peer", 0)))
+        self.row("vs peer", "%d calls: load tools (loadgen, dg-sink) and the rest (not ours), %% of a "
+                 "core: callpipe run vs peer run" % n,
+                 "%.0f, %.0f, %.0f vs %.0f, %.0f, %.0f" % (
+                     c.get("loadgen", 0), c.get("dg-sink", 0), c.get("not ours", 0),
+                     p.get("loadgen", 0), p.get("dg-sink", 0), p.get("not ours", 0)))
+
+    def versus_summary(self):
+        """the ratios callpipe / peer at the smallest and largest step"""
+        pick = [self.vs[0]] + ([self.vs[-1]] if len(self.vs) > 1 else [])
+        parts = []
+        for n, cp, pe in pick:
+            cpu_c = sum(v for g, v in cp["cpu"].items() if g in CALL_GROUPS + ["websocketd"]) / n
+            cpu_p = pe["cpu"].get("peer", 0) / n
+            parts.append("%d calls: CPU %s, PSS %s, ingress p99 %s, egress p99 %s" % (
+                n, ratio(cpu_c, cpu_p), ratio(pss_per_call(cp), pss_per_call(pe)),
+                ratio(cp["in_p99"], pe["in_p99"]),
+                ratio(cp["lg"].get("egress_p99_us"), pe["lg"].get("egress_p99_us"))))
+        self.row("vs peer", "callpipe / peer", "; ".join(parts), "CPU <= 1.6x at 150")
 
     def capacity(self):
         steps, secs, budget = ([8], 3, 60) if self.smoke else ([50, 100, 150, 200, 250, 300, 400, 500], 14, 300)
@@ -909,16 +1052,36 @@ class Bench:
         os.rename(tmp, self.outf)
         info("results written to %s" % self.outf)
 
+    def want(self, part):
+        return self.only is None or part in self.only
+
     def main(self):
         try:
-            info("mixer")
-            self.mixer()
-            info("server: pipeline.sh + websocketd + dg-sink")
+            if self.want("mixer"):
+                info("mixer")
+                self.mixer()
+            info("server: pipeline.sh + websocketd + dg-sink; the peer")
             self.start_server()
-            self.latency()
-            self.capacity()
+            self.start_peer()
+            if self.want("latency"):
+                self.latency()
+            if self.want("versus"):
+                self.versus()
+            if self.want("trace"):
+                self.traces()
+            if self.want("capacity"):
+                self.capacity()
+            if self.want("frames"):
+                self.frames()
             self.stop_server()
-            self.dgcost()
+            if self.want("dgcost"):
+                self.dgcost()
+            if self.want("tls"):
+                self.tlsmem()
+            if self.want("floor"):
+                self.floor()
+            if self.want("charts"):
+                self.charts()
         except Broken as e:
             self.problem(str(e))
         except KeyboardInterrupt:
@@ -939,6 +1102,18 @@ class Bench:
         return 1 if self.problems else 0
 
 
+def ratio(a, b):
+    if a is None or b is None or b <= 0:
+        return "-"
+    return "%.1fx" % (a / b)
+
+
+def pss_per_call(r):
+    """the server's PSS under load minus its idle PSS, per call (KB)"""
+    tot = sum(v for g, v in r["pss"].items() if g not in ("loadgen", "dg-sink"))
+    return max(0, tot - r["idle_pss"]) / max(1, r["ncalls_seen"])
+
+
 def fmt_int(x):
     return "{:,}".format(int(round(x)))
 
@@ -952,19 +1127,19 @@ def tail(path, n=5):
 
 
 def main():
-    a = {"smoke": False, "top": None, "bin": None, "tools": None, "out": None}
+    a = {"smoke": False, "top": None, "bin": None, "tools": None, "out": None, "only": None}
     argv = sys.argv[1:]
     while argv:
         o = argv.pop(0)
         if o == "--smoke":
             a["smoke"] = True
-        elif o in ("--top", "--bin", "--tools", "--out") and argv:
+        elif o in ("--top", "--bin", "--tools", "--out", "--only") and argv:
             a[o[2:]] = argv.pop(0)
         else:
-            sys.stderr.write("usage: bench.py [--smoke] --top DIR --bin DIR --tools DIR --out FILE\n")
+            sys.stderr.write("usage: bench.py [--smoke] [--only PART,...] --top DIR --bin DIR --tools DIR --out FILE\n")
             return 100
     if None in (a["top"], a["bin"], a["tools"], a["out"]):
-        sys.stderr.write("usage: bench.py [--smoke] --top DIR --bin DIR --tools DIR --out FILE\n")
+        sys.stderr.write("usage: bench.py [--smoke] [--only PART,...] --top DIR --bin DIR --tools DIR --out FILE\n")
         return 100
 
     def on_signal(s, f):
