@@ -249,6 +249,7 @@ class Bench:
         self.tg = {}  # "callpipe", "peer" -> port, root pid, its name, idle PSS
         self.logpos = 0
         self.t_start = time.monotonic()
+        self.waited = 0.0  # seconds spent waiting for a quiet machine
         try:
             with open("/proc/loadavg") as f:
                 self.loadavg = " ".join(f.read().split()[:3])
@@ -437,7 +438,11 @@ class Bench:
         Returns the busy share (% of one core) of the last second measured."""
         if self.smoke:
             return 0.0
-        end = time.monotonic() + max_s
+        # at most 150 s of waiting in the whole run: on a shared machine the run goes on
+        # and the table shows the other work it measured
+        max_s = min(max_s, max(1, 150 - self.waited))
+        t0 = time.monotonic()
+        end = t0 + max_s
         while True:
             c1 = cpu_total()
             time.sleep(1)
@@ -445,6 +450,7 @@ class Bench:
             tot, idle, _, steal = (c2[i] - c1[i] for i in range(4))
             busy = 100.0 * (tot - idle - steal) / tot * NPROC if tot else 0
             if busy < 25 or time.monotonic() >= end:
+                self.waited += time.monotonic() - t0
                 return busy
             info("machine busy (%.0f%% of a core): waiting for it to calm down" % busy)
 
@@ -605,6 +611,7 @@ class Bench:
         lat.sort()
         first.sort()
         sent = r["lg"].get("chunks_sent", 0)
+        r["lat"] = lat
         r.update({"in_p50": pct(lat, .5), "in_p99": pct(lat, .99), "in_max": lat[-1] if lat else None,
                   "in_n": len(lat), "first_p50": pct(first, .5), "first_max": first[-1] if first else None,
                   "received": len(seen), "sent": sent, "lost": max(0, sent - len(seen)),
@@ -724,7 +731,7 @@ class Bench:
         self.row("vs peer", "callpipe / peer", "; ".join(parts), "CPU <= 1.6x at 150")
 
     def capacity(self):
-        steps, secs, budget = ([8], 3, 60) if self.smoke else ([50, 100, 150, 200, 250, 300, 400, 500], 14, 300)
+        steps, secs, budget = ([8], 3, 60) if self.smoke else ([50, 100, 150, 200, 250, 300, 400, 500], 14, 200)
         t_end = time.monotonic() + budget
         best, fail, results = None, None, []
         todo = list(steps)
@@ -732,7 +739,7 @@ class Bench:
         retried = set()
         while todo:
             n = todo.pop(0)
-            if time.monotonic() + secs + n * 0.01 + 20 > t_end or time.monotonic() - self.t_start > 380:
+            if time.monotonic() + secs + n * 0.01 + 20 > t_end:
                 self.notes.append("capacity: stopped before %d calls (time budget)" % n)
                 break
             info("capacity: %d calls, %d s" % (n, secs))
@@ -810,6 +817,222 @@ class Bench:
                      sum(per.values()) + wshare))
         self.capres = results
 
+    # ---------------------------------------------------------------- frame size
+    def frame_bin(self, fm):
+        """a tool folder where twilio-mix and deepgram-stream run with -f fm (exec wrappers:
+        no extra process stays), everything else linked to the tools under test"""
+        d = os.path.join(self.tmp, "bin-f%d" % fm)
+        os.makedirs(d, exist_ok=True)
+        for t in os.listdir(self.bin):
+            dst = os.path.join(d, t)
+            if os.path.lexists(dst):
+                continue
+            if t in ("twilio-mix", "deepgram-stream"):
+                with open(dst, "w") as f:
+                    f.write("#!/bin/sh\nexec '%s' -f %d \"$@\"\n" % (os.path.join(self.bin, t), fm))
+                os.chmod(dst, 0o755)
+            else:
+                os.symlink(os.path.join(self.bin, t), dst)
+        return d
+
+    def frames(self):
+        """CPU per call and added latency at 20, 40 and 100 ms frames (twilio-mix -f and
+        deepgram-stream -f together; the peer -m), no subscribers"""
+        n, secs = (2, 3) if self.smoke else (50, 10)
+        ph = 40
+        self.fr = []
+        for fm in (20, 40, 100):
+            self.stop_pipeline()
+            self.stop_peer()
+            self.start_pipeline(self.frame_bin(fm))
+            self.start_peer(fm)
+            res = []
+            for target in ("callpipe", "peer"):
+                info("frames: %s, %d ms frames, %d calls, %d s" % (target, fm, n, secs))
+                r = self.phase(ph, n, secs, False, 50, measure=True, target=target)
+                ph += 1
+                self.check_calls(r, "frames %d ms %s" % (fm, target))
+                res.append(r)
+            cp, pe = res
+            self.fr.append((fm, cp, pe))
+            c = cp["cpu"]
+            tot = (c.get("websocketd", 0) + sum(c.get(g, 0) for g in CALL_GROUPS)) / n
+            self.row("frames", "--frame-ms %d, %d calls: CPU per call %% of a core, callpipe (dg-stream) "
+                     "vs peer; ingress p50 / p99 ms callpipe vs peer; dg-stream scheduled in per 20 ms"
+                     % (fm, n),
+                     "%.3f (%.3f) vs %.3f; %s / %s vs %s / %s; %.2f" % (
+                         tot, c.get("deepgram-stream", 0) / n, pe["cpu"].get("peer", 0) / n,
+                         ms(cp["in_p50"]), ms(cp["in_p99"]), ms(pe["in_p50"]), ms(pe["in_p99"]),
+                         cp["wake"].get("deepgram-stream", 0)))
+        self.stop_pipeline()
+        self.stop_peer()
+        self.start_pipeline(self.bin)
+        self.start_peer()
+
+    # ---------------------------------------------------------------- syscalls per process
+    def traces(self):
+        """strace -c -f on every process of one live call (with a subscriber), then on the
+        peer with one call: syscalls per 20 ms of call, per process, and the commonest"""
+        strace = shutil.which("strace")
+        if strace is None:
+            self.notes.append("strace not found: no syscall counts")
+            return
+        secs, hold = (4, 1.5) if self.smoke else (10, 4.0)
+        for target in ("callpipe", "peer"):
+            tg = self.tg[target]
+            args = [os.path.join(self.tools, "loadgen"), "-p", str(tg["port"]), "-n", "1", "-s",
+                    str(secs), "-P", "60", "-e", "25", "-S"]
+            lg = spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.sleep_until(time.monotonic() + 1.5, lg)
+            t = proc_table()
+            pids = [tg["root"]] + (descendants(t, tg["root"]) if target == "callpipe" else [])
+            out = []
+            for pid in pids:
+                name = group_of(t, pid, tg["root"], tg["rootname"], lg.pid, -1)
+                if name == "subscribers":
+                    name = t[pid][0]
+                f = os.path.join(self.tmp, "strace-%s-%d" % (target, pid))
+                out.append((name, f, spawn([strace, "-c", "-f", "-q", "-o", f, "-p", str(pid)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+            time.sleep(hold)
+            for _, _, p in out:
+                p.send_signal(signal.SIGINT)
+            for _, _, p in out:
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(5)
+            wait_rusage(lg, secs + 30)
+            self.read_sink()
+            self.server_log()
+            frames = hold / 0.02
+            parts = []
+            for name, f, _ in out:
+                tot, top = strace_counts(f)
+                if tot is None:
+                    continue
+                parts.append("%s %.1f (%s)" % (name, tot / frames, ", ".join(
+                    "%s %.1f" % (k, v / frames) for v, k in top[:3])))
+            self.row("syscalls", "%s, 1 call with a subscriber: syscalls per 20 ms per process "
+                     "(strace -c -f over %.0f s; the commonest)" % (target, hold), "; ".join(parts))
+
+    # ---------------------------------------------------------------- TLS memory
+    def tls_files(self):
+        d = os.path.join(self.tmp, "tls")
+        os.makedirs(d, exist_ok=True)
+        cmds = [
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=callpipe bench CA' "
+            "-keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE",
+            "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr",
+            "printf 'subjectAltName=IP:127.0.0.1\\n' > ext",
+            "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+            "-extfile ext -out srv.pem",
+            "cat srv.pem srv.key > srv.both"]
+        for c in cmds:
+            if subprocess.run(c, shell=True, cwd=d, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=60).returncode != 0:
+                raise Broken("openssl failed: %s" % c)
+        return d
+
+    def tlsmem(self):
+        """deepgram-stream's memory over wss:// through a TLS front (socat, throw-away CA):
+        the system CA bundle (plus our CA, so that it connects) vs a file with our CA only"""
+        socat = shutil.which("socat")
+        bundle = "/etc/ssl/certs/ca-certificates.crt"
+        if socat is None or not os.path.exists(bundle):
+            self.notes.append("no socat or no %s: no TLS memory figures" % bundle)
+            return
+        d = self.tls_files()
+        with open(os.path.join(d, "bundle.pem"), "wb") as f:
+            for src in (bundle, os.path.join(d, "ca.pem")):
+                with open(src, "rb") as g:
+                    f.write(g.read())
+        ncert = open(bundle, errors="replace").read().count("BEGIN CERTIFICATE")
+        pf = os.path.join(self.tmp, "sink4.port")
+        sink = spawn([os.path.join(self.tools, "dg-sink"), "-f", pf, "-o",
+                      os.path.join(self.tmp, "sink4.log"), "-e", "50"],
+                     stderr=open(os.path.join(self.tmp, "sink4.err"), "wb"))
+        sport = self.wait_port_file(pf, sink)
+        tport = freeport()
+        front = spawn([socat, "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,cert=%s,verify=0"
+                       % (tport, os.path.join(d, "srv.both")), "TCP:127.0.0.1:%d" % sport],
+                      stderr=subprocess.DEVNULL)
+        wait_connect(tport, 10)
+        k, secs = (2, 2) if self.smoke else (10, 8)
+        try:
+            for label, url, ca in (
+                    ("ws://", "ws://127.0.0.1:%d/v1/listen" % sport, None),
+                    ("wss://, system bundle (%d CAs) + ours" % ncert, "wss://127.0.0.1:%d/v1/listen" % tport,
+                     os.path.join(d, "bundle.pem")),
+                    ("wss://, a CA file with only the chain's root", "wss://127.0.0.1:%d/v1/listen" % tport,
+                     os.path.join(d, "ca.pem"))):
+                self.quiet(10)
+                info("TLS memory: %d deepgram-streams, %s" % (k, label))
+                env = {"DEEPGRAM_CA_FILE": ca} if ca else {}
+                cpu, rss, codes, errs = self.dg_streams(k, secs, 1.0, 20, 0, url=url, envx=env)
+                self.dg_check("TLS memory, %s" % label, codes, errs)
+                m = self.dg_mems
+                pss = sum(x.get("Pss", 0) for x in m) / max(1, len(m))
+                anon = sum(x.get("Anonymous", 0) for x in m) / max(1, len(m))
+                self.row("tls", "deepgram-stream, %s: PSS, anonymous, peak RSS per process (%d streams "
+                         "at once); CPU s per audio hour" % (label, k),
+                         "%.2f MB, %.2f MB, %.1f MB; %.2f s/h" % (pss / 1024, anon / 1024, rss / 1024,
+                                                                  cpu / (k * secs / 3600.0)))
+        finally:
+            stop(front)
+            stop(sink)
+
+    # ---------------------------------------------------------------- the design's floor
+    def floor(self):
+        """what a pipe hop with a wake-up costs on this machine (bench/floor.c), and what
+        websocketd costs per message (from the vs-peer runs)"""
+        rc = subprocess.run([os.path.join(self.tools, "floor"), "-n", "20000" if self.smoke else "200000"],
+                            capture_output=True, text=True, timeout=120)
+        kv = dict(x.split("=", 1) for x in rc.stdout.split() if "=" in x)
+        if rc.returncode != 0 or "hop_ns" not in kv:
+            self.problem("floor failed: %s" % rc.stderr.strip()[-200:])
+            return
+        self.row("floor", "one pipe hop with a wake-up: busy (ping-pong, per side) vs paced (reader "
+                 "woken every 1 ms, CPU idle between); one timer wake-up (poll 1 ms)",
+                 "%.1f us vs %.1f us; %.1f us" % (int(kv["hop_ns"]) / 1000.0, int(kv["paced_ns"]) / 1000.0,
+                                                 int(kv["timer_ns"]) / 1000.0))
+        if getattr(self, "vs", None):
+            n, cp, _ = self.vs[-1]
+            msgs = 100 + 4  # per call per second: 2 media messages every 20 ms in, 4 Results out
+            w = cp["cpu"].get("websocketd", 0) / 100.0 / n / msgs * 1e6
+            self.row("floor", "websocketd CPU per message at %d calls (%d messages a second a call)"
+                     % (n, msgs), "%.1f us" % w)
+
+    # ---------------------------------------------------------------- charts
+    def charts(self):
+        gp = shutil.which("gnuplot")
+        if gp is None or not getattr(self, "vs", None):
+            self.notes.append("no charts: %s" % ("gnuplot not found" if gp is None else "no vs-peer runs"))
+            return
+        base = self.outf[:-3] if self.outf.endswith(".md") else self.outf
+        dat = os.path.join(self.tmp, "cpu.dat")
+        with open(dat, "w") as f:
+            f.write("# calls callpipe-total callpipe-ours peer\n")
+            for n, cp, pe in self.vs:
+                ours = sum(cp["cpu"].get(g, 0) for g in CALL_GROUPS) / n
+                f.write("%d %.4f %.4f %.4f\n" % (n, ours + cp["cpu"].get("websocketd", 0) / n, ours,
+                                                  pe["cpu"].get("peer", 0) / n))
+        n, cp, pe = self.vs[-1]
+        files = {}
+        for name, v in (("cp-in", cp["lat"]), ("pe-in", pe["lat"]), ("cp-eg", cp["egress"]),
+                        ("pe-eg", pe["egress"])):
+            files[name] = os.path.join(self.tmp, "%s.dat" % name)
+            write_cdf(files[name], v)
+        self.chart_pngs = [base + "-cpu.png", base + "-latency.png"]
+        script = CHART % {"cpu_png": self.chart_pngs[0], "lat_png": self.chart_pngs[1], "dat": dat,
+                          "n": n, "target": 0.16, **files}
+        r = subprocess.run([gp], input=script, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            self.problem("gnuplot failed: %s" % r.stderr.strip()[-300:])
+            return
+        info("charts: %s" % " ".join(self.chart_pngs))
+
     # ---------------------------------------------------------------- 4. deepgram-stream
     def wav_header(self):
         """the WAV header twilio-mix writes on a pipe (length fields at their maximum)"""
@@ -825,19 +1048,20 @@ class Bench:
             raise Broken("unexpected twilio-mix output (%d bytes)" % len(data))
         return data[:hl]
 
-    def dg_streams(self, k, secs, speed, block_ms, sink_port, extra=(), cmd=None):
+    def dg_streams(self, k, secs, speed, block_ms, sink_port, extra=(), cmd=None, url=None, envx=None):
         """k deepgram-streams (or k copies of cmd) fed stereo mu-law in blocks of block_ms,
         speed x real time. Returns (cpu seconds total, max rss KB, exit codes, stderr texts)."""
         hdr = self.wav_header()
         env = dict(os.environ)
         env["DEEPGRAM_API_KEY"] = "benchkey"
+        env.update(envx or {})
+        url = url or "ws://127.0.0.1:%d/v1/listen" % sink_port
         procs, reads = [], []
         for i in range(k):
             err = open(os.path.join(self.tmp, "dg-%d.err" % i), "wb")
             pre, read = self.runstat("dg-%d" % i)
             reads.append(read)
-            p = spawn(pre + (cmd or [os.path.join(self.bin, "deepgram-stream"), "-u",
-                                     "ws://127.0.0.1:%d/v1/listen" % sink_port] + list(extra)),
+            p = spawn(pre + (cmd or [os.path.join(self.bin, "deepgram-stream"), "-u", url] + list(extra)),
                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, env=env)
             p.stdin.write(hdr)
             p.stdin.flush()
@@ -882,7 +1106,8 @@ class Bench:
                 break
             nxt = t0 + b * block_ms / 1000.0 / speed if b < nblk else now + 0.005
             time.sleep(max(0.0005, min(0.005 if busy else 1, nxt - time.monotonic())))
-        self.dg_mem = mem_of_child(procs[0].pid)
+        self.dg_mems = [mem_of_child(p.pid) for p in procs]
+        self.dg_mem = self.dg_mems[0]
         self.stalled = sum(stalled)
         for i, p in enumerate(procs):
             try:
@@ -917,7 +1142,7 @@ class Bench:
         try:
             self.quiet(20)
             # real time: 20 ms blocks, as twilio-mix writes them on a live call
-            k, secs = (2, 2) if self.smoke else (20, 30)
+            k, secs = (2, 2) if self.smoke else (20, 20)
             info("deepgram-stream: %d streams x %d s in real time" % (k, secs))
             cpu, rss, codes, errs = self.dg_streams(k, secs, 1.0, 20, port)
             self.dg_check("real time", codes, errs)
@@ -1038,7 +1263,9 @@ class Bench:
                 "- date: %s" % time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                 "- machine: %d CPUs (nproc), %s" % (len(os.sched_getaffinity(0)), model),
                 "- commit: %s%s" % (commit, " (work tree had uncommitted changes)" if dirty else ""),
-                "- load average before the run: %s (other work on the machine skews every figure)" % self.loadavg,
+                "- load average before / after the run: %s / %s (other work on the machine skews every "
+                "figure; the \"not ours\" figures show how much ran beside each step)" % (self.loadavg, loadavg()),
+                "- waited for a quiet machine: %.0f s (at most 150 s in a run)" % self.waited,
                 "- run time: %.0f s (`make bench`; method: bench/README.md)" % (time.monotonic() - self.t_start),
                 ""]
         tail_ = [""]
@@ -1112,6 +1339,90 @@ def pss_per_call(r):
     """the server's PSS under load minus its idle PSS, per call (KB)"""
     tot = sum(v for g, v in r["pss"].items() if g not in ("loadgen", "dg-sink"))
     return max(0, tot - r["idle_pss"]) / max(1, r["ncalls_seen"])
+
+
+def strace_counts(path):
+    """(total calls, [(calls, syscall)...] largest first) from strace -c output"""
+    tot, rows = None, []
+    try:
+        with open(path) as f:
+            for line in f:
+                v = line.split()
+                if len(v) < 5 or not v[0][0].isdigit():
+                    continue
+                try:
+                    calls = int(v[3])
+                except ValueError:
+                    continue
+                if v[-1] == "total":
+                    tot = calls
+                else:
+                    rows.append((calls, v[-1]))
+    except OSError:
+        return None, []
+    rows.sort(reverse=True)
+    return tot, rows
+
+
+def wait_connect(port, secs):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def write_cdf(path, v):
+    """a sorted sample as (ms, share at or below) pairs, at most ~2000 lines"""
+    v = sorted(v)
+    step = max(1, len(v) // 2000)
+    with open(path, "w") as f:
+        if not v:
+            f.write("0 0\n")
+        for i in range(0, len(v), step):
+            f.write("%.3f %.5f\n" % (v[i] / 1000.0, (i + 1) / len(v)))
+        if v:
+            f.write("%.3f 1\n" % (v[-1] / 1000.0))
+
+
+CHART = """set terminal pngcairo size 900,540 noenhanced font ",11"
+set output "%(cpu_png)s"
+set title "CPU per call, real-time two-track calls with one subscriber each"
+set xlabel "concurrent calls"
+set ylabel "%% of one core per call"
+set yrange [0:*]
+set xrange [0:*]
+set key top right
+set grid
+plot "%(dat)s" using 1:2 with linespoints lw 2 pt 7 title "callpipe (all, with websocketd)", \\
+     "%(dat)s" using 1:3 with linespoints lw 2 pt 5 title "callpipe without websocketd", \\
+     "%(dat)s" using 1:4 with linespoints lw 2 pt 9 title "Node peer", \\
+     "%(dat)s" using 1:($4*1.6) with lines dt 2 lc rgb "gray60" title "1.6 x the peer (target for callpipe)", \\
+     %(target)s with lines dt 2 lc rgb "gray40" title "target for callpipe without websocketd"
+set output "%(lat_png)s"
+set title "Latency distribution at %(n)d calls (share of samples at or below)"
+set xlabel "ms (log scale)"
+set ylabel "share of samples"
+set logscale x
+set yrange [0:1.02]
+set xrange [0.05:*]
+set key bottom right
+plot "%(cp-in)s" using 1:2 with lines lw 2 title "callpipe ingress (caller -> Deepgram)", \\
+     "%(pe-in)s" using 1:2 with lines lw 2 title "peer ingress", \\
+     "%(cp-eg)s" using 1:2 with lines lw 2 dt 3 title "callpipe egress (Deepgram -> subscriber)", \\
+     "%(pe-eg)s" using 1:2 with lines lw 2 dt 3 title "peer egress"
+"""
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def fmt_int(x):

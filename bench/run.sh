@@ -23,7 +23,7 @@ command -v websocketd >/dev/null 2>&1 || { echo "bench: fatal: websocketd is mis
 # the bench tools: rebuilt when a source is newer (temp name + rename: never half-written)
 tools=$top/build/bench
 mkdir -p "$tools" || exit 111
-for p in loadgen dg-sink runstat; do
+for p in loadgen dg-sink runstat floor; do
 	if [ ! -x "$tools/$p" ] || [ "$top/bench/$p.c" -nt "$tools/$p" ] || [ "$top/bench/bws.h" -nt "$tools/$p" ]; then
 		${CC:-cc} -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 		    -o "$tools/$p.tmp.$$" "$top/bench/$p.c" -lcrypto &&
@@ -43,7 +43,23 @@ if [ -n "$smoke" ]; then
 else
 	out=$top/bench/RESULTS.md
 fi
+t0=$(date +%s)
 /usr/bin/python3 "$top/bench/bench.py" $smoke --top "$top" --bin "$bin" --tools "$tools" --out "$out"
 rc=$?
+
+# HOOK: deepgram-stream's cost per frame, bench/dg-frame.sh (owner: the dg helper, branch
+# dg). Not on this branch yet: once merged it runs here, its output appended to the
+# results as an indented block (so that the table above stays the only table).
+if [ -f "$top/bench/dg-frame.sh" ]; then
+	echo "bench: deepgram-stream per frame (bench/dg-frame.sh)" >&2
+	{
+		printf '\n## deepgram-stream per frame (bench/dg-frame.sh)\n\n'
+		BENCH_BIN=$bin BENCH_TOOLS=$tools timeout 300 sh "$top/bench/dg-frame.sh" $smoke 2>&1 |
+		    sed 's/^/    /'
+	} >>"$out" || rc=1
+else
+	echo "bench: hook: bench/dg-frame.sh (deepgram-stream per frame, from the dg helper) is not here yet" >&2
+fi
+echo "bench: run time $(( $(date +%s) - t0 )) s; load average now $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 [ -n "$smoke" ] && echo "bench: smoke results in $out (not bench/RESULTS.md)" >&2
 exit $rc
