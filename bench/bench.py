@@ -113,7 +113,7 @@ def gone(pid):
 
 # ------------------------------------------------------------------ /proc
 def proc_table():
-    """pid -> (comm, ppid, cpu ticks)"""
+    """pid -> (comm, ppid, cpu ticks, of which in the kernel)"""
     t = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -125,7 +125,7 @@ def proc_table():
             continue
         comm = s[s.index("(") + 1:s.rindex(")")]
         f = s[s.rindex(")") + 2:].split()
-        t[int(d)] = (comm, int(f[1]), int(f[11]) + int(f[12]))
+        t[int(d)] = (comm, int(f[1]), int(f[11]) + int(f[12]), int(f[12]))
     return t
 
 
@@ -196,7 +196,7 @@ def sched_runs(pid):
 
 def descendants(table, root):
     kids = {}
-    for pid, (_, ppid, _) in table.items():
+    for pid, (_, ppid, _, _) in table.items():
         kids.setdefault(ppid, []).append(pid)
     out, todo = [], [root]
     while todo:
@@ -334,7 +334,7 @@ class Bench:
                           stderr=open(os.path.join(self.tmp, "sink.err"), "wb"))
         self.sport = self.wait_port_file(pf, self.sink)
 
-    def start_pipeline(self, bindir):
+    def start_pipeline(self, bindir, envx=None):
         """pipeline.sh (websocketd, the call pipeline) on a fresh port, tools from bindir"""
         self.port = freeport()
         self.state = os.path.join(self.tmp, "state")
@@ -347,6 +347,7 @@ class Bench:
                     "DEEPGRAM_URL": "ws://127.0.0.1:%d/v1/listen" % self.sport,
                     "PROXY_URL": "127.0.0.1:%d" % self.port, "CALLPIPE_DRAIN_SECONDS": "10",
                     "CALLPIPE_MAX_CONNECTIONS": "4000", "CALLPIPE_LOGLEVEL": "error"})
+        env.update(envx or {})
         self.pllog = os.path.join(self.tmp, "pipeline.log")
         self.plpos = os.path.getsize(self.pllog) if os.path.exists(self.pllog) else 0
         self.pl = spawn(["sh", os.path.join(self.top, "pipeline.sh")], env=env,
@@ -528,14 +529,15 @@ class Bench:
                             if tg["rootname"] == "websocketd" else r["n"])
         self.sleep_until(tb, lg)
         s2, c2, w2 = proc_table(), cpu_total(), time.monotonic()
-        cpu, others, wake = {}, {}, {}
+        cpu, others, wake, ksys = {}, {}, {}, {}
         ours = set(descendants(s2, root)) | {root, lg.pid, self.sink.pid}
-        for pid, (comm, ppid, ticks) in s2.items():
+        for pid, (comm, ppid, ticks, kticks) in s2.items():
             if pid in s1 and s1[pid][0] == comm:
                 d = ticks - s1[pid][2]
                 if pid in ours:
                     g = group_of(s2, pid, *ids)
                     cpu[g] = cpu.get(g, 0) + d
+                    ksys[g] = ksys.get(g, 0) + kticks - s1[pid][3]
                     if pid in runs1:
                         wake[g] = wake.get(g, 0) + sched_runs(pid) - runs1[pid]
                 elif d > 0:
@@ -544,6 +546,7 @@ class Bench:
         span = w2 - w1
         r["span"] = span
         r["cpu"] = {g: v / TICK / span * 100 for g, v in cpu.items()}   # % of one core
+        r["sys"] = {g: 100.0 * ksys[g] / v for g, v in cpu.items() if v and g in ksys}  # % in the kernel
         # times each group was scheduled in, per 20 ms of call
         r["wake"] = {g: v / (span / 0.02) / max(1, r["n"]) for g, v in wake.items()}
         r["others"] = sorted(((v / TICK / span * 100, k) for k, v in others.items()), reverse=True)[:4]
@@ -684,6 +687,27 @@ class Bench:
             self.vs.append((n, pair[0], pair[1]))
             self.versus_rows(n, pair[0], pair[1])
         self.versus_summary()
+        self.gomaxprocs(ph, steps[-1], secs)
+
+    def gomaxprocs(self, ph, n, secs):
+        """the largest step again with websocketd on one Go thread at a time (GOMAXPROCS=1)"""
+        self.stop_pipeline()
+        self.start_pipeline(self.bin, {"GOMAXPROCS": "1"})
+        info("vs peer: callpipe with GOMAXPROCS=1 for websocketd, %d calls" % n)
+        try:
+            r = self.phase(ph, n, secs, True, 25, measure=True)
+        finally:
+            self.stop_pipeline()
+            self.start_pipeline(self.bin)
+        self.check_calls(r, "GOMAXPROCS=1 %d calls" % n, subs=True)
+        _, cp, _ = self.vs[-1]
+        self.row("vs peer", "%d calls: websocketd CPU per call %%, scheduled in per 20 ms of call; "
+                 "ingress / egress p99 ms: default vs GOMAXPROCS=1" % n,
+                 "%.3f, %.2f; %s / %s vs %.3f, %.2f; %s / %s" % (
+                     cp["cpu"].get("websocketd", 0) / n, cp["wake"].get("websocketd", 0),
+                     ms(cp["in_p99"]), ms(cp["lg"].get("egress_p99_us")),
+                     r["cpu"].get("websocketd", 0) / n, r["wake"].get("websocketd", 0),
+                     ms(r["in_p99"]), ms(r["lg"].get("egress_p99_us"))))
 
     def versus_rows(self, n, cp, pe):
         big = n == max(x[0] for x in self.vs) and not self.smoke
@@ -711,6 +735,11 @@ class Bench:
                  "dg-stream, fanout, subscribe, other vs peer" % n,
                  "%s vs %.2f" % (", ".join("%.2f" % w.get(g, 0) for g in ["websocketd"] + CALL_GROUPS),
                                 pe["wake"].get("peer", 0)))
+        self.row("vs peer", "%d calls: share of the CPU spent in the kernel: websocketd, mix, "
+                 "dg-stream vs peer" % n,
+                 "%s vs %.0f%%" % (", ".join("%.0f%%" % cp["sys"].get(g, 0) for g in
+                                             ("websocketd", "twilio-mix", "deepgram-stream")),
+                                  pe["sys"].get("peer", 0)))
         self.row("vs peer", "%d calls: load tools (loadgen, dg-sink) and the rest (not ours), %% of a "
                  "core: callpipe run vs peer run" % n,
                  "%.0f, %.0f, %.0f vs %.0f, %.0f, %.0f" % (
@@ -1395,7 +1424,7 @@ set xlabel "concurrent calls"
 set ylabel "%% of one core per call"
 set yrange [0:*]
 set xrange [0:*]
-set key top right
+set key below
 set grid
 plot "%(dat)s" using 1:2 with linespoints lw 2 pt 7 title "callpipe (all, with websocketd)", \\
      "%(dat)s" using 1:3 with linespoints lw 2 pt 5 title "callpipe without websocketd", \\
