@@ -23,12 +23,11 @@ awk -F'|' 'NF >= 5 && $2 !~ /^-+$/ {
 	sub(/, input paused when full/, "", f)
 	# syscall counts: which processes were traced (the commonest syscalls vary)
 	if (s == "syscalls") {
-		n = split(v, p, /; /); v = ""
-		for (i = 1; i <= n; i++) {
-			split(p[i], w, " ")
-			if (w[1] ~ /^(websocketd|twilio-mix|deepgram-stream|fanout|peer)$/)
-				v = v (v == "" ? "" : ", ") w[1]
-		}
+		t = v; v = ""
+		split("websocketd twilio-mix deepgram-stream fanout peer", names, " ")
+		for (i = 1; i <= 5; i++)
+			if (index("; " t, "; " names[i] " ") > 0)
+				v = v (v == "" ? "" : ", ") names[i]
 	}
 	print s " | " f " | " v
 }' table.txt
