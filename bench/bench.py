@@ -1360,7 +1360,7 @@ class Bench:
 
 def ratio(a, b):
     if a is None or b is None or b <= 0:
-        return "-"
+        return "n/a"
     return "%.1fx" % (a / b)
 
 
