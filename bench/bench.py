@@ -1294,7 +1294,7 @@ class Bench:
                 "- commit: %s%s" % (commit, " (work tree had uncommitted changes)" if dirty else ""),
                 "- load average before / after the run: %s / %s (other work on the machine skews every "
                 "figure; the \"not ours\" figures show how much ran beside each step)" % (self.loadavg, loadavg()),
-                "- waited for a quiet machine: %.0f s (at most 150 s in a run)" % self.waited,
+                "- waited for a quiet machine: %.0f s (the run stops waiting after 150 s)" % self.waited,
                 "- run time: %.0f s (`make bench`; method: bench/README.md)" % (time.monotonic() - self.t_start),
                 ""]
         tail_ = [""]

@@ -48,17 +48,19 @@ t0=$(date +%s)
 rc=$?
 
 # HOOK: deepgram-stream's cost per frame, bench/dg-frame.sh (owner: the dg helper, branch
-# dg). Not on this branch yet: once merged it runs here, its output appended to the
-# results as an indented block (so that the table above stays the only table).
+# dg; usage: dg-frame.sh [-s seconds] [-b rev | -B binary], tools from $BIN). Runs here
+# once merged (full run: 20 s paced, before = main; smoke: 2 s, no before); its table
+# is appended to the results indented, so that bench.py's table stays the only table.
 if [ -f "$top/bench/dg-frame.sh" ]; then
 	echo "bench: deepgram-stream per frame (bench/dg-frame.sh)" >&2
-	{
-		printf '\n## deepgram-stream per frame (bench/dg-frame.sh)\n\n'
-		BENCH_BIN=$bin BENCH_TOOLS=$tools timeout 300 sh "$top/bench/dg-frame.sh" $smoke 2>&1 |
-		    sed 's/^/    /'
-	} >>"$out" || rc=1
+	if [ -n "$smoke" ]; then set -- -s 2 -b none; else set -- -s 20; fi
+	BIN=$bin timeout 300 sh "$top/bench/dg-frame.sh" "$@" >"$out.dgframe" 2>&1 || rc=1
+	{ printf '\n## deepgram-stream per frame (bench/dg-frame.sh %s)\n\n' "$*"
+	  sed 's/^/    /' "$out.dgframe"; } >>"$out" || rc=1
+	cat "$out.dgframe" >&2
+	rm -f "$out.dgframe"
 else
-	echo "bench: hook: bench/dg-frame.sh (deepgram-stream per frame, from the dg helper) is not here yet" >&2
+	echo "bench: hook: bench/dg-frame.sh (deepgram-stream per frame, dg helper) not here yet" >&2
 fi
 echo "bench: run time $(( $(date +%s) - t0 )) s; load average now $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 [ -n "$smoke" ] && echo "bench: smoke results in $out (not bench/RESULTS.md)" >&2
