@@ -1,14 +1,16 @@
 /* floor: what the design's smallest steps cost on this machine, for scale.
- *   hop:   two processes pass a 320-byte message back and forth over two pipes; every
- *          pass is one write, one wake-up of a blocked reader and one read: CPU (user +
- *          sys of both) / passes
+ *   hop:   two processes pass a 320-byte message back and forth over two
+ *          pipes; every pass is one write, one wake-up of a blocked reader
+ *          and one read: CPU (user + sys of both) / passes
  *   timer: one process wakes from poll(NULL, 0, 1) n/20 times: CPU / wake-ups
- *   paced: the same timer loop writes 320 bytes into a pipe at each wake-up; a second
- *          process blocks in read(): the reader's CPU / messages (a wake-up and a read
- *          when the machine idles between messages, as at a real-time pace)
+ *   paced: the same timer loop writes 320 bytes into a pipe at each wake-up;
+ *          a second process blocks in read(): the reader's CPU / messages (a
+ *          wake-up and a read when the machine idles between messages, as at
+ *          a real-time pace)
  * usage: floor [-n passes]   (default 200000)
- * Output (stdout): passes=N hop_ns=N timer_ns=N paced_ns=N. Exit 0; 111 on a system error.
- * Bench-only tool: not installed, no man page (bench/README.md). */
+ * Output (stdout): passes=N hop_ns=N timer_ns=N paced_ns=N. Exit 0; 111 on a
+ * system error. Bench-only tool: not installed, no man page (bench/README.md).
+ */
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,6 +145,7 @@ main(int argc, char **argv)
 	h = hop(n);
 	t = timer(n / 20);
 	p = paced(n / 20);
-	printf("passes=%ld hop_ns=%.0f timer_ns=%.0f paced_ns=%.0f\n", n, h, t, p);
+	printf("passes=%ld hop_ns=%.0f timer_ns=%.0f paced_ns=%.0f\n", n, h, t,
+	    p);
 	return 0;
 }

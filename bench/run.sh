@@ -44,8 +44,12 @@ else
 	out=$top/bench/RESULTS.md
 fi
 t0=$(date +%s)
-/usr/bin/python3 "$top/bench/bench.py" $smoke --top "$top" --bin "$bin" --tools "$tools" --out "$out"
+# a hard bound: bench.py stops at SIGTERM, stops what it started and prints what it has
+if [ -n "$smoke" ]; then limit=300; else limit=780; fi
+timeout -k 30 "$limit" /usr/bin/python3 "$top/bench/bench.py" $smoke --top "$top" --bin "$bin" \
+    --tools "$tools" --out "$out"
 rc=$?
+[ "$rc" -eq 124 ] && echo "bench: stopped after $limit s" >&2
 
 # HOOK: deepgram-stream's cost per frame, bench/dg-frame.sh (owner: the dg helper, branch
 # dg; usage: dg-frame.sh [-s seconds] [-b rev | -B binary], tools from $BIN). Runs here
