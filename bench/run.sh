@@ -58,7 +58,7 @@ rc=$?
 if [ -f "$top/bench/dg-frame.sh" ]; then
 	echo "bench: deepgram-stream per frame (bench/dg-frame.sh)" >&2
 	if [ -n "$smoke" ]; then set -- -s 2 -b none; else set -- -s 20; fi
-	BIN=$bin timeout 300 sh "$top/bench/dg-frame.sh" "$@" >"$out.dgframe" 2>&1 || rc=1
+	BIN=$bin timeout 120 sh "$top/bench/dg-frame.sh" "$@" >"$out.dgframe" 2>&1 || rc=1
 	{ printf '\n## deepgram-stream per frame (bench/dg-frame.sh %s)\n\n' "$*"
 	  sed 's/^/    /' "$out.dgframe"; } >>"$out" || rc=1
 	cat "$out.dgframe" >&2
