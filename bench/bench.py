@@ -466,9 +466,12 @@ class Bench:
                 "-r", "%08x" % (os.getpid() & 0xffffffff), "-o", outp + ".egress"]
         if subs:
             args.append("-S")
+        # the server's PSS idle, right before this run (node's heap and websocketd's
+        # grow and shrink between runs)
+        idle = pss_kb(tg["root"]) if measure else 0
         t0 = time.monotonic()
         lg = spawn(args, stdout=open(outp, "wb"), stderr=open(outp + ".err", "wb"))
-        r = {"n": n, "pre": pre, "target": target}
+        r = {"n": n, "pre": pre, "target": target, "idle_pss": idle}
         if measure:
             self.measure(r, tg, lg, t0, n * stagger / 1000.0, secs)
         rc, ru = wait_rusage(lg, n * stagger / 1000.0 + secs + 90)
@@ -524,7 +527,6 @@ class Bench:
                 g = group_of(s1, pid, *ids)
                 pss[g] = pss.get(g, 0) + pss_kb(pid)
         r["pss"] = pss
-        r["idle_pss"] = tg["idle_pss"]
         r["ncalls_seen"] = (sum(1 for p in mine if s1[p][0] == "twilio-mix")
                             if tg["rootname"] == "websocketd" else r["n"])
         self.sleep_until(tb, lg)
