@@ -45,7 +45,7 @@ else
 fi
 t0=$(date +%s)
 # a hard bound: bench.py stops at SIGTERM, stops what it started and prints what it has
-if [ -n "$smoke" ]; then limit=300; else limit=780; fi
+if [ -n "$smoke" ]; then limit=300; else limit=720; fi
 timeout -k 30 "$limit" /usr/bin/python3 "$top/bench/bench.py" $smoke --top "$top" --bin "$bin" \
     --tools "$tools" --out "$out"
 rc=$?
