@@ -439,9 +439,9 @@ class Bench:
         Returns the busy share (% of one core) of the last second measured."""
         if self.smoke:
             return 0.0
-        # at most 150 s of waiting in the whole run: on a shared machine the run goes on
+        # at most 100 s of waiting in the whole run: on a shared machine the run goes on
         # and the table shows the other work it measured
-        max_s = min(max_s, max(1, 150 - self.waited))
+        max_s = min(max_s, max(1, 100 - self.waited))
         t0 = time.monotonic()
         end = t0 + max_s
         while True:
@@ -1296,7 +1296,7 @@ class Bench:
                 "- commit: %s%s" % (commit, " (work tree had uncommitted changes)" if dirty else ""),
                 "- load average before / after the run: %s / %s (other work on the machine skews every "
                 "figure; the \"not ours\" figures show how much ran beside each step)" % (self.loadavg, loadavg()),
-                "- waited for a quiet machine: %.0f s (the run stops waiting after 150 s)" % self.waited,
+                "- waited for a quiet machine: %.0f s (the run stops waiting after 100 s)" % self.waited,
                 "- run time: %.0f s (`make bench`; method: bench/README.md)" % (time.monotonic() - self.t_start),
                 ""]
         tail_ = [""]
