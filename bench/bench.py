@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench.py: callpipe's benchmarks (run through bench/run.sh; see bench/README.md).
 
-usage: bench.py [--smoke] --top DIR --bin DIR --tools DIR --out FILE
+usage: bench.py [--smoke] [--only PART,...] --top DIR --bin DIR --tools DIR --out FILE
 
 Measures, on this machine, and prints ONE table (also written to --out with the date,
 machine and commit):
@@ -113,7 +113,7 @@ def gone(pid):
 
 # ------------------------------------------------------------------ /proc
 def proc_table():
-    """pid -> (comm, ppid, cpu ticks)"""
+    """pid -> (comm, ppid, cpu ticks, of which in the kernel)"""
     t = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -125,7 +125,7 @@ def proc_table():
             continue
         comm = s[s.index("(") + 1:s.rindex(")")]
         f = s[s.rindex(")") + 2:].split()
-        t[int(d)] = (comm, int(f[1]), int(f[11]) + int(f[12]))
+        t[int(d)] = (comm, int(f[1]), int(f[11]) + int(f[12]), int(f[12]))
     return t
 
 
@@ -178,9 +178,25 @@ def signal_child(pid, sig):
         pass
 
 
+def sched_runs(pid):
+    """how many times the process's threads were scheduled in (/proc/PID/task/*/schedstat):
+    its wake-ups, plus the times it was preempted and resumed"""
+    n = 0
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                    n += int(f.read().split()[2])
+            except (OSError, ValueError, IndexError):
+                pass
+    except OSError:
+        pass
+    return n
+
+
 def descendants(table, root):
     kids = {}
-    for pid, (_, ppid, _) in table.items():
+    for pid, (_, ppid, _, _) in table.items():
         kids.setdefault(ppid, []).append(pid)
     out, todo = [], [root]
     while todo:
@@ -191,13 +207,14 @@ def descendants(table, root):
     return out
 
 
+CALL_GROUPS = ["twilio-mix", "sh", "deepgram-stream", "fanout", "subscribers", "other"]
 GROUPS = ["websocketd", "twilio-mix", "sh", "deepgram-stream", "fanout", "subscribers",
           "loadgen", "dg-sink"]
 
 
-def group_of(table, pid, wsd, loadgen, sink):
-    if pid == wsd:
-        return "websocketd"
+def group_of(table, pid, root, rootname, loadgen, sink):
+    if pid == root:
+        return rootname
     if pid == loadgen:
         return "loadgen"
     if pid == sink:
@@ -220,6 +237,7 @@ def group_of(table, pid, wsd, loadgen, sink):
 class Bench:
     def __init__(self, a):
         self.smoke = a["smoke"]
+        self.only = a["only"].split(",") if a["only"] else None
         self.top, self.bin, self.tools, self.outf = a["top"], a["bin"], a["tools"], a["out"]
         self.tmp = tempfile.mkdtemp(prefix="callpipe-bench.")
         self.rows = []   # (section, figure, value, target)
@@ -227,8 +245,11 @@ class Bench:
         self.problems = []
         self.pl = self.sink = None
         self.wsd = None
+        self.peer = None
+        self.tg = {}  # "callpipe", "peer" -> port, root pid, its name, idle PSS
         self.logpos = 0
         self.t_start = time.monotonic()
+        self.waited = 0.0  # seconds spent waiting for a quiet machine
         try:
             with open("/proc/loadavg") as f:
                 self.loadavg = " ".join(f.read().split()[:3])
@@ -303,26 +324,35 @@ class Bench:
 
     # ---------------------------------------------------------------- server
     def start_server(self):
+        self.start_sink()
+        self.start_pipeline(self.bin)
+
+    def start_sink(self):
         pf = os.path.join(self.tmp, "sink.port")
         self.sinklog = os.path.join(self.tmp, "sink.log")
         self.sink = spawn([os.path.join(self.tools, "dg-sink"), "-f", pf, "-o", self.sinklog, "-e", "50"],
                           stderr=open(os.path.join(self.tmp, "sink.err"), "wb"))
-        sport = self.wait_port_file(pf, self.sink)
+        self.sport = self.wait_port_file(pf, self.sink)
+
+    def start_pipeline(self, bindir, envx=None):
+        """pipeline.sh (websocketd, the call pipeline) on a fresh port, tools from bindir"""
         self.port = freeport()
         self.state = os.path.join(self.tmp, "state")
         env = dict(os.environ)
         for k in ("TWILIO_AUTH_TOKEN", "CALLPIPE_PUBLIC_URL", "CALLPIPE_CLIENT_TOKEN",
                   "CALLPIPE_SUBSCRIBER_BUFFER", "CERT_PEM", "KEY_PEM"):
             env.pop(k, None)  # a plain ws:// server on loopback, no signatures, no client token
-        env.update({"CALLPIPE_BIN": self.bin, "CALLPIPE_DIR": self.state,
+        env.update({"CALLPIPE_BIN": bindir, "CALLPIPE_DIR": self.state,
                     "DEEPGRAM_API_KEY": "benchkey",
-                    "DEEPGRAM_URL": "ws://127.0.0.1:%d/v1/listen" % sport,
+                    "DEEPGRAM_URL": "ws://127.0.0.1:%d/v1/listen" % self.sport,
                     "PROXY_URL": "127.0.0.1:%d" % self.port, "CALLPIPE_DRAIN_SECONDS": "10",
                     "CALLPIPE_MAX_CONNECTIONS": "4000", "CALLPIPE_LOGLEVEL": "error"})
+        env.update(envx or {})
         self.pllog = os.path.join(self.tmp, "pipeline.log")
+        self.plpos = os.path.getsize(self.pllog) if os.path.exists(self.pllog) else 0
         self.pl = spawn(["sh", os.path.join(self.top, "pipeline.sh")], env=env,
                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                        stderr=open(self.pllog, "wb"))
+                        stderr=open(self.pllog, "ab"))
         end = time.monotonic() + 20
         while True:
             try:
@@ -337,17 +367,49 @@ class Bench:
         with open(os.path.join(self.state, "run", "websocketd.pid")) as f:
             self.wsd = int(f.read().strip())
         self.wsd_idle_pss = pss_kb(self.wsd)
+        self.tg["callpipe"] = {"port": self.port, "root": self.wsd, "rootname": "websocketd",
+                               "idle_pss": self.wsd_idle_pss}
 
-    def wait_port_file(self, pf, p):
+    def start_peer(self, frame_ms=20):
+        """the peer (bench/peer/peer.js, one Node process) on a fresh port"""
+        node = shutil.which("node")
+        mods = os.path.join(self.top, "tests", "node", "node_modules")
+        if node is None or not os.path.isdir(os.path.join(mods, "ws")):
+            raise Broken("the peer needs node and tests/node/node_modules/ws (make deps)")
+        pf = os.path.join(self.tmp, "peer.port")
+        if os.path.exists(pf):
+            os.unlink(pf)
+        env = dict(os.environ, NODE_PATH=mods, DEEPGRAM_API_KEY="benchkey")
+        self.peer = spawn([node, os.path.join(self.top, "bench", "peer", "peer.js"), "-f", pf,
+                           "-u", "ws://127.0.0.1:%d/v1/listen" % self.sport, "-m", str(frame_ms)],
+                          env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=open(os.path.join(self.tmp, "peer.err"), "ab"))
+        port = self.wait_port_file(pf, self.peer, "the peer")
+        time.sleep(0.5)  # let the start-up settle before the idle figure
+        self.tg["peer"] = {"port": port, "root": self.peer.pid, "rootname": "peer",
+                           "idle_pss": pss_kb(self.peer.pid)}
+
+    def stop_peer(self):
+        if getattr(self, "peer", None) is not None:
+            stop(self.peer)
+            self.peer = None
+
+    def wait_port_file(self, pf, p, name="dg-sink"):
         end = time.monotonic() + 10
         while not os.path.exists(pf):
             if p.poll() is not None or time.monotonic() > end:
-                raise Broken("dg-sink did not start")
+                raise Broken("%s did not start" % name)
             time.sleep(0.02)
         with open(pf) as f:
             return int(f.read())
 
     def stop_server(self):
+        self.stop_pipeline()
+        self.stop_peer()
+        if self.sink is not None:
+            stop(self.sink)
+
+    def stop_pipeline(self):
         if self.pl is not None and self.pl.poll() is None:
             self.pl.send_signal(signal.SIGTERM)
             try:
@@ -357,8 +419,6 @@ class Bench:
                     os.kill(self.wsd, signal.SIGKILL)
                 self.pl.kill()
                 self.pl.wait(5)
-        if self.sink is not None:
-            stop(self.sink)
 
     def call_procs(self):
         t = proc_table()
@@ -379,7 +439,11 @@ class Bench:
         Returns the busy share (% of one core) of the last second measured."""
         if self.smoke:
             return 0.0
-        end = time.monotonic() + max_s
+        # at most 100 s of waiting in the whole run: on a shared machine the run goes on
+        # and the table shows the other work it measured
+        max_s = min(max_s, max(1, 100 - self.waited))
+        t0 = time.monotonic()
+        end = t0 + max_s
         while True:
             c1 = cpu_total()
             time.sleep(1)
@@ -387,65 +451,29 @@ class Bench:
             tot, idle, _, steal = (c2[i] - c1[i] for i in range(4))
             busy = 100.0 * (tot - idle - steal) / tot * NPROC if tot else 0
             if busy < 25 or time.monotonic() >= end:
+                self.waited += time.monotonic() - t0
                 return busy
             info("machine busy (%.0f%% of a core): waiting for it to calm down" % busy)
 
-    def phase(self, ph, n, secs, subs, every, measure=False):
-        """one load run; returns a dict of results"""
+    def phase(self, ph, n, secs, subs, every, measure=False, target="callpipe"):
+        """one load run against target ("callpipe" or "peer"); returns a dict of results"""
+        tg = self.tg[target]
         pre = self.quiet(20)
         stagger = 10 if n * 10 <= 3000 else max(1, 3000 // n)
-        args = [os.path.join(self.tools, "loadgen"), "-p", str(self.port), "-n", str(n),
+        outp = os.path.join(self.tmp, "loadgen-%d.out" % ph)
+        args = [os.path.join(self.tools, "loadgen"), "-p", str(tg["port"]), "-n", str(n),
                 "-s", str(secs), "-i", str(stagger), "-P", str(ph), "-e", str(every),
-                "-r", "%08x" % (os.getpid() & 0xffffffff)]
+                "-r", "%08x" % (os.getpid() & 0xffffffff), "-o", outp + ".egress"]
         if subs:
             args.append("-S")
-        outp = os.path.join(self.tmp, "loadgen-%d.out" % ph)
+        # the server's PSS idle, right before this run (node's heap and websocketd's
+        # grow and shrink between runs)
+        idle = pss_kb(tg["root"]) if measure else 0
         t0 = time.monotonic()
         lg = spawn(args, stdout=open(outp, "wb"), stderr=open(outp + ".err", "wb"))
-        r = {"n": n, "pre": pre}
+        r = {"n": n, "pre": pre, "target": target, "idle_pss": idle}
         if measure:
-            ramp = n * stagger / 1000.0
-            # the window: every call streaming (the last started ramp s after the first),
-            # none ended yet (the first ends secs s after it started)
-            ta = t0 + ramp + 1.5
-            tb = t0 + secs - 0.5
-            if tb - ta < 1:
-                ta, tb = t0 + ramp + 0.3, t0 + secs - 0.1
-            self.sleep_until(ta, lg)
-            s1, c1, w1 = proc_table(), cpu_total(), time.monotonic()
-            # PSS of the call processes, once, in the middle of the window
-            pss = {g: 0 for g in GROUPS}
-            for pid in descendants(s1, self.wsd) + [self.wsd]:
-                if pid in s1:
-                    g = group_of(s1, pid, self.wsd, lg.pid, self.sink.pid)
-                    pss[g] = pss.get(g, 0) + pss_kb(pid)
-            r["pss"] = pss
-            r["ncalls_seen"] = sum(1 for p in descendants(s1, self.wsd) if s1[p][0] == "twilio-mix")
-            self.sleep_until(tb, lg)
-            s2, c2, w2 = proc_table(), cpu_total(), time.monotonic()
-            cpu, others = {}, {}
-            ours = set(descendants(s2, self.wsd)) | {self.wsd, lg.pid, self.sink.pid}
-            for pid, (comm, ppid, ticks) in s2.items():
-                if pid in s1 and s1[pid][0] == comm:
-                    d = ticks - s1[pid][2]
-                    if pid in ours:
-                        g = group_of(s2, pid, self.wsd, lg.pid, self.sink.pid)
-                        cpu[g] = cpu.get(g, 0) + d
-                    elif d > 0:
-                        cpu["not ours"] = cpu.get("not ours", 0) + d
-                        others[comm] = others.get(comm, 0) + d
-            span = w2 - w1
-            r["cpu"] = {g: v / TICK / span * 100 for g, v in cpu.items()}   # % of one core
-            r["others"] = sorted(((v / TICK / span * 100, k) for k, v in others.items()), reverse=True)[:4]
-            tot, idle, irq, steal = (c2[i] - c1[i] for i in range(4))
-            r["busy"] = 100.0 * (tot - idle - steal) / tot if tot else 0
-            r["forks"] = c2[4] - c1[4]  # calls in progress fork nothing: these are other work
-            r["irq"] = 100.0 * irq / tot * NPROC if tot else 0      # % of one core
-            r["steal"] = 100.0 * steal / tot * NPROC if tot else 0
-            # everything else that ran: other processes (including short-lived ones, which
-            # the per-process figures miss: other people's test suites) and the kernel
-            ours_ = sum(v for g, v in r["cpu"].items() if g != "not ours")
-            r["cpu"]["not ours"] = max(0.0, r["busy"] * NPROC - ours_ - r["irq"])
+            self.measure(r, tg, lg, t0, n * stagger / 1000.0, secs)
         rc, ru = wait_rusage(lg, n * stagger / 1000.0 + secs + 90)
         kv = {}
         with open(outp) as f:
@@ -454,6 +482,11 @@ class Bench:
                 kv[k] = int(v) if v.isdigit() else v
         r["lg"] = kv
         r["lg_rc"] = rc
+        try:
+            with open(outp + ".egress") as f:
+                r["egress"] = [int(x) for x in f]
+        except (OSError, ValueError):
+            r["egress"] = []
         # wait (bounded) for every call to end: its processes gone, its sink connection closed
         end = time.monotonic() + 40
         closed = 0
@@ -462,7 +495,7 @@ class Bench:
             new = self.read_sink()
             lines += new
             closed += sum(1 for x in new if x.startswith("C %d " % ph))
-            if closed >= n and not self.call_procs():
+            if closed >= n and (target != "callpipe" or not self.call_procs()):
                 break
             time.sleep(0.1)
         else:
@@ -470,9 +503,64 @@ class Bench:
         time.sleep(0.3)
         lines += self.read_sink()
         self.analyse(r, lines, ph, secs)
-        r["diag"] = self.server_log()
+        r["diag"] = self.server_log() if target == "callpipe" else ""
         r["wall"] = time.monotonic() - t0
         return r
+
+    def measure(self, r, tg, lg, t0, ramp, secs):
+        """CPU, wake-ups and PSS of every process of the run between "every call streaming"
+        (the last started ramp s after the first) and none ended yet"""
+        root = tg["root"]
+        ta = t0 + ramp + 1.5
+        tb = t0 + secs - 0.5
+        if tb - ta < 1:
+            ta, tb = t0 + ramp + 0.3, t0 + secs - 0.1
+        self.sleep_until(ta, lg)
+        s1, c1, w1 = proc_table(), cpu_total(), time.monotonic()
+        mine = descendants(s1, root) + [root]
+        ids = (root, tg["rootname"], lg.pid, self.sink.pid)
+        runs1 = {p: sched_runs(p) for p in mine + [lg.pid, self.sink.pid]}
+        # PSS of the server's processes, once, at the start of the window
+        pss = {}
+        for pid in mine:
+            if pid in s1:
+                g = group_of(s1, pid, *ids)
+                pss[g] = pss.get(g, 0) + pss_kb(pid)
+        r["pss"] = pss
+        r["ncalls_seen"] = (sum(1 for p in mine if s1[p][0] == "twilio-mix")
+                            if tg["rootname"] == "websocketd" else r["n"])
+        self.sleep_until(tb, lg)
+        s2, c2, w2 = proc_table(), cpu_total(), time.monotonic()
+        cpu, others, wake, ksys = {}, {}, {}, {}
+        ours = set(descendants(s2, root)) | {root, lg.pid, self.sink.pid}
+        for pid, (comm, ppid, ticks, kticks) in s2.items():
+            if pid in s1 and s1[pid][0] == comm:
+                d = ticks - s1[pid][2]
+                if pid in ours:
+                    g = group_of(s2, pid, *ids)
+                    cpu[g] = cpu.get(g, 0) + d
+                    ksys[g] = ksys.get(g, 0) + kticks - s1[pid][3]
+                    if pid in runs1:
+                        wake[g] = wake.get(g, 0) + sched_runs(pid) - runs1[pid]
+                elif d > 0:
+                    cpu["not ours"] = cpu.get("not ours", 0) + d
+                    others[comm] = others.get(comm, 0) + d
+        span = w2 - w1
+        r["span"] = span
+        r["cpu"] = {g: v / TICK / span * 100 for g, v in cpu.items()}   # % of one core
+        r["sys"] = {g: 100.0 * ksys[g] / v for g, v in cpu.items() if v and g in ksys}  # % in the kernel
+        # times each group was scheduled in, per 20 ms of call
+        r["wake"] = {g: v / (span / 0.02) / max(1, r["n"]) for g, v in wake.items()}
+        r["others"] = sorted(((v / TICK / span * 100, k) for k, v in others.items()), reverse=True)[:4]
+        tot, idle, irq, steal = (c2[i] - c1[i] for i in range(4))
+        r["busy"] = 100.0 * (tot - idle - steal) / tot if tot else 0
+        r["forks"] = c2[4] - c1[4]  # calls in progress fork nothing: these are other work
+        r["irq"] = 100.0 * irq / tot * NPROC if tot else 0      # % of one core
+        r["steal"] = 100.0 * steal / tot * NPROC if tot else 0
+        # everything else that ran: other processes (including short-lived ones, which
+        # the per-process figures miss: other people's test suites) and the kernel
+        ours_ = sum(v for g, v in r["cpu"].items() if g != "not ours")
+        r["cpu"]["not ours"] = max(0.0, r["busy"] * NPROC - ours_ - r["irq"])
 
     def server_log(self):
         """what the call processes reported since the last call: non-zero loss counters"""
@@ -528,6 +616,7 @@ class Bench:
         lat.sort()
         first.sort()
         sent = r["lg"].get("chunks_sent", 0)
+        r["lat"] = lat
         r.update({"in_p50": pct(lat, .5), "in_p99": pct(lat, .99), "in_max": lat[-1] if lat else None,
                   "in_n": len(lat), "first_p50": pct(first, .5), "first_max": first[-1] if first else None,
                   "received": len(seen), "sent": sent, "lost": max(0, sent - len(seen)),
@@ -580,8 +669,100 @@ class Bench:
                 info("note: " + msg)
         return not bad
 
+    # ---------------------------------------------------------------- 3. callpipe vs the peer
+    def versus(self):
+        """the same load (two-track real-time calls, one /client subscriber each, 2 Results
+        a second per channel) on callpipe and on the peer, one after the other"""
+        steps, secs = ([3], 3) if self.smoke else ([50, 100, 150], 14)
+        self.vs = []
+        ph = 20
+        for n in steps:
+            pair = []
+            for target in ("callpipe", "peer"):
+                info("vs peer: %s, %d calls with subscribers, %d s" % (target, n, secs))
+                r = self.phase(ph, n, secs, True, 25, measure=True, target=target)
+                ph += 1
+                self.check_calls(r, "vs peer %s %d calls" % (target, n), subs=True)
+                if r["diag"]:
+                    self.notes.append("vs peer %d calls: call processes reported: %s" % (n, r["diag"]))
+                pair.append(r)
+            self.vs.append((n, pair[0], pair[1]))
+            self.versus_rows(n, pair[0], pair[1])
+        self.versus_summary()
+        self.gomaxprocs(ph, steps[-1], secs)
+
+    def gomaxprocs(self, ph, n, secs):
+        """the largest step again with websocketd on one Go thread at a time (GOMAXPROCS=1)"""
+        self.stop_pipeline()
+        self.start_pipeline(self.bin, {"GOMAXPROCS": "1"})
+        info("vs peer: callpipe with GOMAXPROCS=1 for websocketd, %d calls" % n)
+        try:
+            r = self.phase(ph, n, secs, True, 25, measure=True)
+        finally:
+            self.stop_pipeline()
+            self.start_pipeline(self.bin)
+        self.check_calls(r, "GOMAXPROCS=1 %d calls" % n, subs=True)
+        _, cp, _ = self.vs[-1]
+        self.row("vs peer", "%d calls: websocketd CPU per call %%, scheduled in per 20 ms of call; "
+                 "ingress / egress p99 ms: default vs GOMAXPROCS=1" % n,
+                 "%.3f, %.2f; %s / %s vs %.3f, %.2f; %s / %s" % (
+                     cp["cpu"].get("websocketd", 0) / n, cp["wake"].get("websocketd", 0),
+                     ms(cp["in_p99"]), ms(cp["lg"].get("egress_p99_us")),
+                     r["cpu"].get("websocketd", 0) / n, r["wake"].get("websocketd", 0),
+                     ms(r["in_p99"]), ms(r["lg"].get("egress_p99_us"))))
+
+    def versus_rows(self, n, cp, pe):
+        big = n == max(x[0] for x in self.vs) and not self.smoke
+        c, p = cp["cpu"], pe["cpu"]
+        ours = {g: c.get(g, 0) / n for g in CALL_GROUPS}
+        cp_ours, cp_wsd, pe_tot = sum(ours.values()), c.get("websocketd", 0) / n, p.get("peer", 0) / n
+        self.row("vs peer", "%d calls: CPU per call %% of a core: callpipe = websocketd + ours "
+                 "(mix, sh, dg-stream, fanout, subscribe, other) vs peer (ratio)" % n,
+                 "%.3f + %.3f (%s) = %.3f vs %.3f (%s)" % (
+                     cp_wsd, cp_ours, ", ".join("%.3f" % ours[g] for g in CALL_GROUPS),
+                     cp_wsd + cp_ours, pe_tot, ratio(cp_wsd + cp_ours, pe_tot)),
+                 "ours <= 0.16, total <= 1.6x" if big else "")
+        cpk, pek = pss_per_call(cp), pss_per_call(pe)
+        self.row("vs peer", "%d calls: PSS per call, KB (server's PSS under load - idle, / calls): "
+                 "callpipe vs peer (ratio)" % n,
+                 "%.0f vs %.0f (%s)" % (cpk, pek, ratio(cpk, pek)), "<= 1200 KB" if big else "")
+        for what, a, b in (("ingress", (cp["in_p50"], cp["in_p99"]), (pe["in_p50"], pe["in_p99"])),
+                           ("egress", (cp["lg"].get("egress_p50_us"), cp["lg"].get("egress_p99_us")),
+                            (pe["lg"].get("egress_p50_us"), pe["lg"].get("egress_p99_us")))):
+            self.row("vs peer", "%d calls: %s p50 / p99 ms: callpipe vs peer" % (n, what),
+                     "%s / %s vs %s / %s" % (ms(a[0]), ms(a[1]), ms(b[0]), ms(b[1])),
+                     "p99 <= 5" if big else "")
+        w = cp["wake"]
+        self.row("vs peer", "%d calls: times scheduled in per 20 ms of call: websocketd, mix, sh, "
+                 "dg-stream, fanout, subscribe, other vs peer" % n,
+                 "%s vs %.2f" % (", ".join("%.2f" % w.get(g, 0) for g in ["websocketd"] + CALL_GROUPS),
+                                pe["wake"].get("peer", 0)))
+        self.row("vs peer", "%d calls: share of the CPU spent in the kernel: websocketd, mix, "
+                 "dg-stream vs peer" % n,
+                 "%s vs %.0f%%" % (", ".join("%.0f%%" % cp["sys"].get(g, 0) for g in
+                                             ("websocketd", "twilio-mix", "deepgram-stream")),
+                                  pe["sys"].get("peer", 0)))
+        self.row("vs peer", "%d calls: load tools (loadgen, dg-sink) and the rest (not ours), %% of a "
+                 "core: callpipe run vs peer run" % n,
+                 "%.0f, %.0f, %.0f vs %.0f, %.0f, %.0f" % (
+                     c.get("loadgen", 0), c.get("dg-sink", 0), c.get("not ours", 0),
+                     p.get("loadgen", 0), p.get("dg-sink", 0), p.get("not ours", 0)))
+
+    def versus_summary(self):
+        """the ratios callpipe / peer at the smallest and largest step"""
+        pick = [self.vs[0]] + ([self.vs[-1]] if len(self.vs) > 1 else [])
+        parts = []
+        for n, cp, pe in pick:
+            cpu_c = sum(v for g, v in cp["cpu"].items() if g in CALL_GROUPS + ["websocketd"]) / n
+            cpu_p = pe["cpu"].get("peer", 0) / n
+            parts.append("%d calls: CPU %s, PSS %s, ingress p99 %s, egress p99 %s" % (
+                n, ratio(cpu_c, cpu_p), ratio(pss_per_call(cp), pss_per_call(pe)),
+                ratio(cp["in_p99"], pe["in_p99"]),
+                ratio(cp["lg"].get("egress_p99_us"), pe["lg"].get("egress_p99_us"))))
+        self.row("vs peer", "callpipe / peer", "; ".join(parts), "CPU <= 1.6x at 150")
+
     def capacity(self):
-        steps, secs, budget = ([8], 3, 60) if self.smoke else ([50, 100, 150, 200, 250, 300, 400, 500], 14, 300)
+        steps, secs, budget = ([8], 3, 60) if self.smoke else ([50, 100, 150, 200, 250, 300, 400, 500], 14, 200)
         t_end = time.monotonic() + budget
         best, fail, results = None, None, []
         todo = list(steps)
@@ -589,7 +770,7 @@ class Bench:
         retried = set()
         while todo:
             n = todo.pop(0)
-            if time.monotonic() + secs + n * 0.01 + 20 > t_end or time.monotonic() - self.t_start > 380:
+            if time.monotonic() + secs + n * 0.01 + 20 > t_end:
                 self.notes.append("capacity: stopped before %d calls (time budget)" % n)
                 break
             info("capacity: %d calls, %d s" % (n, secs))
@@ -667,6 +848,222 @@ class Bench:
                      sum(per.values()) + wshare))
         self.capres = results
 
+    # ---------------------------------------------------------------- frame size
+    def frame_bin(self, fm):
+        """a tool folder where twilio-mix and deepgram-stream run with -f fm (exec wrappers:
+        no extra process stays), everything else linked to the tools under test"""
+        d = os.path.join(self.tmp, "bin-f%d" % fm)
+        os.makedirs(d, exist_ok=True)
+        for t in os.listdir(self.bin):
+            dst = os.path.join(d, t)
+            if os.path.lexists(dst):
+                continue
+            if t in ("twilio-mix", "deepgram-stream"):
+                with open(dst, "w") as f:
+                    f.write("#!/bin/sh\nexec '%s' -f %d \"$@\"\n" % (os.path.join(self.bin, t), fm))
+                os.chmod(dst, 0o755)
+            else:
+                os.symlink(os.path.join(self.bin, t), dst)
+        return d
+
+    def frames(self):
+        """CPU per call and added latency at 20, 40 and 100 ms frames (twilio-mix -f and
+        deepgram-stream -f together; the peer -m), no subscribers"""
+        n, secs = (2, 3) if self.smoke else (50, 10)
+        ph = 40
+        self.fr = []
+        for fm in (20, 40, 100):
+            self.stop_pipeline()
+            self.stop_peer()
+            self.start_pipeline(self.frame_bin(fm))
+            self.start_peer(fm)
+            res = []
+            for target in ("callpipe", "peer"):
+                info("frames: %s, %d ms frames, %d calls, %d s" % (target, fm, n, secs))
+                r = self.phase(ph, n, secs, False, 50, measure=True, target=target)
+                ph += 1
+                self.check_calls(r, "frames %d ms %s" % (fm, target))
+                res.append(r)
+            cp, pe = res
+            self.fr.append((fm, cp, pe))
+            c = cp["cpu"]
+            tot = (c.get("websocketd", 0) + sum(c.get(g, 0) for g in CALL_GROUPS)) / n
+            self.row("frames", "--frame-ms %d, %d calls: CPU per call %% of a core, callpipe (dg-stream) "
+                     "vs peer; ingress p50 / p99 ms callpipe vs peer; dg-stream scheduled in per 20 ms"
+                     % (fm, n),
+                     "%.3f (%.3f) vs %.3f; %s / %s vs %s / %s; %.2f" % (
+                         tot, c.get("deepgram-stream", 0) / n, pe["cpu"].get("peer", 0) / n,
+                         ms(cp["in_p50"]), ms(cp["in_p99"]), ms(pe["in_p50"]), ms(pe["in_p99"]),
+                         cp["wake"].get("deepgram-stream", 0)))
+        self.stop_pipeline()
+        self.stop_peer()
+        self.start_pipeline(self.bin)
+        self.start_peer()
+
+    # ---------------------------------------------------------------- syscalls per process
+    def traces(self):
+        """strace -c -f on every process of one live call (with a subscriber), then on the
+        peer with one call: syscalls per 20 ms of call, per process, and the commonest"""
+        strace = shutil.which("strace")
+        if strace is None:
+            self.notes.append("strace not found: no syscall counts")
+            return
+        secs, hold = (4, 1.5) if self.smoke else (10, 4.0)
+        for target in ("callpipe", "peer"):
+            tg = self.tg[target]
+            args = [os.path.join(self.tools, "loadgen"), "-p", str(tg["port"]), "-n", "1", "-s",
+                    str(secs), "-P", "60", "-e", "25", "-S"]
+            lg = spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.sleep_until(time.monotonic() + 1.5, lg)
+            t = proc_table()
+            pids = [tg["root"]] + (descendants(t, tg["root"]) if target == "callpipe" else [])
+            out = []
+            for pid in pids:
+                name = group_of(t, pid, tg["root"], tg["rootname"], lg.pid, -1)
+                if name == "subscribers":
+                    name = t[pid][0]
+                f = os.path.join(self.tmp, "strace-%s-%d" % (target, pid))
+                out.append((name, f, spawn([strace, "-c", "-f", "-q", "-o", f, "-p", str(pid)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+            time.sleep(hold)
+            for _, _, p in out:
+                p.send_signal(signal.SIGINT)
+            for _, _, p in out:
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(5)
+            wait_rusage(lg, secs + 30)
+            self.read_sink()
+            self.server_log()
+            frames = hold / 0.02
+            parts = []
+            for name, f, _ in out:
+                tot, top = strace_counts(f)
+                if tot is None:
+                    continue
+                parts.append("%s %.1f (%s)" % (name, tot / frames, ", ".join(
+                    "%s %.1f" % (k, v / frames) for v, k in top[:3])))
+            self.row("syscalls", "%s, 1 call with a subscriber: syscalls per 20 ms per process "
+                     "(strace -c -f over %.0f s; the commonest)" % (target, hold), "; ".join(parts))
+
+    # ---------------------------------------------------------------- TLS memory
+    def tls_files(self):
+        d = os.path.join(self.tmp, "tls")
+        os.makedirs(d, exist_ok=True)
+        cmds = [
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=callpipe bench CA' "
+            "-keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE",
+            "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr",
+            "printf 'subjectAltName=IP:127.0.0.1\\n' > ext",
+            "openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+            "-extfile ext -out srv.pem",
+            "cat srv.pem srv.key > srv.both"]
+        for c in cmds:
+            if subprocess.run(c, shell=True, cwd=d, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=60).returncode != 0:
+                raise Broken("openssl failed: %s" % c)
+        return d
+
+    def tlsmem(self):
+        """deepgram-stream's memory over wss:// through a TLS front (socat, throw-away CA):
+        the system CA bundle (plus our CA, so that it connects) vs a file with our CA only"""
+        socat = shutil.which("socat")
+        bundle = "/etc/ssl/certs/ca-certificates.crt"
+        if socat is None or not os.path.exists(bundle):
+            self.notes.append("no socat or no %s: no TLS memory figures" % bundle)
+            return
+        d = self.tls_files()
+        with open(os.path.join(d, "bundle.pem"), "wb") as f:
+            for src in (bundle, os.path.join(d, "ca.pem")):
+                with open(src, "rb") as g:
+                    f.write(g.read())
+        ncert = open(bundle, errors="replace").read().count("BEGIN CERTIFICATE")
+        pf = os.path.join(self.tmp, "sink4.port")
+        sink = spawn([os.path.join(self.tools, "dg-sink"), "-f", pf, "-o",
+                      os.path.join(self.tmp, "sink4.log"), "-e", "50"],
+                     stderr=open(os.path.join(self.tmp, "sink4.err"), "wb"))
+        sport = self.wait_port_file(pf, sink)
+        tport = freeport()
+        front = spawn([socat, "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,cert=%s,verify=0"
+                       % (tport, os.path.join(d, "srv.both")), "TCP:127.0.0.1:%d" % sport],
+                      stderr=subprocess.DEVNULL)
+        wait_connect(tport, 10)
+        k, secs = (2, 2) if self.smoke else (10, 8)
+        try:
+            for label, url, ca in (
+                    ("ws://", "ws://127.0.0.1:%d/v1/listen" % sport, None),
+                    ("wss://, system bundle (%d CAs) + ours" % ncert, "wss://127.0.0.1:%d/v1/listen" % tport,
+                     os.path.join(d, "bundle.pem")),
+                    ("wss://, a CA file with only the chain's root", "wss://127.0.0.1:%d/v1/listen" % tport,
+                     os.path.join(d, "ca.pem"))):
+                self.quiet(10)
+                info("TLS memory: %d deepgram-streams, %s" % (k, label))
+                env = {"DEEPGRAM_CA_FILE": ca} if ca else {}
+                cpu, rss, codes, errs = self.dg_streams(k, secs, 1.0, 20, 0, url=url, envx=env)
+                self.dg_check("TLS memory, %s" % label, codes, errs)
+                m = self.dg_mems
+                pss = sum(x.get("Pss", 0) for x in m) / max(1, len(m))
+                anon = sum(x.get("Anonymous", 0) for x in m) / max(1, len(m))
+                self.row("tls", "deepgram-stream, %s: PSS, anonymous, peak RSS per process (%d streams "
+                         "at once); CPU s per audio hour" % (label, k),
+                         "%.2f MB, %.2f MB, %.1f MB; %.2f s/h" % (pss / 1024, anon / 1024, rss / 1024,
+                                                                  cpu / (k * secs / 3600.0)))
+        finally:
+            stop(front)
+            stop(sink)
+
+    # ---------------------------------------------------------------- the design's floor
+    def floor(self):
+        """what a pipe hop with a wake-up costs on this machine (bench/floor.c), and what
+        websocketd costs per message (from the vs-peer runs)"""
+        rc = subprocess.run([os.path.join(self.tools, "floor"), "-n", "20000" if self.smoke else "200000"],
+                            capture_output=True, text=True, timeout=120)
+        kv = dict(x.split("=", 1) for x in rc.stdout.split() if "=" in x)
+        if rc.returncode != 0 or "hop_ns" not in kv:
+            self.problem("floor failed: %s" % rc.stderr.strip()[-200:])
+            return
+        self.row("floor", "one pipe hop with a wake-up: busy (ping-pong, per side) vs paced (reader "
+                 "woken every 1 ms, CPU idle between); one timer wake-up (poll 1 ms)",
+                 "%.1f us vs %.1f us; %.1f us" % (int(kv["hop_ns"]) / 1000.0, int(kv["paced_ns"]) / 1000.0,
+                                                 int(kv["timer_ns"]) / 1000.0))
+        if getattr(self, "vs", None):
+            n, cp, _ = self.vs[-1]
+            msgs = 100 + 4  # per call per second: 2 media messages every 20 ms in, 4 Results out
+            w = cp["cpu"].get("websocketd", 0) / 100.0 / n / msgs * 1e6
+            self.row("floor", "websocketd CPU per message at %d calls (%d messages a second a call)"
+                     % (n, msgs), "%.1f us" % w)
+
+    # ---------------------------------------------------------------- charts
+    def charts(self):
+        gp = shutil.which("gnuplot")
+        if gp is None or not getattr(self, "vs", None):
+            self.notes.append("no charts: %s" % ("gnuplot not found" if gp is None else "no vs-peer runs"))
+            return
+        base = self.outf[:-3] if self.outf.endswith(".md") else self.outf
+        dat = os.path.join(self.tmp, "cpu.dat")
+        with open(dat, "w") as f:
+            f.write("# calls callpipe-total callpipe-ours peer\n")
+            for n, cp, pe in self.vs:
+                ours = sum(cp["cpu"].get(g, 0) for g in CALL_GROUPS) / n
+                f.write("%d %.4f %.4f %.4f\n" % (n, ours + cp["cpu"].get("websocketd", 0) / n, ours,
+                                                  pe["cpu"].get("peer", 0) / n))
+        n, cp, pe = self.vs[-1]
+        files = {}
+        for name, v in (("cp-in", cp["lat"]), ("pe-in", pe["lat"]), ("cp-eg", cp["egress"]),
+                        ("pe-eg", pe["egress"])):
+            files[name] = os.path.join(self.tmp, "%s.dat" % name)
+            write_cdf(files[name], v)
+        self.chart_pngs = [base + "-cpu.png", base + "-latency.png"]
+        script = CHART % {"cpu_png": self.chart_pngs[0], "lat_png": self.chart_pngs[1], "dat": dat,
+                          "n": n, "target": 0.16, **files}
+        r = subprocess.run([gp], input=script, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            self.problem("gnuplot failed: %s" % r.stderr.strip()[-300:])
+            return
+        info("charts: %s" % " ".join(self.chart_pngs))
+
     # ---------------------------------------------------------------- 4. deepgram-stream
     def wav_header(self):
         """the WAV header twilio-mix writes on a pipe (length fields at their maximum)"""
@@ -682,19 +1079,20 @@ class Bench:
             raise Broken("unexpected twilio-mix output (%d bytes)" % len(data))
         return data[:hl]
 
-    def dg_streams(self, k, secs, speed, block_ms, sink_port, extra=(), cmd=None):
+    def dg_streams(self, k, secs, speed, block_ms, sink_port, extra=(), cmd=None, url=None, envx=None):
         """k deepgram-streams (or k copies of cmd) fed stereo mu-law in blocks of block_ms,
         speed x real time. Returns (cpu seconds total, max rss KB, exit codes, stderr texts)."""
         hdr = self.wav_header()
         env = dict(os.environ)
         env["DEEPGRAM_API_KEY"] = "benchkey"
+        env.update(envx or {})
+        url = url or "ws://127.0.0.1:%d/v1/listen" % sink_port
         procs, reads = [], []
         for i in range(k):
             err = open(os.path.join(self.tmp, "dg-%d.err" % i), "wb")
             pre, read = self.runstat("dg-%d" % i)
             reads.append(read)
-            p = spawn(pre + (cmd or [os.path.join(self.bin, "deepgram-stream"), "-u",
-                                     "ws://127.0.0.1:%d/v1/listen" % sink_port] + list(extra)),
+            p = spawn(pre + (cmd or [os.path.join(self.bin, "deepgram-stream"), "-u", url] + list(extra)),
                       stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, env=env)
             p.stdin.write(hdr)
             p.stdin.flush()
@@ -739,7 +1137,8 @@ class Bench:
                 break
             nxt = t0 + b * block_ms / 1000.0 / speed if b < nblk else now + 0.005
             time.sleep(max(0.0005, min(0.005 if busy else 1, nxt - time.monotonic())))
-        self.dg_mem = mem_of_child(procs[0].pid)
+        self.dg_mems = [mem_of_child(p.pid) for p in procs]
+        self.dg_mem = self.dg_mems[0]
         self.stalled = sum(stalled)
         for i, p in enumerate(procs):
             try:
@@ -774,7 +1173,7 @@ class Bench:
         try:
             self.quiet(20)
             # real time: 20 ms blocks, as twilio-mix writes them on a live call
-            k, secs = (2, 2) if self.smoke else (20, 30)
+            k, secs = (2, 2) if self.smoke else (20, 20)
             info("deepgram-stream: %d streams x %d s in real time" % (k, secs))
             cpu, rss, codes, errs = self.dg_streams(k, secs, 1.0, 20, port)
             self.dg_check("real time", codes, errs)
@@ -895,7 +1294,9 @@ class Bench:
                 "- date: %s" % time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                 "- machine: %d CPUs (nproc), %s" % (len(os.sched_getaffinity(0)), model),
                 "- commit: %s%s" % (commit, " (work tree had uncommitted changes)" if dirty else ""),
-                "- load average before the run: %s (other work on the machine skews every figure)" % self.loadavg,
+                "- load average before / after the run: %s / %s (other work on the machine skews every "
+                "figure; the \"not ours\" figures show how much ran beside each step)" % (self.loadavg, loadavg()),
+                "- waited for a quiet machine: %.0f s (the run stops waiting after 100 s)" % self.waited,
                 "- run time: %.0f s (`make bench`; method: bench/README.md)" % (time.monotonic() - self.t_start),
                 ""]
         tail_ = [""]
@@ -909,16 +1310,36 @@ class Bench:
         os.rename(tmp, self.outf)
         info("results written to %s" % self.outf)
 
+    def want(self, part):
+        return self.only is None or part in self.only
+
     def main(self):
         try:
-            info("mixer")
-            self.mixer()
-            info("server: pipeline.sh + websocketd + dg-sink")
+            if self.want("mixer"):
+                info("mixer")
+                self.mixer()
+            info("server: pipeline.sh + websocketd + dg-sink; the peer")
             self.start_server()
-            self.latency()
-            self.capacity()
+            self.start_peer()
+            if self.want("latency"):
+                self.latency()
+            if self.want("versus"):
+                self.versus()
+            if self.want("trace"):
+                self.traces()
+            if self.want("capacity"):
+                self.capacity()
+            if self.want("frames"):
+                self.frames()
             self.stop_server()
-            self.dgcost()
+            if self.want("dgcost"):
+                self.dgcost()
+            if self.want("tls"):
+                self.tlsmem()
+            if self.want("floor"):
+                self.floor()
+            if self.want("charts"):
+                self.charts()
         except Broken as e:
             self.problem(str(e))
         except KeyboardInterrupt:
@@ -939,6 +1360,102 @@ class Bench:
         return 1 if self.problems else 0
 
 
+def ratio(a, b):
+    if a is None or b is None or b <= 0:
+        return "n/a"
+    return "%.1fx" % (a / b)
+
+
+def pss_per_call(r):
+    """the server's PSS under load minus its idle PSS, per call (KB)"""
+    tot = sum(v for g, v in r["pss"].items() if g not in ("loadgen", "dg-sink"))
+    return max(0, tot - r["idle_pss"]) / max(1, r["ncalls_seen"])
+
+
+def strace_counts(path):
+    """(total calls, [(calls, syscall)...] largest first) from strace -c output"""
+    tot, rows = None, []
+    try:
+        with open(path) as f:
+            for line in f:
+                v = line.split()
+                if len(v) < 5 or not v[0][0].isdigit():
+                    continue
+                try:
+                    calls = int(v[3])
+                except ValueError:
+                    continue
+                if v[-1] == "total":
+                    tot = calls
+                else:
+                    rows.append((calls, v[-1]))
+    except OSError:
+        return None, []
+    rows.sort(reverse=True)
+    return tot, rows
+
+
+def wait_connect(port, secs):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def write_cdf(path, v):
+    """a sorted sample as (ms, share at or below) pairs, at most ~2000 lines"""
+    v = sorted(v)
+    step = max(1, len(v) // 2000)
+    with open(path, "w") as f:
+        if not v:
+            f.write("0 0\n")
+        for i in range(0, len(v), step):
+            f.write("%.3f %.5f\n" % (v[i] / 1000.0, (i + 1) / len(v)))
+        if v:
+            f.write("%.3f 1\n" % (v[-1] / 1000.0))
+
+
+CHART = """set terminal pngcairo size 900,540 noenhanced font ",11"
+set output "%(cpu_png)s"
+set title "CPU per call, real-time two-track calls with one subscriber each"
+set xlabel "concurrent calls"
+set ylabel "%% of one core per call"
+set yrange [0:*]
+set xrange [0:*]
+set key below
+set grid
+plot "%(dat)s" using 1:2 with linespoints lw 2 pt 7 title "callpipe (all, with websocketd)", \\
+     "%(dat)s" using 1:3 with linespoints lw 2 pt 5 title "callpipe without websocketd", \\
+     "%(dat)s" using 1:4 with linespoints lw 2 pt 9 title "Node peer", \\
+     "%(dat)s" using 1:($4*1.6) with lines dt 2 lc rgb "gray60" title "1.6 x the peer (target for callpipe)", \\
+     %(target)s with lines dt 2 lc rgb "gray40" title "target for callpipe without websocketd"
+set output "%(lat_png)s"
+set title "Latency distribution at %(n)d calls (share of samples at or below)"
+set xlabel "ms (log scale)"
+set ylabel "share of samples"
+set logscale x
+set yrange [0:1.02]
+set xrange [0.05:*]
+set key bottom right
+plot "%(cp-in)s" using 1:2 with lines lw 2 title "callpipe ingress (caller -> Deepgram)", \\
+     "%(pe-in)s" using 1:2 with lines lw 2 title "peer ingress", \\
+     "%(cp-eg)s" using 1:2 with lines lw 2 dt 3 title "callpipe egress (Deepgram -> subscriber)", \\
+     "%(pe-eg)s" using 1:2 with lines lw 2 dt 3 title "peer egress"
+"""
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def fmt_int(x):
     return "{:,}".format(int(round(x)))
 
@@ -952,19 +1469,19 @@ def tail(path, n=5):
 
 
 def main():
-    a = {"smoke": False, "top": None, "bin": None, "tools": None, "out": None}
+    a = {"smoke": False, "top": None, "bin": None, "tools": None, "out": None, "only": None}
     argv = sys.argv[1:]
     while argv:
         o = argv.pop(0)
         if o == "--smoke":
             a["smoke"] = True
-        elif o in ("--top", "--bin", "--tools", "--out") and argv:
+        elif o in ("--top", "--bin", "--tools", "--out", "--only") and argv:
             a[o[2:]] = argv.pop(0)
         else:
-            sys.stderr.write("usage: bench.py [--smoke] --top DIR --bin DIR --tools DIR --out FILE\n")
+            sys.stderr.write("usage: bench.py [--smoke] [--only PART,...] --top DIR --bin DIR --tools DIR --out FILE\n")
             return 100
     if None in (a["top"], a["bin"], a["tools"], a["out"]):
-        sys.stderr.write("usage: bench.py [--smoke] --top DIR --bin DIR --tools DIR --out FILE\n")
+        sys.stderr.write("usage: bench.py [--smoke] [--only PART,...] --top DIR --bin DIR --tools DIR --out FILE\n")
         return 100
 
     def on_signal(s, f):

@@ -4,7 +4,7 @@
  * the Results coming back.
  *
  * usage: loadgen -p port [-n calls] [-s seconds] [-i stagger-ms] [-P phase] [-e every]
- *                [-S] [-r run-id]
+ *                [-S] [-r run-id] [-o egress-file]
  *   -n  concurrent calls (1..5000, default 1)      -s  seconds of audio per call (default 10)
  *   -i  start call k k*ms after the first (default 10)
  *   -P  phase number written into every tag (0..255), so the sink can tell runs apart
@@ -12,6 +12,7 @@
  *   -S  one /client subscriber per call: egress = receive time - time the sink wrote into
  *       the Results transcript ("bt<microseconds>")
  *   -r  run id (hex digits in the CallSids, default: pid)
+ *   -o  write every egress sample (microseconds, sorted, one a line) to this file
  * Every payload starts with a tag (bws.h): phase, track, call, chunk number and the send
  * time (CLOCK_MONOTONIC), written when the message is built, just before the write.
  * Output (stdout): key=value lines: calls, ok, failed, chunks_sent, late_max_us (how far
@@ -58,6 +59,7 @@ static uint64_t *eg;
 static size_t neg, capeg;
 static int subs_ok, subs_failed;
 static unsigned char filler[CHUNK];
+static const char *egfile;
 
 static void
 die(int code, const char *m)
@@ -486,6 +488,20 @@ pct(const uint64_t *v, size_t n, double p)
 	return v[i < n ? i : n - 1];
 }
 
+static void
+write_samples(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	size_t i;
+
+	if (f == NULL)
+		die(111, "unable to open the egress file");
+	for (i = 0; i < neg; i++)
+		fprintf(f, "%llu\n", (unsigned long long)eg[i]);
+	if (fclose(f) != 0)
+		die(111, "unable to write the egress file");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -494,7 +510,7 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	runid = (unsigned)getpid();
-	while ((ch = getopt(argc, argv, "p:n:s:i:P:e:Sr:")) != -1) {
+	while ((ch = getopt(argc, argv, "p:n:s:i:P:e:Sr:o:")) != -1) {
 		switch (ch) {
 		case 'p': port = (int)num(optarg, 1, 65535, "port"); break;
 		case 'n': ncalls = (int)num(optarg, 1, 5000, "calls"); break;
@@ -503,6 +519,7 @@ main(int argc, char **argv)
 		case 'P': phase = (int)num(optarg, 0, 255, "phase"); break;
 		case 'e': every = (int)num(optarg, 0, 255, "every"); break;
 		case 'S': subs = 1; break;
+		case 'o': egfile = optarg; break;
 		case 'r': {
 			char *e;
 			unsigned long v = strtoul(optarg, &e, 16);
@@ -512,12 +529,12 @@ main(int argc, char **argv)
 			break;
 		}
 		default:
-			fprintf(stderr, "usage: loadgen -p port [-n calls] [-s seconds] [-i stagger-ms] [-P phase] [-e every] [-S] [-r run-id]\n");
+			fprintf(stderr, "usage: loadgen -p port [-n calls] [-s seconds] [-i stagger-ms] [-P phase] [-e every] [-S] [-r run-id] [-o egress-file]\n");
 			return 100;
 		}
 	}
 	if (port == 0 || optind != argc)
-		die(100, "usage: loadgen -p port [-n calls] [-s seconds] [-i stagger-ms] [-P phase] [-e every] [-S] [-r run-id]");
+		die(100, "usage: loadgen -p port [-n calls] [-s seconds] [-i stagger-ms] [-P phase] [-e every] [-S] [-r run-id] [-o egress-file]");
 	nchunks = (uint32_t)(seconds * 50);
 	for (i = 0; i < CHUNK; i++) /* a fixed, speech-like spread of mu-law values */
 		filler[i] = (unsigned char)(0x80 + ((i * 37) & 0x3f) + ((i & 8) ? 0 : 0x40));
@@ -615,6 +632,8 @@ main(int argc, char **argv)
 		}
 	}
 	qsort(eg, neg, sizeof *eg, cmp64);
+	if (egfile != NULL)
+		write_samples(egfile);
 	printf("calls=%d\nok=%d\nfailed=%d\nchunks_sent=%llu\nlate_max_us=%llu\n", ncalls, ok,
 	    failed, (unsigned long long)chunks_sent, (unsigned long long)late_max);
 	printf("egress_n=%zu\negress_p50_us=%llu\negress_p99_us=%llu\negress_max_us=%llu\n", neg,
