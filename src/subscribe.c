@@ -693,13 +693,6 @@ main(int argc, char **argv)
 		return CP_EXIT_OK;
 	}
 	setsignals();
-	if (sid != NULL) {
-		snprintf(S.sid, sizeof S.sid, "%s", sid);
-		if (!cp_valid_sid(sid, "CA")) {
-			S.sid[0] = '\0';
-			end("bad-request", "malformed CallSid: expected CA and 32 hex digits", CP_EXIT_NEG);
-		}
-	}
 	if (maxsubs > 0 && cd_slot((unsigned)maxsubs, &e) < 0) {
 		if (e.code == CP_EXIT_NEG)
 			end("busy", "too many subscribers: try again later", CP_EXIT_NEG);
@@ -710,6 +703,10 @@ main(int argc, char **argv)
 		list();
 	if (sid == NULL)
 		readsid(handshake);
+	else if (cp_valid_sid(sid, "CA"))
+		memcpy(S.sid, sid, CD_SIDLEN + 1);
+	else
+		end("bad-request", "malformed CallSid: expected CA and 32 hex digits", CP_EXIT_NEG);
 	findcall(wait_s);
 	follow();
 	return CP_EXIT_OK;
