@@ -116,12 +116,19 @@ static void
 end(const char *reason, const char *error, int code)
 {
 	char line[400];
+	int fl;
 
 	S.sigfd = -1; /* a signal now must not recurse */
 	snprintf(line, sizeof line, "{\"type\":\"callpipe.end\",\"reason\":\"%s\"%s%s%s}\n", reason,
 	    error ? ",\"error\":\"" : "", error ? error : "", error ? "\"" : "");
+	/* never block here: after a signal, stdout may be a reader that stopped reading */
+	fl = fcntl(1, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		(void)fcntl(1, F_SETFL, fl | O_NONBLOCK);
 	if (cp_writeall(1, line, strlen(line)) < 0 && errno != EPIPE && errno != EAGAIN)
 		cp_warnsys("unable to write to stdout");
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		(void)fcntl(1, F_SETFL, fl);
 	if (error != NULL && code != CP_EXIT_OK)
 		cp_warn("%s%s%s", error, S.sid[0] ? ": " : "", S.sid);
 	exit(code);
@@ -555,13 +562,17 @@ findcall(long long wait_s)
 
 	for (;;) {
 		callsfd = cd_open_calls(0, &e);
-		if (callsfd < 0 && e.code != CP_EXIT_NEG)
-			cp_die(e.code, "unable to open the call folder: %s", e.msg);
+		if (callsfd < 0 && e.code != CP_EXIT_NEG) {
+			cp_warn("unable to open the call folder: %s", e.msg);
+			end("server-stopping", "unable to open the call folder", e.code);
+		}
 		if (callsfd >= 0) {
 			S.calldirfd = cd_open_call(callsfd, S.sid, 0, &e);
 			close(callsfd);
-			if (S.calldirfd < 0 && e.code != CP_EXIT_NEG)
-				cp_die(e.code, "unable to open the call folder: %s", e.msg);
+			if (S.calldirfd < 0 && e.code != CP_EXIT_NEG) {
+				cp_warn("unable to open the call folder: %s", e.msg);
+				end("server-stopping", "unable to open the call folder", e.code);
+			}
 		}
 		if (S.calldirfd >= 0 && cd_call_state(S.calldirfd, cd_wall_ms(), &c) == 0 && c.state != CD_NONE)
 			break;
