@@ -43,6 +43,7 @@ static struct {
 	struct stream st[CD_MAXSTREAMS];
 	size_t nst;
 	int scanned;             /* streams found after the first scan are new: all ours */
+	int fromstart;           /* we waited for the call: all of it is ours */
 } S = { .sigfd = -1, .calldirfd = -1 };
 
 static void
@@ -376,7 +377,7 @@ scan(void)
 			break;
 		sfd = openat(streamsfd, v[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd >= 0)
-			learn(&v[i], sfd, S.scanned || S.hflag);
+			learn(&v[i], sfd, S.scanned || S.hflag || S.fromstart);
 	}
 	close(streamsfd);
 	S.scanned = 1;
@@ -581,11 +582,12 @@ findcall(long long wait_s)
 		S.calldirfd = -1;
 		if (cp_now_ms() >= until)
 			end("unknown-call", "unknown CallSid", CP_EXIT_NEG);
+		S.fromstart = 1; /* it was not there when we came: follow it from its start */
 		pause_ms(WAIT_MS);
 	}
 	if (c.state == CD_OVER) {
-		/* an ended call: its record, with -H, and its end */
-		if (S.hflag)
+		/* an ended call: its record, with -H (or when we waited for it), and its end */
+		if (S.hflag || S.fromstart)
 			scan();
 		end(strcmp(c.reason, "transcription-failed") == 0 ? c.reason : "call-ended", NULL,
 		    CP_EXIT_OK);
