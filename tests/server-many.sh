@@ -73,7 +73,7 @@ echo "subscribers exit 0: $ok of $((N + 3))"
 case_ "each call's log holds its own transcripts, each subscriber its own call's log"
 i=1 own=0 same=0 sums=
 while [ $i -le $N ]; do
-	L=$(calldir "$(sid $i)")/log.jsonl
+	L=$(streamdir "$(sid $i)")/log.jsonl
 	/usr/bin/python3 expect.py call$i.jsonl | sort >expect$i
 	finals "$L" >got$i
 	cmp -s expect$i got$i && own=$((own + 1))
@@ -87,7 +87,7 @@ echo "shell subscribers identical to their call's log: $same of $N"
 sort summaries | uniq -c | sed 's/^ *//'
 for i in 1 2 3; do
 	sed '1d;$d' ws$i.out >ws$i.msgs
-	same ws$i.msgs "$(calldir "$(sid $i)")/log.jsonl"
+	same ws$i.msgs "$(streamdir "$(sid $i)")/log.jsonl"
 done
 echo "transcripts found in more than one call: $(cat got* | awk "{ print \$3 }" | sort | uniq -d | wc -l)"
 echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"

@@ -107,7 +107,7 @@ PLPID=
 gone "$W2" && echo "websocketd stopped"
 waitexit 5 "$SP"
 echo "subscribe exit $?"
-L=$(calldir "$S")/log.jsonl
+L=$(streamdir "$S")/log.jsonl
 summary "$L"
 same sub.out "$L"
 grep -oE '(pipeline.sh|twilio): .*(draining|refusing|stopp).*' "$WORK/pipeline.log" | norm
@@ -128,7 +128,7 @@ PLPID=
 waitexit 10 "$RP"
 echo "twilio-replay exit $?"
 ended "$S" && echo "the call ended"
-tail -n 1 "$(calldir "$S")/log.jsonl" | jq -r .type
+tail -n 1 "$(streamdir "$S")/log.jsonl" | jq -r .type
 noprocs && echo "no call processes left"
 grep -oE 'pipeline.sh: .*(draining|live calls).*' "$WORK/pipeline.log" | norm
 
