@@ -701,7 +701,7 @@ main(int argc, char **argv)
 		case 'j': S.jflag = 1; break;
 		case 'm': maxsubs = num(optarg, 1, 100000, "subscriber limit"); break;
 		case 'n': nflag = 1; break; /* the default now: stdin is watched only with -i */
-		case 't': handshake = num(optarg, 1, 3600, "handshake time"); break;
+		case 't': handshake = num(optarg, 1, 86400, "handshake time"); break;
 		case 'w': wait_s = num(optarg, 0, 600, "wait"); break;
 		default: cp_usage(usage);
 		}

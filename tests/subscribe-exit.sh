@@ -47,7 +47,7 @@ fifos
 
 case_ "stdout goes away (head -n 1)"
 ( subscribe -n $SID 3>&-; echo $? > rc2 ) | head -n 1 > o2 & HP=$!
-rc waitfor 5 attached subscribe.
+rc waitfor 5 hasfifos 2 # the subscriber piped to jq, and this one
 echo '{"n":2}' >&3
 rc waitfor 3 test -s rc2
 echo "subscribe ? $(cat rc2)"
