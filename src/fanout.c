@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "annot.h"
 #include "calldir.h"
 #include "cp.h"
 #include "fanbuf.h"
@@ -374,32 +375,6 @@ inband(const char *line, size_t len)
 	cJSON_Delete(j);
 }
 
-/* line with our member added before its final '}' into abuf; 0, or -1 if the line is
- * not a JSON object (a bad message: skipped). */
-static int
-annotate(const char *line, size_t len, size_t *outlen)
-{
-	size_t a = 0, b = len, k;
-
-	while (a < b && (line[a] == ' ' || line[a] == '\t' || line[a] == '\r'))
-		a++;
-	while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t' || line[b - 1] == '\r'))
-		b--;
-	if (b - a < 2 || line[a] != '{' || line[b - 1] != '}')
-		return -1;
-	k = b - 1; /* the final '}' */
-	memcpy(abuf, line, k);
-	for (a = k; a > 0 && (line[a - 1] == ' ' || line[a - 1] == '\t' || line[a - 1] == '\n'); a--)
-		;
-	if (line[a - 1] != '{')
-		abuf[k++] = ',';
-	memcpy(abuf + k, annot, annotlen);
-	k += annotlen;
-	abuf[k++] = '}';
-	*outlen = k;
-	return 0;
-}
-
 static void
 online(const char *line, size_t len)
 {
@@ -411,7 +386,7 @@ online(const char *line, size_t len)
 		nempty++;
 		return;
 	}
-	if (annotate(line, len, &len) < 0) {
+	if ((len = an_annotate(line, len, annot, annotlen, abuf)) == 0) {
 		if (nbad++ == 0)
 			cp_warn("skipping a line that is not a JSON object (more are counted at the end)");
 		return;
@@ -498,30 +473,10 @@ watch(int quiet)
 static void
 annotation(const char *tracks)
 {
-	char tr[256];
-	const char *p;
-	size_t k = 0;
-	int n;
-
-	tr[k++] = '[';
-	for (p = tracks; p && *p && k < sizeof tr - 40; ) {
-		size_t len = strcspn(p, ",");
-
-		if (len > 0 && len < 32 && strspn(p, "abcdefghijklmnopqrstuvwxyz_") >= len)
-			k += (size_t)snprintf(tr + k, sizeof tr - k, "%s\"%.*s\"", k > 1 ? "," : "", (int)len, p);
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	tr[k++] = ']';
-	tr[k] = '\0';
-	n = snprintf(annot, sizeof annot,
-	    "\"callpipe\":{\"call_sid\":\"%s\",\"stream_sid\":%s%s%s,\"stream\":%u,"
-	    "\"tracks\":%s,\"offset\":%.3f}",
-	    sid, own.st.ssid[0] ? "\"" : "", own.st.ssid[0] ? own.st.ssid : "null",
-	    own.st.ssid[0] ? "\"" : "", own.st.n, tr,
-	    (double)(own.st.start_ms > own.call_start_ms ? own.st.start_ms - own.call_start_ms : 0) / 1000.0);
-	annotlen = (size_t)n;
+	annotlen = an_member(annot, sizeof annot, sid, own.st.ssid, own.st.n, tracks,
+	    own.st.start_ms - own.call_start_ms);
+	if (annotlen == 0)
+		cp_die(CP_EXIT_TEMP, "unable to build the callpipe member");
 }
 
 static void

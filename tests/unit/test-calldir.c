@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "annot.h"
 #include "calldir.h"
 #include "cp.h"
 #include "fanbuf.h"
@@ -244,9 +245,39 @@ test_calldir(void)
 	CHECK(system(path) == 0);
 }
 
+static void
+test_annot(void)
+{
+	char m[512], out[1024];
+	size_t n, k;
+
+	n = an_member(m, sizeof m, "CA0123456789abcdef0123456789abcdef", "MZ0123456789abcdef0123456789abcdef",
+	    2, "inbound,outbound", 1609);
+	CHECK(n > 0 && strcmp(m, "\"callpipe\":{\"call_sid\":\"CA0123456789abcdef0123456789abcdef\","
+	    "\"stream_sid\":\"MZ0123456789abcdef0123456789abcdef\",\"stream\":2,"
+	    "\"tracks\":[\"inbound\",\"outbound\"],\"offset\":1.609}") == 0);
+	/* no StreamSid: null; odd track names left out; a negative offset is 0 */
+	n = an_member(m, sizeof m, "CA0123456789abcdef0123456789abcdef", "", 1, "in\"x,outbound,", -5);
+	CHECK(n > 0 && strstr(m, "\"stream_sid\":null") && strstr(m, "\"tracks\":[\"outbound\"]") &&
+	    strstr(m, "\"offset\":0.000}"));
+	CHECK(an_member(m, 40, "CA0123456789abcdef0123456789abcdef", "", 1, "", 0) == 0);
+	/* added before the final brace, never wrapped */
+	k = an_annotate("{\"a\":1}", 7, "\"x\":2", 5, out);
+	CHECK(k == 13 && memcmp(out, "{\"a\":1,\"x\":2}", 13) == 0);
+	k = an_annotate("{ }", 3, "\"x\":2", 5, out);
+	CHECK(k == 8 && memcmp(out, "{ \"x\":2}", 8) == 0);
+	k = an_annotate("{\"a\":1} \r", 9, "\"x\":2", 5, out);
+	CHECK(k == 13 && memcmp(out, "{\"a\":1,\"x\":2}", 13) == 0);
+	CHECK(an_annotate("[1,2]", 5, "\"x\":2", 5, out) == 0);
+	CHECK(an_annotate("abc", 3, "\"x\":2", 5, out) == 0);
+	CHECK(an_annotate("{", 1, "\"x\":2", 5, out) == 0);
+	CHECK(an_annotate("", 0, "\"x\":2", 5, out) == 0);
+}
+
 int
 main(void)
 {
+	test_annot();
 	test_fanbuf();
 	test_calldir();
 	if (failures)
