@@ -17,12 +17,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
+#include "annot.h"
 #include "calldir.h"
 #include "cp.h"
 #include "linebuf.h"
 #include "fanbuf.h"
 
-static const char usage[] = "fanout [-c callsid] [-b bufsize] [-l maxline] [-m maxlog] [-s maxsubs]";
+static const char usage[] = "fanout [-b bufsize] [-c callsid] [-l maxline] [-m maxlog] [-S streamsid]\n"
+    "              [-s maxsubs] [-t tracks]";
 
 #define RESCAN_MS 200     /* backup scan of subscribers/ */
 #define CLOSE_MS 1000     /* an overflowed subscriber gets this long to finish its line */
@@ -46,12 +50,17 @@ struct sub {
 
 static struct sub *subs;
 static size_t nsubs, capsubs, nactive, npending, ndropped;
-static size_t maxsubs = 64, bufmax = 1048576, linemax = 1048576;
+static size_t maxsubs = 256, bufmax = 1048576, linemax = 1048576;
 static uint64_t logmax = 268435456, logsize;
 static int subsfd = -1, inofd = -1, logfd = -1, logging = 1, status = CP_EXIT_OK;
 static int warned_pending;
-static uint64_t nlines, nlogged, ntoolong, nempty, nserved, ndrops;
+static uint64_t nlines, nlogged, ntoolong, nempty, nbad, nserved, ndrops;
 static char sid[CD_SIDLEN + 1];
+static struct cd_own own;             /* the stream we serve */
+static char annot[512];               /* "callpipe":{...}, added to every message */
+static size_t annotlen;
+static char *abuf;                    /* an annotated line */
+static const char *reason = "call-ended";
 
 static void
 forget(size_t i)
@@ -313,8 +322,9 @@ catchup(void)
 			tryopen(i);
 }
 
+/* Append a line to the log; one that cannot be written is still fanned out. */
 static void
-logline(const char *line, size_t len)
+logline(const char *line, size_t len, int count)
 {
 	struct iovec iov[2];
 	ssize_t w;
@@ -322,8 +332,8 @@ logline(const char *line, size_t len)
 	if (!logging)
 		return;
 	if (logsize + len + 1 > logmax) {
-		cp_warn("transcript log of %s reached %llu bytes: later lines are not logged",
-		    sid, (unsigned long long)logmax);
+		cp_warn("transcript log of %s stream %u reached %llu bytes: later lines are not logged",
+		    sid, own.st.n, (unsigned long long)logmax);
 		logging = 0;
 		return;
 	}
@@ -336,17 +346,34 @@ logline(const char *line, size_t len)
 	while (w < 0 && errno == EINTR);
 	if (w != (ssize_t)(len + 1)) {
 		if (w < 0)
-			cp_warnsys("unable to write transcript log of %s: later lines are not logged", sid);
+			cp_warnsys("unable to write transcript log of %s stream %u: later lines are fanned out, not logged",
+			    sid, own.st.n);
 		else
-			cp_warn("unable to write transcript log of %s: short write: later lines are not logged", sid);
+			cp_warn("unable to write transcript log of %s stream %u: short write: later lines are fanned out, not logged",
+			    sid, own.st.n);
 		if (w > 0 && ftruncate(logfd, (off_t)logsize) < 0)
 			cp_warnsys("unable to truncate transcript log of %s", sid);
 		logging = 0;
-		status = CP_EXIT_TEMP;
 		return;
 	}
 	logsize += len + 1;
-	nlogged++;
+	nlogged += (uint64_t)count;
+}
+
+/* An in-band line from the pipeline: a fatal transcription error ends the stream as
+ * transcription-failed. Only lines that start like one are parsed. */
+static void
+inband(const char *line, size_t len)
+{
+	static const char pre[] = "{\"type\":\"callpipe.error\"";
+	cJSON *j;
+
+	if (len < sizeof pre - 1 || memcmp(line, pre, sizeof pre - 1) != 0)
+		return;
+	j = cJSON_ParseWithLength(line, len);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "fatal")))
+		reason = "transcription-failed";
+	cJSON_Delete(j);
 }
 
 static void
@@ -360,7 +387,14 @@ online(const char *line, size_t len)
 		nempty++;
 		return;
 	}
-	logline(line, len);
+	if ((len = an_annotate(line, len, annot, annotlen, abuf)) == 0) {
+		if (nbad++ == 0)
+			cp_warn("skipping a line that is not a JSON object (more are counted at the end)");
+		return;
+	}
+	line = abuf;
+	inband(line, len);
+	logline(line, len, 1);
 	for (i = 0; i < nsubs; i++) {
 		struct sub *s = &subs[i];
 		int r;
@@ -435,77 +469,55 @@ watch(int quiet)
 	}
 }
 
+/* The member fanout adds to every message: which call, stream and track, and where the
+ * stream starts on the call's timeline. */
 static void
-setup(int *lockfd, int *calldirfd)
+annotation(const char *tracks)
+{
+	annotlen = an_member(annot, sizeof annot, sid, own.st.ssid, own.st.n, tracks,
+	    own.st.start_ms - own.call_start_ms);
+	if (annotlen == 0)
+		cp_die(CP_EXIT_TEMP, "unable to build the callpipe member");
+}
+
+static void
+setup(const char *ssid)
 {
 	struct cd_err e;
-	char now[CD_TIMELEN], line[CD_TIMELEN + 1];
 	const char *start;
-	int callsfd, fd, r;
-	int64_t until;
 	off_t end;
 
-	callsfd = cd_open_calls(1, &e);
-	if (callsfd < 0)
-		cp_die(e.code == CP_EXIT_NEG ? CP_EXIT_TEMP : e.code, "%s", e.msg);
-	*calldirfd = cd_open_call(callsfd, sid, 1, &e);
-	if (*calldirfd < 0)
-		cp_die(e.code == CP_EXIT_NEG ? CP_EXIT_TEMP : e.code, "unable to use call folder %s: %s", sid, e.msg);
-	close(callsfd);
-	subsfd = cd_open_dir(*calldirfd, CD_SUBS, 1, &e);
+	if (cd_stream_open(sid, ssid, &own, &e) < 0)
+		cp_die(e.code == CP_EXIT_NEG ? CP_EXIT_TEMP : e.code, "unable to serve call %s: %s", sid, e.msg);
+	subsfd = cd_open_dir(own.streamfd, CD_SUBS, 0, &e);
 	if (subsfd < 0)
 		cp_die(e.code == CP_EXIT_NEG ? CP_EXIT_TEMP : e.code, "unable to use call folder %s: %s", sid, e.msg);
+	cp_info("%s: stream %s %s", sid, own.st.name, own.continued ? "continued" : "started");
 
-	fd = openat(*calldirfd, CD_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		cp_diesys(CP_EXIT_TEMP, "unable to open %s/%s", sid, CD_LOCK);
-	until = cp_now_ms() + LOCKWAIT_MS;
-	while ((r = flock(fd, LOCK_EX | LOCK_NB)) < 0 && (errno == EWOULDBLOCK || errno == EINTR)) {
-		if (cp_now_ms() >= until)
-			cp_die(CP_EXIT_PERM, "unable to serve call %s: already live (%s is locked)", sid, CD_LOCK);
-		poll(NULL, 0, 10);
-	}
-	if (r < 0)
-		cp_diesys(CP_EXIT_TEMP, "unable to lock %s/%s", sid, CD_LOCK);
-	*lockfd = fd;
-	cd_isotime(time(NULL), now, sizeof now);
-	r = snprintf(line, sizeof line, "%s\n", now);
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)r, 0) != r)
-		cp_diesys(CP_EXIT_TEMP, "unable to write %s/%s", sid, CD_LOCK);
-	if (unlinkat(*calldirfd, CD_ENDED, 0) < 0 && errno != ENOENT)
-		cp_diesys(CP_EXIT_TEMP, "unable to remove %s/%s", sid, CD_ENDED);
-
+	/* Nothing below is needed to serve subscribers: a full disk only costs the record. */
 	start = getenv("TWILIO_START");
-	if (start != NULL && *start != '\0') {
+	if (start != NULL && *start != '\0' && !own.continued) {
 		size_t n = strlen(start);
 		char *buf = malloc(n + 2);
 
-		if (buf == NULL)
-			cp_die(CP_EXIT_TEMP, "unable to save %s/%s: out of memory", sid, CD_START);
-		memcpy(buf, start, n);
-		buf[n] = '\n';
-		if (cd_put(*calldirfd, CD_START, buf, n + 1, 0) < 0)
-			cp_diesys(CP_EXIT_TEMP, "unable to save %s/%s", sid, CD_START);
+		if (buf == NULL || (memcpy(buf, start, n), buf[n] = '\n', cd_put(own.streamfd, CD_START, buf, n + 1, 0) < 0))
+			cp_warnsys("unable to save %s/%s", own.st.name, CD_START);
 		free(buf);
 	}
-
-	logfd = openat(*calldirfd, CD_LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (logfd < 0)
-		cp_diesys(CP_EXIT_TEMP, "unable to open %s/%s", sid, CD_LOG);
-	end = lseek(logfd, 0, SEEK_END);
-	if (end < 0)
-		cp_diesys(CP_EXIT_TEMP, "unable to seek %s/%s", sid, CD_LOG);
+	logfd = openat(own.streamfd, CD_LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (logfd < 0 || (end = lseek(logfd, 0, SEEK_END)) < 0) {
+		cp_warnsys("unable to open %s/%s: lines are fanned out, not logged", own.st.name, CD_LOG);
+		logging = 0;
+		end = 0;
+	}
 	logsize = (uint64_t)end;
 	if (end > 0) {
 		/* a log left with a torn last line by a crash: end it, so lines stay lines */
-		int rfd = openat(*calldirfd, CD_LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		int rfd = openat(own.streamfd, CD_LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 		char c = '\n';
 
-		if (rfd >= 0 && pread(rfd, &c, 1, end - 1) == 1 && c != '\n') {
-			if (cp_writeall(logfd, "\n", 1) < 0)
-				cp_diesys(CP_EXIT_TEMP, "unable to write %s/%s", sid, CD_LOG);
-			logsize++;
-		}
+		if (rfd >= 0 && pread(rfd, &c, 1, end - 1) == 1 && c != '\n')
+			logline("", 0, 0);
 		if (rfd >= 0)
 			close(rfd);
 	}
@@ -517,43 +529,204 @@ setup(int *lockfd, int *calldirfd)
 }
 
 static void
-finish(int lockfd, int calldirfd)
+finish(void)
 {
-	char now[CD_TIMELEN], line[CD_TIMELEN + 1];
 	size_t i;
-	int n;
 
-	/* `ended` first: a subscriber that sees EOF can tell the end of the call from being dropped */
-	cd_isotime(time(NULL), now, sizeof now);
-	n = snprintf(line, sizeof line, "%s\n", now);
-	if (cd_put(calldirfd, CD_ENDED, line, (size_t)n, 0) < 0) {
-		cp_warnsys("unable to write %s/%s", sid, CD_ENDED);
-		status = CP_EXIT_TEMP;
-	}
+	/* FIFOs closed last: a subscriber that sees EOF can tell the end of the stream
+	 * (ended mark, lock free) from being dropped */
+	if (logfd >= 0 && fsync(logfd) < 0 && errno != EINVAL && errno != EROFS)
+		cp_warnsys("unable to fsync %s/%s", own.st.name, CD_LOG);
+	if (logfd >= 0 && close(logfd) < 0)
+		cp_warnsys("unable to close %s/%s", own.st.name, CD_LOG);
+	if (cd_stream_end(&own, reason) < 0)
+		cp_warnsys("unable to write %s/%s (the stream still ended)", own.st.name, CD_ENDED);
 	for (i = 0; i < nsubs; i++)
 		if (subs[i].state == S_ACTIVE) {
 			close(subs[i].fd);
 			fb_free(&subs[i].fb);
 		}
 	free(subs);
-	if (fsync(logfd) < 0 && errno != EINVAL) {
-		cp_warnsys("unable to fsync %s/%s", sid, CD_LOG);
-		status = CP_EXIT_TEMP;
-	}
-	if (close(logfd) < 0) {
-		cp_warnsys("unable to close %s/%s", sid, CD_LOG);
-		status = CP_EXIT_TEMP;
-	}
-	(void)fsync(calldirfd);
-	cp_info("%s: %llu lines, %llu logged, %llu too long, %llu empty; %llu subscribers, %llu dropped",
-	    sid, (unsigned long long)nlines, (unsigned long long)nlogged, (unsigned long long)ntoolong,
-	    (unsigned long long)nempty, (unsigned long long)nserved, (unsigned long long)ndrops);
-	close(lockfd); /* the call is no longer live */
-	close(calldirfd);
+	cp_info("%s: stream %u: %llu lines, %llu logged, %llu too long, %llu empty, %llu not JSON objects; "
+	    "%llu subscribers, %llu dropped; %s",
+	    sid, own.st.n, (unsigned long long)nlines, (unsigned long long)nlogged, (unsigned long long)ntoolong,
+	    (unsigned long long)nempty, (unsigned long long)nbad, (unsigned long long)nserved,
+	    (unsigned long long)ndrops, reason);
 	if (subsfd >= 0)
 		close(subsfd);
 	if (inofd >= 0)
 		close(inofd);
+}
+
+/* The event loop's state: input, the end, the poll set. */
+static struct {
+	struct linebuf lb;
+	int sigfd, reading, ending;
+	int64_t enddl, nextscan;
+	struct pollfd *pfd;
+	size_t *pmap, npfd, first;
+	int iin, iino;
+} L;
+
+static void
+startend(void)
+{
+	L.reading = 0;
+	L.ending = 1;
+	L.enddl = cp_now_ms() + ENDFLUSH_MS;
+}
+
+/* Milliseconds to wait in poll, or -1 when the end's flushing is over. */
+static int
+waittime(void)
+{
+	int64_t now = cp_now_ms(), t;
+	int timeout;
+	size_t i;
+
+	if (now >= L.nextscan) {
+		if (inofd < 0)
+			watch(1);
+		rescan();
+		L.nextscan = now + RESCAN_MS;
+	}
+	t = expire(now);
+	if (L.ending) {
+		int done = 1;
+
+		for (i = 0; i < nsubs; i++)
+			if (subs[i].state == S_ACTIVE && fb_len(&subs[i].fb) > 0)
+				done = 0;
+		if (done || now >= L.enddl)
+			return -1;
+	}
+	timeout = (int)(L.nextscan - now);
+	if (t >= 0 && t - now < timeout)
+		timeout = (int)(t - now);
+	if (L.ending && L.enddl - now < timeout)
+		timeout = (int)(L.enddl - now);
+	return timeout < 0 ? 0 : timeout;
+}
+
+static void
+pollset(void)
+{
+	size_t i;
+
+	L.npfd = 0;
+	L.pfd[L.npfd].fd = L.sigfd;
+	L.pfd[L.npfd++].events = POLLIN;
+	L.iin = L.iino = -1;
+	if (L.reading) {
+		L.iin = (int)L.npfd;
+		L.pfd[L.npfd].fd = 0;
+		L.pfd[L.npfd++].events = POLLIN;
+	}
+	if (inofd >= 0) {
+		L.iino = (int)L.npfd;
+		L.pfd[L.npfd].fd = inofd;
+		L.pfd[L.npfd++].events = POLLIN;
+	}
+	L.first = L.npfd;
+	for (i = 0; i < nsubs && L.npfd < 3 + maxsubs; i++) {
+		if (subs[i].state != S_ACTIVE)
+			continue;
+		L.pmap[L.npfd] = i;
+		L.pfd[L.npfd].fd = subs[i].fd;
+		L.pfd[L.npfd++].events = fb_len(&subs[i].fb) > 0 ? POLLOUT : 0;
+	}
+}
+
+/* Subscribers first: pmap stays valid while nothing is forgotten. */
+static void
+onsubs(void)
+{
+	size_t i;
+
+	for (i = L.first; i < L.npfd; i++) {
+		struct sub *s = &subs[L.pmap[i]];
+
+		if (s->state != S_ACTIVE)
+			continue;
+		if (L.pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			cp_warn("dropping subscriber %s: reader gone", s->name);
+			drop(L.pmap[i]);
+		} else if (L.pfd[i].revents & POLLOUT) {
+			flushsub(L.pmap[i]);
+		}
+	}
+}
+
+/* Standard input, then every complete line in the buffer (and the last one at EOF). */
+static void
+oninput(void)
+{
+	char *line;
+	size_t len;
+	int r;
+
+	if (L.reading && L.iin >= 0 && (L.pfd[L.iin].revents & (POLLIN | POLLHUP | POLLERR))) {
+		r = lb_fill(&L.lb);
+		if (r == LR_ERR) {
+			cp_warnsys("unable to read stdin");
+			status = CP_EXIT_TEMP;
+			L.lb.eof = 1; /* what we have is all we get */
+		}
+		if (r == 0 || r == LR_ERR)
+			startend();
+	}
+	while ((r = lb_next(&L.lb, &line, &len)) == LR_LINE || r == LR_TOOLONG) {
+		if (r == LR_LINE) {
+			online(line, len);
+		} else {
+			ntoolong++;
+			cp_warn("skipping a line longer than %zu bytes", linemax);
+		}
+	}
+	if (L.ending && !L.lb.eof && L.lb.end > L.lb.start) {
+		cp_warn("dropping an incomplete last line of %zu bytes", L.lb.end - L.lb.start);
+		L.lb.start = L.lb.end = 0;
+	}
+}
+
+static void
+loop(int sigfd)
+{
+	int timeout, sig;
+
+	L.sigfd = sigfd;
+	L.reading = 1;
+	if (lb_init(&L.lb, 0, linemax) < 0)
+		cp_die(CP_EXIT_TEMP, "unable to allocate the line buffer: out of memory");
+	L.pfd = malloc((3 + maxsubs) * sizeof *L.pfd);
+	L.pmap = malloc((3 + maxsubs) * sizeof *L.pmap);
+	if (L.pfd == NULL || L.pmap == NULL)
+		cp_die(CP_EXIT_TEMP, "unable to allocate poll set: out of memory");
+	L.nextscan = cp_now_ms() + RESCAN_MS;
+	while ((timeout = waittime()) >= 0) {
+		pollset();
+		if (poll(L.pfd, L.npfd, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			cp_diesys(CP_EXIT_TEMP, "unable to poll");
+		}
+		onsubs();
+		if ((L.pfd[0].revents & POLLIN) && (sig = cp_sigread(sigfd)) != 0) {
+			if (L.ending)
+				break; /* asked twice: stop flushing */
+			cp_info("%s: got signal %d: ending the call", sid, sig);
+			startend();
+		}
+		if (L.iino >= 0 && (L.pfd[L.iino].revents & POLLIN))
+			drainevents();
+		oninput();
+		if (L.ending)
+			catchup(); /* readers that arrived by the end get EOF too */
+		flushall();
+	}
+	lb_free(&L.lb);
+	free(L.pfd);
+	free(L.pmap);
 }
 
 static long long
@@ -570,22 +743,20 @@ int
 main(int argc, char **argv)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	const char *csid = NULL;
-	struct linebuf lb;
-	struct pollfd *pfd;
-	size_t *pmap, npfd, first, i;
-	int iin, iino;
-	int c, sigfd, lockfd = -1, calldirfd = -1, reading = 1, ending = 0;
-	int64_t now, nextscan, enddl = 0, t;
+	const char *csid = NULL, *ssid = NULL, *tracks = NULL;
+	int c, sigfd;
 
+	cp_help(argc, argv, usage);
 	cp_setprog(argv[0]);
-	while ((c = getopt(argc, argv, "b:c:l:m:s:")) != -1) {
+	while ((c = getopt(argc, argv, "b:c:l:m:S:s:t:")) != -1) {
 		switch (c) {
 		case 'b': bufmax = (size_t)num(optarg, 1024, 1LL << 30, "buffer size"); break;
 		case 'c': csid = optarg; break;
 		case 'l': linemax = (size_t)num(optarg, 1, 8LL << 20, "line length"); break;
 		case 'm': logmax = (uint64_t)num(optarg, 0, 1LL << 50, "log size"); break;
+		case 'S': ssid = optarg; break;
 		case 's': maxsubs = (size_t)num(optarg, 1, 1024, "subscriber limit"); break;
+		case 't': tracks = optarg; break;
 		default: cp_usage(usage);
 		}
 	}
@@ -600,141 +771,27 @@ main(int argc, char **argv)
 	if (!cp_valid_sid(csid, "CA"))
 		cp_die(CP_EXIT_PERM, "invalid CallSid %.40s: want CA and 32 hex digits", csid);
 	memcpy(sid, csid, sizeof sid);
+	if (ssid == NULL)
+		ssid = getenv("TWILIO_STREAM_SID");
+	if (ssid != NULL && *ssid != '\0' && !cp_valid_sid(ssid, "MZ")) {
+		cp_warn("ignoring invalid StreamSid %.40s: want MZ and 32 hex digits", ssid);
+		ssid = NULL;
+	}
+	if (tracks == NULL)
+		tracks = getenv("TWILIO_TRACKS");
 
 	cp_ignore_sigpipe();
 	sigfd = cp_sigfd(sigs, 3);
 	if (sigfd < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
-	if (lb_init(&lb, 0, linemax) < 0)
+	abuf = malloc(linemax + sizeof annot + 2);
+	if (abuf == NULL)
 		cp_die(CP_EXIT_TEMP, "unable to allocate the line buffer: out of memory");
-	setup(&lockfd, &calldirfd);
+	setup(ssid ? ssid : "");
+	annotation(tracks);
 
-	pfd = malloc((3 + maxsubs) * sizeof *pfd);
-	pmap = malloc((3 + maxsubs) * sizeof *pmap);
-	if (pfd == NULL || pmap == NULL)
-		cp_die(CP_EXIT_TEMP, "unable to allocate poll set: out of memory");
-	nextscan = cp_now_ms() + RESCAN_MS;
-	for (;;) {
-		int timeout, done;
-
-		now = cp_now_ms();
-		if (now >= nextscan) {
-			if (inofd < 0)
-				watch(1);
-			rescan();
-			nextscan = now + RESCAN_MS;
-		}
-		t = expire(now);
-		if (ending) {
-			done = 1;
-			for (i = 0; i < nsubs; i++)
-				if (subs[i].state == S_ACTIVE && fb_len(&subs[i].fb) > 0)
-					done = 0;
-			if (done || now >= enddl)
-				break;
-		}
-		timeout = (int)(nextscan - now);
-		if (t >= 0 && t - now < timeout)
-			timeout = (int)(t - now);
-		if (ending && enddl - now < timeout)
-			timeout = (int)(enddl - now);
-		if (timeout < 0)
-			timeout = 0;
-
-		npfd = 0;
-		pfd[npfd].fd = sigfd;
-		pfd[npfd++].events = POLLIN;
-		iin = iino = -1;
-		if (reading) {
-			iin = (int)npfd;
-			pfd[npfd].fd = 0;
-			pfd[npfd++].events = POLLIN;
-		}
-		if (inofd >= 0) {
-			iino = (int)npfd;
-			pfd[npfd].fd = inofd;
-			pfd[npfd++].events = POLLIN;
-		}
-		first = npfd;
-		for (i = 0; i < nsubs && npfd < 3 + maxsubs; i++) {
-			if (subs[i].state != S_ACTIVE)
-				continue;
-			pmap[npfd] = i;
-			pfd[npfd].fd = subs[i].fd;
-			pfd[npfd++].events = fb_len(&subs[i].fb) > 0 ? POLLOUT : 0;
-		}
-		if (poll(pfd, npfd, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			cp_diesys(CP_EXIT_TEMP, "unable to poll");
-		}
-		/* subscribers first: pmap stays valid while nothing is forgotten */
-		for (i = first; i < npfd; i++) {
-			struct sub *s = &subs[pmap[i]];
-
-			if (s->state != S_ACTIVE)
-				continue;
-			if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-				cp_warn("dropping subscriber %s: reader gone", s->name);
-				drop(pmap[i]);
-			} else if (pfd[i].revents & POLLOUT) {
-				flushsub(pmap[i]);
-			}
-		}
-		if (pfd[0].revents & POLLIN) {
-			int sig = cp_sigread(sigfd);
-
-			if (sig && ending)
-				break; /* asked twice: stop flushing */
-			if (sig) {
-				cp_info("%s: got signal %d: ending the call", sid, sig);
-				reading = 0;
-				ending = 1;
-				enddl = cp_now_ms() + ENDFLUSH_MS;
-			}
-		}
-		if (iino >= 0 && (pfd[iino].revents & POLLIN))
-			drainevents();
-		if (reading && iin >= 0 && (pfd[iin].revents & (POLLIN | POLLHUP | POLLERR))) {
-			int r = lb_fill(&lb);
-
-			if (r == LR_ERR) {
-				cp_warnsys("unable to read stdin");
-				status = CP_EXIT_TEMP;
-				lb.eof = 1; /* what we have is all we get */
-			}
-			if (r == 0 || r == LR_ERR) {
-				reading = 0;
-				ending = 1;
-				enddl = cp_now_ms() + ENDFLUSH_MS;
-			}
-		}
-		/* every complete line in the buffer (and the last one at EOF) */
-		for (;;) {
-			char *line;
-			size_t len;
-			int r = lb_next(&lb, &line, &len);
-
-			if (r == LR_LINE) {
-				online(line, len);
-			} else if (r == LR_TOOLONG) {
-				ntoolong++;
-				cp_warn("skipping a line longer than %zu bytes", linemax);
-			} else {
-				break;
-			}
-		}
-		if (ending && !lb.eof && lb.end > lb.start) {
-			cp_warn("dropping an incomplete last line of %zu bytes", lb.end - lb.start);
-			lb.start = lb.end = 0;
-		}
-		if (ending)
-			catchup(); /* readers that arrived by the end get EOF too */
-		flushall();
-	}
-	lb_free(&lb);
-	free(pfd);
-	free(pmap);
-	finish(lockfd, calldirfd);
+	loop(sigfd);
+	finish();
+	free(abuf);
 	return status;
 }
