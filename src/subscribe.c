@@ -18,8 +18,10 @@
 
 #include "calldir.h"
 #include "cp.h"
+#include "remote.h"
 
-static const char usage[] = "subscribe [-Hjn] [callsid]";
+static const char usage[] =
+    "subscribe [-Hjn] [--url url [--token token]] [callsid]";
 
 #define LINEMAX (8 << 20) /* fanout's longest possible line (its -l maximum) */
 #define LIVECHECK_MS 250  /* until fanout has opened our FIFO, is the call still live? */
@@ -406,8 +408,11 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "history", no_argument, NULL, 'H' },
+		{ "url", required_argument, NULL, 'U' },
+		{ "token", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct remote_opts ro = { .wait = -1 };
 	int c, hflag = 0, nflag = 0;
 
 	cp_setprog(argv[0]);
@@ -416,13 +421,21 @@ main(int argc, char **argv)
 		case 'H': hflag = 1; break;
 		case 'j': jflag = 1; break;
 		case 'n': nflag = 1; break;
+		case 'U': ro.url = optarg; break;
+		case 'T': ro.token = optarg; break;
 		default: cp_usage(usage);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1 || (argc == 0 && (hflag || nflag)))
+	if (argc > 1 || (argc == 0 && (hflag || nflag)) || (ro.token && !ro.url))
 		cp_usage(usage);
+	if (ro.url != NULL) { /* the remote form: /client of a server (remote.h) */
+		ro.sid = argc ? argv[0] : NULL;
+		ro.history = hflag;
+		ro.json = jflag;
+		return remote_run(&ro);
+	}
 	if (argc == 0)
 		list();
 	else

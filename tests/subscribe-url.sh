@@ -1,0 +1,73 @@
+# subscribe-url: subscribe --url follows a call of a real server (pipeline.sh, websocketd,
+# the stand-in) through /client and prints what the local form prints: the calls list,
+# a call joined halfway with its history, the last line; refusals in one line with the
+# exit-code table; the token goes in a header and never into the server's log.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/bin/server-lib.sh"
+
+iso() { sed 's/[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z/TIME/g' "$@"; }
+start_standin
+start_pipeline "interim_results=true"
+U=ws://127.0.0.1:$PORT
+S=$(sid 21)
+
+case_ "bad use"
+subscribe --url "http://127.0.0.1:$PORT" "$S" 2>&1; echo "? $?"
+subscribe --url "ws://user:secret@127.0.0.1:$PORT" "$S" 2>&1; echo "? $?"
+subscribe --url "$U/client?callsid=$S" 2>&1; echo "? $?"
+subscribe --token abc "$S" 2>usage.err; echo "? $?"; head -n 1 usage.err
+subscribe --url "$U" --token 'has space' "$S" 2>&1; echo "? $?"
+subscribe --url "$U" CA123 2>&1; echo "? $?"
+subscribe --url "ws://127.0.0.1:$(freeport)" "$S" 2>conn.err; echo "? $?"
+sed 's/port [0-9]*/port P/; s/:[0-9]*\/client/:P\/client/; s/ after [0-9]* ms//' conn.err
+
+case_ "the calls list, remote and local"
+subscribe --url "$U" 2>&1; echo "? $?"
+subscribe --url "$U" -j >remote.json; echo "? $?"
+subscribe -j >local.json
+same remote.json local.json
+fake-capture -c "$S" -s 6 >call.jsonl
+twilio-replay "$U/twilio" <call.jsonl 2>replay.err &
+RP=$!
+waitfor 15 haslines "$S" 8 || echo "no results yet"
+hold "$RP"
+subscribe --url "$U/" >remote.txt; echo "? $?"
+subscribe >local.txt
+same remote.txt local.txt
+iso remote.txt
+subscribe --url "$U" -j >remote.json
+subscribe -j >local.json
+same remote.json local.json
+
+case_ "a call joined halfway, with its history"
+subscribe --url "$U" -H "$S" >remote.out 2>remote.err &
+SP=$!
+subscribe -n -H "$S" >local.out 2>local.err &
+LP=$!
+waitfor 10 hasnsubs "$S" 2 || echo "subscribers did not attach"
+release "$RP" "$S" 2
+waitexit 30 "$RP"; echo "twilio-replay exit $?"
+waitexit 20 "$LP"; echo "local exit $?"
+waitexit 20 "$SP"; echo "remote exit $?"
+L=$(calldir "$S")/log.jsonl
+summary "$L"
+same local.out "$L"
+same remote.out local.out
+sed "s/127.0.0.1:[0-9]*/127.0.0.1:P/" remote.err
+
+case_ "an ended call and an unknown one: the last line says why"
+subscribe --url "$U" -H "$S" 2>&1; echo "? $?"
+subscribe --url "$U" "$(sid 22)" 2>&1; echo "? $?"
+stop_pipeline
+
+case_ "with a client token"
+T=0123456789abcdef.token-of-this-test
+CALLPIPE_CLIENT_TOKEN=$T start_pipeline
+U=ws://127.0.0.1:$PORT
+subscribe --url "$U" -j 2>&1; echo "? $?"
+subscribe --url "$U" --token "${T}x" -j 2>&1; echo "? $?"
+subscribe --url "$U" --token "$T" -j 2>&1; echo "? $?"
+CALLPIPE_CLIENT_TOKEN=$T subscribe --url "$U" -j 2>&1; echo "? $?"
+subscribe --url "$U" --token "${T}x" "$S" 2>&1; echo "? $?"
+stop_pipeline
+echo "lines naming the token in the server's log: $(grep -c "$T" "$WORK/pipeline.log")"
