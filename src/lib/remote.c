@@ -1,6 +1,7 @@
-/* remote.c: subscribe --url: the /client protocol from the client's side (remote.h).
- * One connection; the first message is the calls list, then (following a call) every
- * message of the call is printed, one a line, up to and including callpipe.end. */
+/* remote.c: subscribe --url: the /client protocol from the client's side
+ * (remote.h). One connection; the first message is the calls list, then
+ * (following a call) every message of the call is printed, one a line, up to
+ * and including callpipe.end. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,7 +24,7 @@ struct remote {
 	const struct remote_opts *o;
 	struct wsc *w;
 	int sigfd;
-	int gotlist;            /* the first message (the calls list) has come */
+	int gotlist;            /* the first message (the calls list) came */
 	int done;               /* an end, or the list printed: stop reading */
 	int code;               /* exit code once done */
 	unsigned long skipped;  /* messages left out (binary, too long) */
@@ -56,7 +57,8 @@ remote_reason_code(const char *reason)
 	return CP_EXIT_NEG;
 }
 
-/* no spaces, controls or quotes; no userinfo (a secret goes in --token), no query */
+/* no spaces, controls or quotes; no userinfo (a secret goes in --token), no
+ * query */
 static const char *
 check_base(const char *u)
 {
@@ -73,11 +75,13 @@ check_base(const char *u)
 	if (*host == '\0' || *host == '/')
 		return "no host";
 	for (p = u; *p != '\0'; p++) {
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 127 || *p == '"' ||
-		    *p == '\\')
+		unsigned char c = (unsigned char)*p;
+
+		if (c <= ' ' || c >= 127 || c == '"' || c == '\\')
 			return "control, space or non-ASCII character";
 		if (*p == '?' || *p == '#')
-			return "no query or fragment: the CallSid is an argument";
+			return "no query or fragment: "
+			    "the CallSid is an argument";
 	}
 	p = strchr(host, '/');
 	if (memchr(host, '@', p ? (size_t)(p - host) : strlen(host)) != NULL)
@@ -97,7 +101,8 @@ remote_url(const struct remote_opts *o, char *buf, size_t n, const char **why)
 	path = strchr(host + 3, '/');
 	len = strlen(o->url);
 	if (path == NULL || strcmp(path, "/") == 0)
-		k = snprintf(buf, n, "%.*s/client", (int)(path ? len - 1 : len), o->url);
+		k = snprintf(buf, n, "%.*s/client",
+		    (int)(path ? len - 1 : len), o->url);
 	else
 		k = snprintf(buf, n, "%s", o->url);
 	if (k > 0 && (size_t)k < n && o->sid != NULL)
@@ -161,7 +166,8 @@ refused(struct remote *r, int rc, const char *url)
 	if (rc == WSC_ETIMEOUT)
 		cp_warn("unable to connect to %.300s: timed out", url);
 	else
-		cp_warn("unable to connect to %.300s: %s", url, wsc_errmsg(r->w));
+		cp_warn("unable to connect to %.300s: %s", url,
+		    wsc_errmsg(r->w));
 	return CP_EXIT_TEMP;
 }
 
@@ -174,7 +180,8 @@ connect_ws(struct remote *r, const char *url)
 	int rc;
 
 	if (r->o->token != NULL) {
-		snprintf(auth, sizeof auth, "Authorization: Bearer %s", r->o->token);
+		snprintf(auth, sizeof auth, "Authorization: Bearer %s",
+		    r->o->token);
 		hdrs[0] = auth;
 	}
 	memset(&wo, 0, sizeof wo);
@@ -193,7 +200,8 @@ connect_ws(struct remote *r, const char *url)
 	return rc == WSC_OK ? 0 : refused(r, rc, url);
 }
 
-/* list mode: the calls message as subscribe prints it (-j: as is; else one call a line) */
+/* list mode: the calls message as subscribe prints it (-j: as is; else one
+ * call a line) */
 static void
 print_list(struct remote *r, const cJSON *j, const char *data, size_t len)
 {
@@ -206,11 +214,13 @@ print_list(struct remote *r, const cJSON *j, const char *data, size_t len)
 		return;
 	}
 	cJSON_ArrayForEach(c, calls) {
-		const cJSON *sid = cJSON_GetObjectItemCaseSensitive(c, "callSid");
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(c, "started");
+		const cJSON *sid, *st;
 		int k;
 
-		if (!cJSON_IsString(sid) || !cp_valid_sid(sid->valuestring, "CA"))
+		sid = cJSON_GetObjectItemCaseSensitive(c, "callSid");
+		st = cJSON_GetObjectItemCaseSensitive(c, "started");
+		if (!cJSON_IsString(sid) ||
+		    !cp_valid_sid(sid->valuestring, "CA"))
 			continue;
 		k = snprintf(line, sizeof line, "%s %.64s", sid->valuestring,
 		    cJSON_IsString(st) ? st->valuestring : "?");
@@ -218,7 +228,8 @@ print_list(struct remote *r, const cJSON *j, const char *data, size_t len)
 	}
 }
 
-/* callpipe.end (or the {"type":"error"} of servers before it): the last message */
+/* callpipe.end (or the {"type":"error"} of servers before it): the last
+ * message */
 static void
 end(struct remote *r, const cJSON *j, const char *type)
 {
@@ -226,21 +237,27 @@ end(struct remote *r, const cJSON *j, const char *type)
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
 	char reason[64], detail[200];
 
-	clean(cJSON_IsString(why) ? why->valuestring : "", reason, sizeof reason);
-	clean(cJSON_IsString(err) ? err->valuestring : "", detail, sizeof detail);
+	const char *who = r->o->sid ? r->o->sid : "calls list";
+
+	clean(cJSON_IsString(why) ? why->valuestring : "", reason,
+	    sizeof reason);
+	clean(cJSON_IsString(err) ? err->valuestring : "", detail,
+	    sizeof detail);
 	r->done = 1;
 	if (strcmp(type, "error") == 0) {
-		r->code = strncmp(detail, "unauthorized", 12) == 0 ? CP_EXIT_PERM : CP_EXIT_NEG;
-		cp_warn("%s: %s", r->o->sid ? r->o->sid : "calls list", detail);
+		r->code = strncmp(detail, "unauthorized", 12) == 0 ?
+		    CP_EXIT_PERM : CP_EXIT_NEG;
+		cp_warn("%s: %s", who, detail);
 		return;
 	}
 	r->code = remote_reason_code(reason);
 	if (r->code != CP_EXIT_OK)
-		cp_warn("%s: %s%s%s", r->o->sid ? r->o->sid : "calls list", reason,
-		    *detail ? ": " : "", detail);
+		cp_warn("%s: %s%s%s", who, reason, *detail ? ": " : "",
+		    detail);
 }
 
-/* one message: the list first; then printed, and looked at if it may be the end */
+/* one message: the list first; then printed, and looked at if it may be the
+ * end */
 static void
 message(struct remote *r, const char *data, size_t len)
 {
@@ -249,7 +266,8 @@ message(struct remote *r, const char *data, size_t len)
 
 	if (r->gotlist && r->o->sid != NULL)
 		out(data, len);
-	if (r->gotlist && (len > 4096 || (memmem(data, len, "callpipe.end", 12) == NULL &&
+	if (r->gotlist && (len > 4096 ||
+	    (memmem(data, len, "callpipe.end", 12) == NULL &&
 	    memmem(data, len, "\"error\"", 7) == NULL)))
 		return;
 	j = cJSON_ParseWithLength(data, len);
@@ -284,7 +302,8 @@ drain(struct remote *r)
 			continue;
 		if (m.truncated) {
 			if (r->skipped++ == 0)
-				cp_warn("skipping a message longer than %d bytes", MSGMAX);
+				cp_warn("skipping a message longer than %d "
+				    "bytes", MSGMAX);
 			continue;
 		}
 		message(r, (const char *)m.data, m.len);
@@ -300,8 +319,9 @@ loop(struct remote *r, const char *url)
 		struct pollfd p[2] = { { r->sigfd, POLLIN, 0 }, { -1, 0, 0 } };
 
 		if (drain(r) < 0 && !r->done) {
-			cp_warn("connection to %.300s lost before the end%s", url,
-			    r->gotlist ? " of the call" : " of the calls list");
+			cp_warn("connection to %.300s lost before the end%s",
+			    url, r->gotlist ? " of the call" :
+			    " of the calls list");
 			r->code = CP_EXIT_TEMP;
 			return;
 		}
@@ -321,6 +341,17 @@ loop(struct remote *r, const char *url)
 	}
 }
 
+/* URL-safe characters, as pipeline.sh demands of CALLPIPE_CLIENT_TOKEN: the
+ * token goes into a header line verbatim */
+static int
+good_token(const char *t)
+{
+	size_t n = strlen(t);
+
+	return n > 0 && n <= TOKENMAX && strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789._~-") == n;
+}
+
 int
 remote_run(const struct remote_opts *o)
 {
@@ -330,7 +361,7 @@ remote_run(const struct remote_opts *o)
 	const char *why;
 	struct remote_opts oo = *o;
 
-	if (oo.token == NULL) /* the server's own variable names the token too */
+	if (oo.token == NULL) /* the server's own variable, if set */
 		oo.token = getenv("CALLPIPE_CLIENT_TOKEN");
 	o = &oo;
 	memset(&r, 0, sizeof r);
@@ -341,11 +372,9 @@ remote_run(const struct remote_opts *o)
 	}
 	if (remote_url(o, url, sizeof url, &why) < 0)
 		cp_die(CP_EXIT_PERM, "bad --url: %s", why);
-	if (o->token != NULL && (strlen(o->token) == 0 || strlen(o->token) > TOKENMAX ||
-	    strspn(o->token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._~-") != strlen(o->token)))
-		cp_die(CP_EXIT_PERM, "bad token: want 1 to %d letters, digits or . _ ~ -",
-		    TOKENMAX);
+	if (o->token != NULL && !good_token(o->token))
+		cp_die(CP_EXIT_PERM, "bad token: want 1 to %d letters, digits "
+		    "or . _ ~ -", TOKENMAX);
 	if (strncmp(url, "ws://", 5) == 0)
 		wsc_no_tls();
 	if ((why = wsc_check()) != NULL)
@@ -360,6 +389,7 @@ remote_run(const struct remote_opts *o)
 		(void)wsc_shutdown(r.w, 1000, NULL, cp_now_ms() + CLOSE_MS);
 	wsc_free(r.w);
 	if (r.skipped > 1)
-		cp_warn("skipped %lu messages longer than %d bytes", r.skipped, MSGMAX);
+		cp_warn("skipped %lu messages longer than %d bytes",
+		    r.skipped, MSGMAX);
 	return r.code;
 }

@@ -1,5 +1,5 @@
-/* Unit tests for remote.c's pure parts: the /client URL built from subscribe --url, and
- * the exit code of each callpipe.end reason. */
+/* Unit tests for remote.c's pure parts: the /client URL built from
+ * subscribe --url, and the exit code of each callpipe.end reason. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,13 +7,16 @@
 #include "remote.h"
 
 static int failures;
-#define CHECK(c) do { if (!(c)) { failures++; fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); } } while (0)
+#define CHECK(c) do { if (!(c)) { failures++; \
+	fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
+} } while (0)
 
 static const char *
 url(const char *base, const char *sid, int history, int wait)
 {
 	static char buf[1024];
-	struct remote_opts o = { .url = base, .sid = sid, .history = history, .wait = wait };
+	struct remote_opts o = { .url = base, .sid = sid, .history = history,
+	    .wait = wait };
 	const char *why = NULL;
 
 	if (remote_url(&o, buf, sizeof buf, &why) < 0) {
@@ -30,18 +33,23 @@ test_url(void)
 	const char *u;
 	char big[1100];
 
-	CHECK((u = url("ws://h:5000", NULL, 0, -1)) && strcmp(u, "ws://h:5000/client") == 0);
-	CHECK((u = url("wss://h/", NULL, 1, 5)) && strcmp(u, "wss://h/client") == 0);
-	CHECK((u = url("ws://h:1/a/b", NULL, 0, -1)) && strcmp(u, "ws://h:1/a/b") == 0);
-	CHECK((u = url("ws://h:1", sid, 0, -1)) &&
-	    strcmp(u, "ws://h:1/client?callsid=CA0123456789abcdef0123456789abcdef") == 0);
+	CHECK((u = url("ws://h:5000", NULL, 0, -1)) &&
+	    strcmp(u, "ws://h:5000/client") == 0);
+	CHECK((u = url("wss://h/", NULL, 1, 5)) &&
+	    strcmp(u, "wss://h/client") == 0);
+	CHECK((u = url("ws://h:1/a/b", NULL, 0, -1)) &&
+	    strcmp(u, "ws://h:1/a/b") == 0);
+	CHECK((u = url("ws://h:1", sid, 0, -1)) && strcmp(u,
+	    "ws://h:1/client?callsid=CA0123456789abcdef0123456789abcdef") == 0);
 	CHECK((u = url("ws://h:1/x/client", sid, 1, 30)) && strcmp(u,
-	    "ws://h:1/x/client?callsid=CA0123456789abcdef0123456789abcdef&history=1&wait=30") == 0);
+	    "ws://h:1/x/client?callsid=CA0123456789abcdef0123456789abcdef"
+	    "&history=1&wait=30") == 0);
 	CHECK(url("http://h", NULL, 0, -1) == NULL);
 	CHECK(url("ws://", NULL, 0, -1) == NULL);
 	CHECK(url("ws:///client", NULL, 0, -1) == NULL);
 	CHECK(url("ws://u:p@h/", NULL, 0, -1) == NULL);
-	CHECK((u = url("ws://h/a@b", NULL, 0, -1)) != NULL); /* '@' in the path is no userinfo */
+	/* '@' in the path is no userinfo */
+	CHECK((u = url("ws://h/a@b", NULL, 0, -1)) != NULL);
 	CHECK(url("ws://h/client?callsid=x", NULL, 0, -1) == NULL);
 	CHECK(url("ws://h/#x", NULL, 0, -1) == NULL);
 	CHECK(url("ws://h /", NULL, 0, -1) == NULL);
