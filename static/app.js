@@ -449,7 +449,7 @@ function clearInterim(f) {
 
 let scrollPending = false;
 function grew() {
-	if (!S.stick) { $("jump").hidden = false; return; }
+	if (!S.stick) { showJump(); return; }
 	if (scrollPending) return;
 	scrollPending = true;
 	requestAnimationFrame(() => {
@@ -460,6 +460,11 @@ function grew() {
 
 // S.autoTop: where we last scrolled to; a scroll event above it is the reader's (a
 // scroll event comes a frame late, when more lines may already have arrived)
+function showJump() {
+	set($("jump"), S.f && S.f.endReason ? "Jump to the end \u2193" : "Jump to live \u2193");
+	$("jump").hidden = false;
+}
+
 function toBottom() {
 	const log = $("log");
 	log.scrollTop = log.scrollHeight;
@@ -516,7 +521,7 @@ function start() {
 	$("log").addEventListener("scroll", () => {
 		if (atBottom()) S.stick = true;
 		else if ($("log").scrollTop < S.autoTop - 2) S.stick = false;
-		$("jump").hidden = S.stick;
+		if (S.stick) $("jump").hidden = true; else showJump();
 	});
 	$("jump").addEventListener("click", () => {
 		S.stick = true;

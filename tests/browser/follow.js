@@ -4,7 +4,7 @@
 // call's log.
 "use strict";
 const { say, newPage, waitUntil, allowDownloads, waitFile, replay, shot, shownLines,
-	entries, run } = require("./lib.js");
+	entries, lowestContrast, run } = require("./lib.js");
 const path = require("path");
 
 const E = process.env;
@@ -81,6 +81,9 @@ run(async (browser) => {
 	await page.keyboard.press("Enter");
 	say("jump to live goes to the bottom: " + (await waitUntil(page, bottom, null, 5)));
 	say("jump to live hidden again: " + (await page.$eval("#jump", (j) => j.hidden)));
+	const low = await lowestContrast(page);
+	say("text contrast at least 4.5:1 (WCAG AA): " + (low.ratio >= 4.5 ? "yes" : "no, " +
+		low.ratio.toFixed(2) + " for " + low.what));
 
 	say("--- the end shows as an end");
 	const code = await call.done;
@@ -99,6 +102,9 @@ run(async (browser) => {
 		finals: document.querySelectorAll("#log .final").length,
 		uend: document.querySelectorAll("#log .final.uend").length }));
 	say("interim lines seen: " + (st.seen > 0) + ", left: " + st.left);
+	const low2 = await lowestContrast(page);
+	say("text contrast at least 4.5:1 at the end: " + (low2.ratio >= 4.5 ? "yes" : "no, " +
+		low2.ratio.toFixed(2) + " for " + low2.what));
 	say("utterance ends marked on every final (the stand-in ends one per final): " +
 		(st.uend === st.finals));
 

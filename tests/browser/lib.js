@@ -93,6 +93,37 @@ function entries(page) {
 	})));
 }
 
+// lowestContrast(page): the lowest WCAG contrast ratio of any visible text on the
+// page against the first opaque background behind it: {ratio, what}
+function lowestContrast(page) {
+	return page.evaluate(() => {
+		const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+		const lum = (c) => {
+			const v = rgb(c).slice(0, 3).map((x) => {
+				x /= 255;
+				return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
+			});
+			return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+		};
+		const bg = (e) => {
+			for (; e; e = e.parentElement) {
+				const c = getComputedStyle(e).backgroundColor, a = rgb(c)[3];
+				if (a === undefined || a === 1) return c;
+			}
+			return "rgb(255, 255, 255)";
+		};
+		let low = { ratio: 99, what: "" };
+		for (const e of document.querySelectorAll("body *")) {
+			if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+			if (!e.getClientRects().length || e.closest("[hidden]") || e.closest("button:disabled")) continue;
+			const a = lum(getComputedStyle(e).color), b = lum(bg(e));
+			const r = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+			if (r < low.ratio) low = { ratio: r, what: e.tagName + "." + e.className };
+		}
+		return low;
+	});
+}
+
 // run(main): report an exception as one line and exit 1; always close the browser
 async function run(main) {
 	let browser = null;
@@ -111,4 +142,4 @@ async function run(main) {
 }
 
 module.exports = { say, launch, newPage, waitUntil, allowDownloads, waitFile, replay, shot,
-	shownLines, entries, run };
+	shownLines, entries, lowestContrast, run };
