@@ -17,11 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "calldir.h"
 #include "cp.h"
 #include "fanbuf.h"
 
-static const char usage[] = "fanout [-c callsid] [-b bufsize] [-l maxline] [-m maxlog] [-s maxsubs]";
+static const char usage[] = "fanout [-b bufsize] [-c callsid] [-l maxline] [-m maxlog] [-S streamsid]\n"
+    "              [-s maxsubs] [-t tracks]";
 
 #define RESCAN_MS 200     /* backup scan of subscribers/ */
 #define CLOSE_MS 1000     /* an overflowed subscriber gets this long to finish its line */
@@ -45,12 +48,17 @@ struct sub {
 
 static struct sub *subs;
 static size_t nsubs, capsubs, nactive, npending, ndropped;
-static size_t maxsubs = 64, bufmax = 1048576, linemax = 1048576;
+static size_t maxsubs = 256, bufmax = 1048576, linemax = 1048576;
 static uint64_t logmax = 268435456, logsize;
 static int subsfd = -1, inofd = -1, logfd = -1, logging = 1, status = CP_EXIT_OK;
 static int warned_pending;
-static uint64_t nlines, nlogged, ntoolong, nempty, nserved, ndrops;
+static uint64_t nlines, nlogged, ntoolong, nempty, nbad, nserved, ndrops;
 static char sid[CD_SIDLEN + 1];
+static struct cd_own own;             /* the stream we serve */
+static char annot[512];               /* "callpipe":{...}, added to every message */
+static size_t annotlen;
+static char *abuf;                    /* an annotated line */
+static const char *reason = "call-ended";
 
 static void
 forget(size_t i)
@@ -312,8 +320,9 @@ catchup(void)
 			tryopen(i);
 }
 
+/* Append a line to the log; one that cannot be written is still fanned out. */
 static void
-logline(const char *line, size_t len)
+logline(const char *line, size_t len, int count)
 {
 	struct iovec iov[2];
 	ssize_t w;
@@ -321,8 +330,8 @@ logline(const char *line, size_t len)
 	if (!logging)
 		return;
 	if (logsize + len + 1 > logmax) {
-		cp_warn("transcript log of %s reached %llu bytes: later lines are not logged",
-		    sid, (unsigned long long)logmax);
+		cp_warn("transcript log of %s stream %u reached %llu bytes: later lines are not logged",
+		    sid, own.st.n, (unsigned long long)logmax);
 		logging = 0;
 		return;
 	}
@@ -335,17 +344,60 @@ logline(const char *line, size_t len)
 	while (w < 0 && errno == EINTR);
 	if (w != (ssize_t)(len + 1)) {
 		if (w < 0)
-			cp_warnsys("unable to write transcript log of %s: later lines are not logged", sid);
+			cp_warnsys("unable to write transcript log of %s stream %u: later lines are fanned out, not logged",
+			    sid, own.st.n);
 		else
-			cp_warn("unable to write transcript log of %s: short write: later lines are not logged", sid);
+			cp_warn("unable to write transcript log of %s stream %u: short write: later lines are fanned out, not logged",
+			    sid, own.st.n);
 		if (w > 0 && ftruncate(logfd, (off_t)logsize) < 0)
 			cp_warnsys("unable to truncate transcript log of %s", sid);
 		logging = 0;
-		status = CP_EXIT_TEMP;
 		return;
 	}
 	logsize += len + 1;
-	nlogged++;
+	nlogged += (uint64_t)count;
+}
+
+/* An in-band line from the pipeline: a fatal transcription error ends the stream as
+ * transcription-failed. Only lines that start like one are parsed. */
+static void
+inband(const char *line, size_t len)
+{
+	static const char pre[] = "{\"type\":\"callpipe.error\"";
+	cJSON *j;
+
+	if (len < sizeof pre - 1 || memcmp(line, pre, sizeof pre - 1) != 0)
+		return;
+	j = cJSON_ParseWithLength(line, len);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "fatal")))
+		reason = "transcription-failed";
+	cJSON_Delete(j);
+}
+
+/* line with our member added before its final '}' into abuf; 0, or -1 if the line is
+ * not a JSON object (a bad message: skipped). */
+static int
+annotate(const char *line, size_t len, size_t *outlen)
+{
+	size_t a = 0, b = len, k;
+
+	while (a < b && (line[a] == ' ' || line[a] == '\t' || line[a] == '\r'))
+		a++;
+	while (b > a && (line[b - 1] == ' ' || line[b - 1] == '\t' || line[b - 1] == '\r'))
+		b--;
+	if (b - a < 2 || line[a] != '{' || line[b - 1] != '}')
+		return -1;
+	k = b - 1; /* the final '}' */
+	memcpy(abuf, line, k);
+	for (a = k; a > 0 && (line[a - 1] == ' ' || line[a - 1] == '\t' || line[a - 1] == '\n'); a--)
+		;
+	if (line[a - 1] != '{')
+		abuf[k++] = ',';
+	memcpy(abuf + k, annot, annotlen);
+	k += annotlen;
+	abuf[k++] = '}';
+	*outlen = k;
+	return 0;
 }
 
 static void
@@ -359,7 +411,14 @@ online(const char *line, size_t len)
 		nempty++;
 		return;
 	}
-	logline(line, len);
+	if (annotate(line, len, &len) < 0) {
+		if (nbad++ == 0)
+			cp_warn("skipping a line that is not a JSON object (more are counted at the end)");
+		return;
+	}
+	line = abuf;
+	inband(line, len);
+	logline(line, len, 1);
 	for (i = 0; i < nsubs; i++) {
 		struct sub *s = &subs[i];
 		int r;
@@ -434,77 +493,75 @@ watch(int quiet)
 	}
 }
 
+/* The member fanout adds to every message: which call, stream and track, and where the
+ * stream starts on the call's timeline. */
 static void
-setup(int *lockfd, int *calldirfd)
+annotation(const char *tracks)
+{
+	char tr[256];
+	const char *p;
+	size_t k = 0;
+	int n;
+
+	tr[k++] = '[';
+	for (p = tracks; p && *p && k < sizeof tr - 40; ) {
+		size_t len = strcspn(p, ",");
+
+		if (len > 0 && len < 32 && strspn(p, "abcdefghijklmnopqrstuvwxyz_") >= len)
+			k += (size_t)snprintf(tr + k, sizeof tr - k, "%s\"%.*s\"", k > 1 ? "," : "", (int)len, p);
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	tr[k++] = ']';
+	tr[k] = '\0';
+	n = snprintf(annot, sizeof annot,
+	    "\"callpipe\":{\"call_sid\":\"%s\",\"stream_sid\":%s%s%s,\"stream\":%u,"
+	    "\"tracks\":%s,\"offset\":%.3f}",
+	    sid, own.st.ssid[0] ? "\"" : "", own.st.ssid[0] ? own.st.ssid : "null",
+	    own.st.ssid[0] ? "\"" : "", own.st.n, tr,
+	    (double)(own.st.start_ms > own.call_start_ms ? own.st.start_ms - own.call_start_ms : 0) / 1000.0);
+	annotlen = (size_t)n;
+}
+
+static void
+setup(const char *ssid)
 {
 	struct cd_err e;
-	char now[CD_TIMELEN], line[CD_TIMELEN + 1];
 	const char *start;
-	int callsfd, fd, r;
-	int64_t until;
 	off_t end;
 
-	callsfd = cd_open_calls(1, &e);
-	if (callsfd < 0)
-		cp_die(e.code == CP_EXIT_NEG ? CP_EXIT_TEMP : e.code, "%s", e.msg);
-	*calldirfd = cd_open_call(callsfd, sid, 1, &e);
-	if (*calldirfd < 0)
-		cp_die(e.code == CP_EXIT_NEG ? CP_EXIT_TEMP : e.code, "unable to use call folder %s: %s", sid, e.msg);
-	close(callsfd);
-	subsfd = cd_open_dir(*calldirfd, CD_SUBS, 1, &e);
+	if (cd_stream_open(sid, ssid, &own, &e) < 0)
+		cp_die(e.code == CP_EXIT_NEG ? CP_EXIT_TEMP : e.code, "unable to serve call %s: %s", sid, e.msg);
+	subsfd = cd_open_dir(own.streamfd, CD_SUBS, 0, &e);
 	if (subsfd < 0)
 		cp_die(e.code == CP_EXIT_NEG ? CP_EXIT_TEMP : e.code, "unable to use call folder %s: %s", sid, e.msg);
+	cp_info("%s: stream %s %s", sid, own.st.name, own.continued ? "continued" : "started");
 
-	fd = openat(*calldirfd, CD_LOCK, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0)
-		cp_diesys(CP_EXIT_TEMP, "unable to open %s/%s", sid, CD_LOCK);
-	until = cp_now_ms() + LOCKWAIT_MS;
-	while ((r = flock(fd, LOCK_EX | LOCK_NB)) < 0 && (errno == EWOULDBLOCK || errno == EINTR)) {
-		if (cp_now_ms() >= until)
-			cp_die(CP_EXIT_PERM, "unable to serve call %s: already live (%s is locked)", sid, CD_LOCK);
-		poll(NULL, 0, 10);
-	}
-	if (r < 0)
-		cp_diesys(CP_EXIT_TEMP, "unable to lock %s/%s", sid, CD_LOCK);
-	*lockfd = fd;
-	cd_isotime(time(NULL), now, sizeof now);
-	r = snprintf(line, sizeof line, "%s\n", now);
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)r, 0) != r)
-		cp_diesys(CP_EXIT_TEMP, "unable to write %s/%s", sid, CD_LOCK);
-	if (unlinkat(*calldirfd, CD_ENDED, 0) < 0 && errno != ENOENT)
-		cp_diesys(CP_EXIT_TEMP, "unable to remove %s/%s", sid, CD_ENDED);
-
+	/* Nothing below is needed to serve subscribers: a full disk only costs the record. */
 	start = getenv("TWILIO_START");
-	if (start != NULL && *start != '\0') {
+	if (start != NULL && *start != '\0' && !own.continued) {
 		size_t n = strlen(start);
 		char *buf = malloc(n + 2);
 
-		if (buf == NULL)
-			cp_die(CP_EXIT_TEMP, "unable to save %s/%s: out of memory", sid, CD_START);
-		memcpy(buf, start, n);
-		buf[n] = '\n';
-		if (cd_put(*calldirfd, CD_START, buf, n + 1, 0) < 0)
-			cp_diesys(CP_EXIT_TEMP, "unable to save %s/%s", sid, CD_START);
+		if (buf == NULL || (memcpy(buf, start, n), buf[n] = '\n', cd_put(own.streamfd, CD_START, buf, n + 1, 0) < 0))
+			cp_warnsys("unable to save %s/%s", own.st.name, CD_START);
 		free(buf);
 	}
-
-	logfd = openat(*calldirfd, CD_LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (logfd < 0)
-		cp_diesys(CP_EXIT_TEMP, "unable to open %s/%s", sid, CD_LOG);
-	end = lseek(logfd, 0, SEEK_END);
-	if (end < 0)
-		cp_diesys(CP_EXIT_TEMP, "unable to seek %s/%s", sid, CD_LOG);
+	logfd = openat(own.streamfd, CD_LOG, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (logfd < 0 || (end = lseek(logfd, 0, SEEK_END)) < 0) {
+		cp_warnsys("unable to open %s/%s: lines are fanned out, not logged", own.st.name, CD_LOG);
+		logging = 0;
+		end = 0;
+	}
 	logsize = (uint64_t)end;
 	if (end > 0) {
 		/* a log left with a torn last line by a crash: end it, so lines stay lines */
-		int rfd = openat(*calldirfd, CD_LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		int rfd = openat(own.streamfd, CD_LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 		char c = '\n';
 
-		if (rfd >= 0 && pread(rfd, &c, 1, end - 1) == 1 && c != '\n') {
-			if (cp_writeall(logfd, "\n", 1) < 0)
-				cp_diesys(CP_EXIT_TEMP, "unable to write %s/%s", sid, CD_LOG);
-			logsize++;
-		}
+		if (rfd >= 0 && pread(rfd, &c, 1, end - 1) == 1 && c != '\n')
+			logline("", 0, 0);
 		if (rfd >= 0)
 			close(rfd);
 	}
@@ -516,39 +573,29 @@ setup(int *lockfd, int *calldirfd)
 }
 
 static void
-finish(int lockfd, int calldirfd)
+finish(void)
 {
-	char now[CD_TIMELEN], line[CD_TIMELEN + 1];
 	size_t i;
-	int n;
 
-	/* `ended` first: a subscriber that sees EOF can tell the end of the call from being dropped */
-	cd_isotime(time(NULL), now, sizeof now);
-	n = snprintf(line, sizeof line, "%s\n", now);
-	if (cd_put(calldirfd, CD_ENDED, line, (size_t)n, 0) < 0) {
-		cp_warnsys("unable to write %s/%s", sid, CD_ENDED);
-		status = CP_EXIT_TEMP;
-	}
+	/* FIFOs closed last: a subscriber that sees EOF can tell the end of the stream
+	 * (ended mark, lock free) from being dropped */
+	if (logfd >= 0 && fsync(logfd) < 0 && errno != EINVAL && errno != EROFS)
+		cp_warnsys("unable to fsync %s/%s", own.st.name, CD_LOG);
+	if (logfd >= 0 && close(logfd) < 0)
+		cp_warnsys("unable to close %s/%s", own.st.name, CD_LOG);
+	if (cd_stream_end(&own, reason) < 0)
+		cp_warnsys("unable to write %s/%s (the stream still ended)", own.st.name, CD_ENDED);
 	for (i = 0; i < nsubs; i++)
 		if (subs[i].state == S_ACTIVE) {
 			close(subs[i].fd);
 			fb_free(&subs[i].fb);
 		}
 	free(subs);
-	if (fsync(logfd) < 0 && errno != EINVAL) {
-		cp_warnsys("unable to fsync %s/%s", sid, CD_LOG);
-		status = CP_EXIT_TEMP;
-	}
-	if (close(logfd) < 0) {
-		cp_warnsys("unable to close %s/%s", sid, CD_LOG);
-		status = CP_EXIT_TEMP;
-	}
-	(void)fsync(calldirfd);
-	cp_info("%s: %llu lines, %llu logged, %llu too long, %llu empty; %llu subscribers, %llu dropped",
-	    sid, (unsigned long long)nlines, (unsigned long long)nlogged, (unsigned long long)ntoolong,
-	    (unsigned long long)nempty, (unsigned long long)nserved, (unsigned long long)ndrops);
-	close(lockfd); /* the call is no longer live */
-	close(calldirfd);
+	cp_info("%s: stream %u: %llu lines, %llu logged, %llu too long, %llu empty, %llu not JSON objects; "
+	    "%llu subscribers, %llu dropped; %s",
+	    sid, own.st.n, (unsigned long long)nlines, (unsigned long long)nlogged, (unsigned long long)ntoolong,
+	    (unsigned long long)nempty, (unsigned long long)nbad, (unsigned long long)nserved,
+	    (unsigned long long)ndrops, reason);
 	if (subsfd >= 0)
 		close(subsfd);
 	if (inofd >= 0)
@@ -569,22 +616,25 @@ int
 main(int argc, char **argv)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	const char *csid = NULL;
+	const char *csid = NULL, *ssid = NULL, *tracks = NULL;
 	struct linebuf lb;
 	struct pollfd *pfd;
 	size_t *pmap, npfd, first, i;
 	int iin, iino;
-	int c, sigfd, lockfd = -1, calldirfd = -1, reading = 1, ending = 0;
+	int c, sigfd, reading = 1, ending = 0;
 	int64_t now, nextscan, enddl = 0, t;
 
+	cp_help(argc, argv, usage);
 	cp_setprog(argv[0]);
-	while ((c = getopt(argc, argv, "b:c:l:m:s:")) != -1) {
+	while ((c = getopt(argc, argv, "b:c:l:m:S:s:t:")) != -1) {
 		switch (c) {
 		case 'b': bufmax = (size_t)num(optarg, 1024, 1LL << 30, "buffer size"); break;
 		case 'c': csid = optarg; break;
 		case 'l': linemax = (size_t)num(optarg, 1, 8LL << 20, "line length"); break;
 		case 'm': logmax = (uint64_t)num(optarg, 0, 1LL << 50, "log size"); break;
+		case 'S': ssid = optarg; break;
 		case 's': maxsubs = (size_t)num(optarg, 1, 1024, "subscriber limit"); break;
+		case 't': tracks = optarg; break;
 		default: cp_usage(usage);
 		}
 	}
@@ -599,6 +649,14 @@ main(int argc, char **argv)
 	if (!cp_valid_sid(csid, "CA"))
 		cp_die(CP_EXIT_PERM, "invalid CallSid %.40s: want CA and 32 hex digits", csid);
 	memcpy(sid, csid, sizeof sid);
+	if (ssid == NULL)
+		ssid = getenv("TWILIO_STREAM_SID");
+	if (ssid != NULL && *ssid != '\0' && !cp_valid_sid(ssid, "MZ")) {
+		cp_warn("ignoring invalid StreamSid %.40s: want MZ and 32 hex digits", ssid);
+		ssid = NULL;
+	}
+	if (tracks == NULL)
+		tracks = getenv("TWILIO_TRACKS");
 
 	cp_ignore_sigpipe();
 	sigfd = cp_sigfd(sigs, 3);
@@ -606,7 +664,11 @@ main(int argc, char **argv)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
 	if (lb_init(&lb, 0, linemax) < 0)
 		cp_die(CP_EXIT_TEMP, "unable to allocate the line buffer: out of memory");
-	setup(&lockfd, &calldirfd);
+	abuf = malloc(linemax + sizeof annot + 2);
+	if (abuf == NULL)
+		cp_die(CP_EXIT_TEMP, "unable to allocate the line buffer: out of memory");
+	setup(ssid ? ssid : "");
+	annotation(tracks);
 
 	pfd = malloc((3 + maxsubs) * sizeof *pfd);
 	pmap = malloc((3 + maxsubs) * sizeof *pmap);
@@ -734,6 +796,7 @@ main(int argc, char **argv)
 	lb_free(&lb);
 	free(pfd);
 	free(pmap);
-	finish(lockfd, calldirfd);
+	finish();
+	free(abuf);
 	return status;
 }

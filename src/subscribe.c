@@ -1,5 +1,5 @@
-/* subscribe: list live calls, or attach to one through a FIFO of our own in its folder
- * and print its messages, one a line, until the call ends or our reader goes away. */
+/* subscribe: list calls, or follow one: a FIFO of our own in each of its streams'
+ * folders, every message printed as a line as it arrives, and one end line last. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -10,33 +10,53 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <cjson/cJSON.h>
 
 #include "calldir.h"
 #include "cp.h"
 #include "remote.h"
 
-static const char usage[] =
-    "subscribe [-Hjn] [--url url [--token token]] [callsid]";
+static const char usage[] = "subscribe [-Hijn] [-m maxsubs] [-t seconds] [-w seconds] [callsid]\n"
+    "       subscribe --url url [--token token] [-Hj] [-w seconds] [callsid]";
 
 #define LINEMAX (8 << 20) /* fanout's longest possible line (its -l maximum) */
-#define LIVECHECK_MS 250  /* until fanout has opened our FIFO, is the call still live? */
+#define SCAN_MS 100       /* look for new streams and for the call's end */
+#define WAIT_MS 50        /* look for a call that is not there yet */
 #define DROPWAIT_MS 100   /* at EOF, time for a dying fanout's lock to go */
+#define LINE_MAX_ID 100   /* longest CallSid line read from a /client */
 
-static int jflag, sigfd = -1, subsfd = -1, calldirfd = -1;
-static char fifoname[64];
+enum { ST_IDLE, ST_ATTACHED };
+
+struct stream {              /* one stream of the call we follow */
+	char name[CD_NAMELEN];
+	int state;
+	int sfd, subsfd, fifo;   /* folder, its subscribers/, our FIFO (-1: none) */
+	char fifoname[64];
+	struct linebuf lb;
+	int gothdr;
+	int history;             /* replay its log from off up to the header */
+	uint64_t off;            /* log offset delivered up to */
+};
+
+static struct {
+	char sid[CD_SIDLEN + 1];
+	int jflag, iflag, hflag;
+	int sigfd, calldirfd;
+	struct stream st[CD_MAXSTREAMS];
+	size_t nst;
+	int scanned;             /* streams found after the first scan are new: all ours */
+} S = { .sigfd = -1, .calldirfd = -1 };
 
 static void
 cleanup(void)
 {
-	if (subsfd >= 0 && fifoname[0] != '\0') {
-		(void)unlinkat(subsfd, fifoname, 0);
-		fifoname[0] = '\0';
-	}
+	size_t i;
+
+	for (i = 0; i < S.nst; i++)
+		if (S.st[i].fifoname[0] != '\0') {
+			(void)unlinkat(S.st[i].subsfd, S.st[i].fifoname, 0);
+			S.st[i].fifoname[0] = '\0';
+		}
 }
 
 /* Stdout is gone or broken: leave quietly (exit 0) or loudly. */
@@ -48,14 +68,13 @@ outerr(void)
 	cp_diesys(CP_EXIT_TEMP, "unable to write to stdout");
 }
 
-/* A signal arrived: leave (atexit removes the FIFO). */
+static void end(const char *reason, const char *error, int code) __attribute__((noreturn));
+
 static void
 checksig(void)
 {
-	int sig = cp_sigread(sigfd);
-
-	if (sig)
-		exit(CP_EXIT_OK);
+	if (S.sigfd >= 0 && cp_sigread(S.sigfd))
+		end("server-stopping", NULL, CP_EXIT_OK);
 }
 
 /* Write all of p; a blocked write gives way to a signal (SA_RESTART is off). */
@@ -72,7 +91,7 @@ out(const char *p, size_t n)
 				continue;
 			}
 			if (errno == EAGAIN) {
-				struct pollfd pfd[2] = { { 1, POLLOUT, 0 }, { sigfd, POLLIN, 0 } };
+				struct pollfd pfd[2] = { { 1, POLLOUT, 0 }, { S.sigfd, POLLIN, 0 } };
 
 				(void)poll(pfd, 2, -1);
 				checksig();
@@ -87,105 +106,118 @@ out(const char *p, size_t n)
 	}
 }
 
-/* A refusal the /client endpoint forwards: with -j a JSON error line on stdout, then a
- * warning (exit 1: unknown, ended, malformed) or a fatal message (100, 111). */
-static void __attribute__((noreturn))
-refuse(int code, const char *why, const char *detail)
+static void
+outs(const char *s)
 {
-	if (jflag) {
-		cJSON *o = cJSON_CreateObject();
-		char *s = NULL;
+	out(s, strlen(s));
+}
 
-		if (o != NULL && cJSON_AddStringToObject(o, "type", "error") != NULL &&
-		    cJSON_AddStringToObject(o, "error", why) != NULL)
-			s = cJSON_PrintUnformatted(o);
-		cJSON_Delete(o);
-		if (s != NULL) {
-			if ((cp_writeall(1, s, strlen(s)) < 0 || cp_writeall(1, "\n", 1) < 0) && errno != EPIPE)
-				cp_warnsys("unable to write to stdout");
-			cJSON_free(s);
-		}
-	}
-	if (code != CP_EXIT_NEG)
-		cp_die(code, "%s%s%s", why, detail ? ": " : "", detail ? detail : "");
-	cp_warn("%s%s%s", why, detail ? ": " : "", detail ? detail : "");
+/* The last line, always: {"type":"callpipe.end","reason":R[,"error":E]}; error is one
+ * of our fixed texts (no quote or backslash), never an echo of the client. */
+static void
+end(const char *reason, const char *error, int code)
+{
+	char line[400];
+
+	S.sigfd = -1; /* a signal now must not recurse */
+	snprintf(line, sizeof line, "{\"type\":\"callpipe.end\",\"reason\":\"%s\"%s%s%s}\n", reason,
+	    error ? ",\"error\":\"" : "", error ? error : "", error ? "\"" : "");
+	if (cp_writeall(1, line, strlen(line)) < 0 && errno != EPIPE && errno != EAGAIN)
+		cp_warnsys("unable to write to stdout");
+	if (error != NULL && code != CP_EXIT_OK)
+		cp_warn("%s%s%s", error, S.sid[0] ? ": " : "", S.sid);
 	exit(code);
 }
 
+/* Live calls as "CallSid started streams" lines; with -j (and -i) one JSON message:
+ * live calls, then recently ended ones, newest first. */
 static void
-list(void)
+listcalls(int over)
 {
-	struct cd_call *v;
+	struct cd_call *v = NULL;
 	struct cd_err e;
-	size_t n, i;
-	int fd;
-	char line[128];
+	char line[CD_SIDLEN + 2 * CD_TIMELEN + 100], params[4096];
+	size_t n = 0, i;
+	int fd, cfd;
 
 	fd = cd_open_calls(0, &e);
-	if (fd < 0) {
-		if (e.code != CP_EXIT_NEG)
-			refuse(e.code, "unable to list calls", e.msg);
-		n = 0;
-		v = NULL;
-	} else if (cd_list(fd, &v, &n) < 0) {
-		refuse(CP_EXIT_TEMP, "unable to list calls", strerror(errno));
-	}
-	if (jflag && cp_writeall(1, "{\"type\":\"calls\",\"calls\":[", 25) < 0)
-		outerr();
+	if (fd < 0 && e.code != CP_EXIT_NEG)
+		cp_die(e.code, "unable to list calls: %s", e.msg);
+	if (fd >= 0 && cd_list(fd, over, &v, &n) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to list calls");
 	for (i = 0; i < n; i++) {
-		int k;
-
-		if (jflag)
-			k = snprintf(line, sizeof line, "%s{\"callSid\":\"%s\",\"started\":\"%s\"}",
-			    i ? "," : "", v[i].sid, v[i].started);
-		else
-			k = snprintf(line, sizeof line, "%s %s\n", v[i].sid, v[i].started);
-		if (cp_writeall(1, line, (size_t)k) < 0)
-			outerr();
+		if (!S.jflag) {
+			snprintf(line, sizeof line, "%s %s %u\n", v[i].sid, v[i].started, v[i].nstreams);
+			outs(line);
+			continue;
+		}
+		params[0] = '\0';
+		if ((cfd = cd_open_dir(fd, v[i].sid, 0, &e)) >= 0) {
+			cd_params(cfd, params, sizeof params);
+			close(cfd);
+		}
+		snprintf(line, sizeof line, "%s{\"callSid\":\"%s\",\"started\":\"%s\",\"streams\":%u,",
+		    i ? "," : "", v[i].sid, v[i].started, v[i].nstreams);
+		outs(line);
+		if (over) {
+			snprintf(line, sizeof line, "\"ended\":\"%s\",", v[i].ended);
+			outs(line);
+		}
+		outs("\"params\":");
+		outs(params[0] ? params : "{}");
+		outs("}");
 	}
-	if (jflag && cp_writeall(1, "]}\n", 3) < 0)
-		outerr();
 	free(v);
 	if (fd >= 0)
 		close(fd);
 }
 
-/* The history: log.jsonl up to byte offset end, whole lines only. */
 static void
-replay(uint64_t end, int all)
+list(void)
+{
+	if (S.jflag)
+		outs("{\"type\":\"calls\",\"calls\":[");
+	listcalls(0);
+	if (S.jflag) {
+		outs("],\"ended\":[");
+		listcalls(1);
+		outs("]}\n");
+	}
+}
+
+/* The log of stream s from byte s->off, up to end (or all of it), whole lines only;
+ * s->off moves past what was printed. resync: off may be inside a line. */
+static void
+replay(struct stream *s, uint64_t to, int all, int resync)
 {
 	char *buf;
 	size_t have = 0, cap = LINEMAX + 1 + 65536;
-	uint64_t off = 0;
+	uint64_t off = s->off;
 	int fd, skipping = 0;
 
-	fd = openat(calldirfd, CD_LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ENOENT && (end == 0 || all))
-			return;
-		cp_diesys(CP_EXIT_TEMP, "unable to open the transcript log");
+	fd = openat(s->sfd, CD_LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return; /* nothing logged (a full disk, or no line yet) */
+	if (resync && off > 0) {
+		char c;
+
+		skipping = pread(fd, &c, 1, (off_t)off - 1) == 1 && c != '\n';
 	}
 	buf = malloc(cap);
 	if (buf == NULL)
-		cp_die(CP_EXIT_TEMP, "unable to replay the transcript log: out of memory");
-	while (all || off < end) {
+		end("server-stopping", "unable to replay the transcript log: out of memory", CP_EXIT_TEMP);
+	while (all || off < to) {
 		size_t want = cap - have;
 		ssize_t r;
 		char *p, *nl;
 
-		if (!all && want > end - off)
-			want = (size_t)(end - off);
+		if (!all && want > to - off)
+			want = (size_t)(to - off);
 		do
 			r = pread(fd, buf + have, want, (off_t)off);
 		while (r < 0 && errno == EINTR);
-		if (r < 0)
-			cp_diesys(CP_EXIT_TEMP, "unable to read the transcript log");
-		if (r == 0) {
-			if (!all)
-				cp_warn("transcript log ends at %llu bytes, before %llu",
-				    (unsigned long long)off, (unsigned long long)end);
-			break;
-		}
+		if (r <= 0)
+			break; /* a log that stopped growing (full disk, size limit) */
 		off += (uint64_t)r;
 		have += (size_t)r;
 		p = buf;
@@ -206,6 +238,7 @@ replay(uint64_t end, int all)
 		checksig();
 	}
 	/* fanout writes whole lines: a tail without newline is a torn line, left out */
+	s->off = off - have;
 	free(buf);
 	close(fd);
 }
@@ -226,57 +259,382 @@ header(const char *line, size_t len, uint64_t *off)
 	return cp_digits(digits, UINT64_MAX, off);
 }
 
-static int
-ended(void)
+static void
+detach(struct stream *s)
+{
+	if (s->fifo >= 0) {
+		close(s->fifo);
+		lb_free(&s->lb);
+	}
+	if (s->fifoname[0] != '\0')
+		(void)unlinkat(s->subsfd, s->fifoname, 0);
+	s->fifo = -1;
+	s->fifoname[0] = '\0';
+	s->state = ST_IDLE;
+}
+
+/* A FIFO of our own in the stream's subscribers/, open for reading. */
+static void
+attach(struct stream *s)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; ; i++) {
+		uint32_t rnd;
+
+		if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != sizeof rnd)
+			rnd = (uint32_t)cp_now_us() ^ ((uint32_t)getpid() << 16);
+		snprintf(s->fifoname, sizeof s->fifoname, "%s%ld.%08x", CD_SUBPREFIX, (long)getpid(), rnd);
+		if (mkfifoat(s->subsfd, s->fifoname, 0600) == 0)
+			break;
+		if (errno != EEXIST || i >= 8) {
+			s->fifoname[0] = '\0';
+			cp_warnsys("unable to make a FIFO in %s/%s", s->name, CD_SUBS);
+			end("server-stopping", "unable to make a FIFO in the call folder", CP_EXIT_TEMP);
+		}
+	}
+	s->fifo = openat(s->subsfd, s->fifoname, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (s->fifo < 0 || fstat(s->fifo, &st) < 0 || !S_ISFIFO(st.st_mode))
+		end("server-stopping", "unable to open a FIFO in the call folder", CP_EXIT_TEMP);
+	if (lb_init(&s->lb, s->fifo, LINEMAX) < 0)
+		end("server-stopping", "unable to allocate the line buffer: out of memory", CP_EXIT_TEMP);
+	s->gothdr = 0;
+	s->state = ST_ATTACHED;
+}
+
+/* A stream we have not seen: follow it. history: all of it is ours (-H, or a stream
+ * that started after we attached); else only what comes from now on. */
+static void
+learn(const struct cd_stream *cs, int sfd, int history)
+{
+	struct stream *s = &S.st[S.nst++];
+	struct cd_err e;
+	struct stat st;
+
+	memset(s, 0, sizeof *s);
+	memcpy(s->name, cs->name, sizeof s->name);
+	s->sfd = sfd;
+	s->fifo = -1;
+	s->history = history;
+	s->subsfd = cd_open_dir(sfd, CD_SUBS, 0, &e);
+	if (!history && fstatat(sfd, CD_LOG, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		s->off = (uint64_t)st.st_size;
+	if (cs->ended && !cs->live) {
+		if (history)
+			replay(s, 0, 1, 0);
+		return; /* over already */
+	}
+	if (s->subsfd >= 0)
+		attach(s);
+}
+
+static struct stream *
+known(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < S.nst; i++)
+		if (strcmp(S.st[i].name, name) == 0)
+			return &S.st[i];
+	return NULL;
+}
+
+/* New streams are followed; an idle one that is live again (a restarted stage)
+ * is followed again from where we were. */
+static void
+scan(void)
+{
+	struct cd_stream v[CD_MAXSTREAMS];
+	struct stream *s;
+	size_t n, i;
+	int streamsfd, sfd;
+	struct cd_err e;
+
+	if (cd_streams(S.calldirfd, v, CD_MAXSTREAMS, &n) < 0)
+		return;
+	streamsfd = cd_open_dir(S.calldirfd, CD_STREAMS, 0, &e);
+	if (streamsfd < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		s = known(v[i].name);
+		if (s != NULL) {
+			if (s->subsfd < 0)
+				s->subsfd = cd_open_dir(s->sfd, CD_SUBS, 0, &e);
+			if (s->state == ST_IDLE && v[i].live && s->subsfd >= 0) {
+				s->history = 1;
+				attach(s);
+			}
+			continue;
+		}
+		if (S.nst >= CD_MAXSTREAMS)
+			break;
+		sfd = openat(streamsfd, v[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd >= 0)
+			learn(&v[i], sfd, S.scanned || S.hflag);
+	}
+	close(streamsfd);
+	S.scanned = 1;
+}
+
+/* A stream's FIFO has no header yet: if the stream ended without opening it, all we
+ * are owed is in its log. */
+static void
+noheader(struct stream *s)
+{
+	struct cd_stream cs;
+
+	memset(&cs, 0, sizeof cs);
+	cd_stream_state(s->sfd, &cs);
+	if (!cs.live && cs.ended) {
+		replay(s, 0, 1, !s->history);
+		detach(s);
+	}
+}
+
+/* EOF on a stream's FIFO: the stream ended or crashed (go idle), or fanout dropped us. */
+static void
+eof(struct stream *s)
 {
 	int64_t until = cp_now_ms() + DROPWAIT_MS;
+	struct cd_stream cs;
 
+	memset(&cs, 0, sizeof cs);
 	for (;;) {
-		if (cd_ended(calldirfd) || cd_live(calldirfd) == 0)
-			return 1;
+		cd_stream_state(s->sfd, &cs);
+		if (cs.ended || !cs.live) {
+			detach(s);
+			return;
+		}
 		if (cp_now_ms() >= until)
-			return 0;
+			end("too-slow", "dropped by fanout (fell behind, or too many subscribers)", CP_EXIT_NEG);
 		poll(NULL, 0, 10);
 	}
 }
 
+/* Every whole line the FIFO has for us. */
 static void
-attach(const char *sid, int hflag, int nflag)
+readfifo(struct stream *s)
+{
+	char *line;
+	size_t len;
+	int r;
+
+	r = lb_fill(&s->lb);
+	if (r == LR_ERR)
+		end("server-stopping", "unable to read a FIFO", CP_EXIT_TEMP);
+	if (r == 0 && s->lb.end > s->lb.start && s->lb.buf[s->lb.end - 1] != '\n') {
+		/* fanout cut us off inside a line: a line arrives whole or not at all */
+		char *nl = memrchr(s->lb.buf + s->lb.start, '\n', s->lb.end - s->lb.start);
+		size_t keep = nl ? (size_t)(nl - s->lb.buf) + 1 : s->lb.start;
+
+		if (!s->lb.discarding)
+			cp_warn("leaving out a torn last line of %zu bytes", s->lb.end - keep);
+		s->lb.end = keep;
+	}
+	while ((r = lb_next(&s->lb, &line, &len)) == LR_LINE || r == LR_TOOLONG) {
+		uint64_t off;
+
+		if (r == LR_TOOLONG) {
+			cp_warn("skipping a line longer than %d bytes", LINEMAX);
+			continue;
+		}
+		if (!s->gothdr) {
+			if (header(line, len, &off) < 0)
+				end("server-stopping", "unexpected first line on a FIFO: not from fanout", CP_EXIT_TEMP);
+			s->gothdr = 1;
+			if (s->history)
+				replay(s, off, 0, 0);
+			s->off = off;
+			continue;
+		}
+		line[len] = '\n';
+		out(line, len + 1);
+		s->off += len + 1;
+	}
+	if (r == LR_EOF)
+		eof(s);
+}
+
+/* No stream attached: has the call ended (grace over)? Then what crashed streams
+ * logged, and the end line. */
+static void
+checkend(void)
+{
+	struct cd_call c;
+	size_t i;
+
+	for (i = 0; i < S.nst; i++)
+		if (S.st[i].state == ST_ATTACHED)
+			return;
+	if (cd_call_state(S.calldirfd, cd_wall_ms(), &c) < 0 || c.state != CD_OVER)
+		return;
+	for (i = 0; i < S.nst; i++)
+		replay(&S.st[i], 0, 1, 1);
+	if (strcmp(c.reason, "transcription-failed") == 0)
+		end(c.reason, "transcription failed", CP_EXIT_NEG);
+	end("call-ended", NULL, CP_EXIT_OK);
+}
+
+/* Wait (up to ms) for input on stdin with -i, a signal, or stdout going away. */
+static void
+pause_ms(int ms)
+{
+	struct pollfd pfd[3] = { { S.sigfd, POLLIN, 0 }, { 1, 0, 0 }, { 0, POLLIN, 0 } };
+	char junk[4096];
+
+	if (poll(pfd, S.iflag ? 3 : 2, ms) <= 0)
+		return;
+	checksig();
+	if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL))
+		exit(CP_EXIT_OK); /* stdout went away */
+	if (S.iflag && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+		ssize_t k = read(0, junk, sizeof junk);
+
+		if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN))
+			exit(CP_EXIT_OK); /* websocketd: the client is gone */
+	}
+}
+
+static void
+follow(void)
+{
+	struct pollfd pfd[3 + CD_MAXSTREAMS];
+	struct stream *map[3 + CD_MAXSTREAMS];
+	int64_t next = 0;
+	size_t i;
+
+	for (;;) {
+		int64_t now = cp_now_ms();
+		int n = 0, fixed;
+
+		if (now >= next) {
+			scan();
+			for (i = 0; i < S.nst; i++)
+				if (S.st[i].state == ST_ATTACHED && !S.st[i].gothdr)
+					noheader(&S.st[i]);
+			checkend();
+			next = now + SCAN_MS;
+		}
+		pfd[n].fd = S.sigfd;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = 1;
+		pfd[n++].events = 0; /* POLLERR/POLLHUP: our reader is gone */
+		pfd[n].fd = S.iflag ? 0 : -1;
+		pfd[n++].events = POLLIN;
+		fixed = n;
+		for (i = 0; i < S.nst; i++)
+			if (S.st[i].state == ST_ATTACHED) {
+				map[n] = &S.st[i];
+				pfd[n].fd = S.st[i].fifo;
+				pfd[n++].events = POLLIN;
+			}
+		if (poll(pfd, (nfds_t)n, (int)(next > now ? next - now : 0)) < 0) {
+			if (errno == EINTR)
+				continue;
+			cp_diesys(CP_EXIT_TEMP, "unable to poll");
+		}
+		if (pfd[0].revents & POLLIN)
+			checksig();
+		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL))
+			exit(CP_EXIT_OK);
+		if (pfd[2].revents)
+			pause_ms(0);
+		for (i = (size_t)fixed; i < (size_t)n; i++)
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+				readfifo(map[i]);
+	}
+}
+
+/* Find the call, waiting up to wait_s seconds for it to start. */
+static void
+findcall(long long wait_s)
+{
+	int64_t until = cp_now_ms() + wait_s * 1000;
+	struct cd_call c;
+	struct cd_err e;
+	int callsfd;
+
+	for (;;) {
+		callsfd = cd_open_calls(0, &e);
+		if (callsfd < 0 && e.code != CP_EXIT_NEG)
+			cp_die(e.code, "unable to open the call folder: %s", e.msg);
+		if (callsfd >= 0) {
+			S.calldirfd = cd_open_call(callsfd, S.sid, 0, &e);
+			close(callsfd);
+			if (S.calldirfd < 0 && e.code != CP_EXIT_NEG)
+				cp_die(e.code, "unable to open the call folder: %s", e.msg);
+		}
+		if (S.calldirfd >= 0 && cd_call_state(S.calldirfd, cd_wall_ms(), &c) == 0 && c.state != CD_NONE)
+			break;
+		if (S.calldirfd >= 0)
+			close(S.calldirfd);
+		S.calldirfd = -1;
+		if (cp_now_ms() >= until)
+			end("unknown-call", "unknown CallSid", CP_EXIT_NEG);
+		pause_ms(WAIT_MS);
+	}
+	if (c.state == CD_OVER) {
+		/* an ended call: its record, with -H, and its end */
+		if (S.hflag)
+			scan();
+		end(strcmp(c.reason, "transcription-failed") == 0 ? c.reason : "call-ended", NULL,
+		    CP_EXIT_OK);
+	}
+}
+
+/* -i without a CallSid: the first line of stdin names the call. */
+static void
+readsid(long long timeout_s)
+{
+	int64_t until = cp_now_ms() + timeout_s * 1000;
+	char buf[LINE_MAX_ID + 2], *p, *q;
+	size_t have = 0;
+
+	for (;;) {
+		struct pollfd pfd[3] = { { S.sigfd, POLLIN, 0 }, { 0, POLLIN, 0 }, { 1, 0, 0 } };
+		int64_t now = cp_now_ms();
+		ssize_t r;
+
+		if (now >= until)
+			end("timeout", "no CallSid within the handshake time", CP_EXIT_NEG);
+		if (poll(pfd, 3, (int)(until - now)) <= 0)
+			continue;
+		checksig();
+		if (pfd[2].revents & (POLLERR | POLLHUP | POLLNVAL))
+			exit(CP_EXIT_OK);
+		if (!(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		r = read(0, buf + have, 1); /* byte by byte: nothing past the line is taken */
+		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+			exit(CP_EXIT_OK); /* the client went away */
+		if (r < 0)
+			continue;
+		if (buf[have] == '\n')
+			break;
+		if (++have > LINE_MAX_ID)
+			end("bad-request", "malformed CallSid: expected CA and 32 hex digits", CP_EXIT_PERM);
+	}
+	buf[have] = '\0';
+	for (p = buf; *p == ' ' || *p == '\t'; p++)
+		;
+	for (q = p + strlen(p); q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r'); q--)
+		;
+	*q = '\0';
+	if (!cp_valid_sid(p, "CA"))
+		end("bad-request", "malformed CallSid: expected CA and 32 hex digits", CP_EXIT_PERM);
+	memcpy(S.sid, p, CD_SIDLEN + 1);
+}
+
+static void
+setsignals(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	struct cd_err e;
-	struct linebuf lb;
-	struct stat st;
-	int callsfd, fifo = -1, i, gothdr = 0, watchin = !nflag;
-	int64_t nextcheck;
-
-	if (!cp_valid_sid(sid, "CA"))
-		refuse(CP_EXIT_NEG, "invalid CallSid", "want CA and 32 hex digits");
-	callsfd = cd_open_calls(0, &e);
-	if (callsfd < 0) {
-		if (e.code == CP_EXIT_NEG)
-			refuse(CP_EXIT_NEG, "unknown CallSid", sid);
-		refuse(e.code, "unable to open the call folder", e.msg);
-	}
-	calldirfd = cd_open_call(callsfd, sid, 0, &e);
-	close(callsfd);
-	if (calldirfd < 0) {
-		if (e.code == CP_EXIT_NEG)
-			refuse(CP_EXIT_NEG, "unknown CallSid", sid);
-		refuse(e.code, "unable to open the call folder", e.msg);
-	}
-	switch (cd_live(calldirfd)) {
-	case 0: refuse(CP_EXIT_NEG, "call has ended", sid);
-	case 1: break;
-	default: refuse(CP_EXIT_TEMP, "unable to check the call", strerror(errno));
-	}
-	subsfd = cd_open_dir(calldirfd, CD_SUBS, 0, &e);
-	if (subsfd < 0)
-		refuse(e.code == CP_EXIT_NEG ? CP_EXIT_TEMP : e.code, "unable to open the call folder", e.msg);
+	int i;
 
 	cp_ignore_sigpipe();
-	sigfd = cp_sigfd(sigs, 3);
-	if (sigfd < 0)
+	S.sigfd = cp_sigfd(sigs, 3);
+	if (S.sigfd < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
 	for (i = 0; i < 3; i++) {
 		/* let a write blocked on a stalled stdout give way to a signal */
@@ -289,118 +647,16 @@ attach(const char *sid, int hflag, int nflag)
 	}
 	if (atexit(cleanup) != 0)
 		cp_die(CP_EXIT_TEMP, "unable to register cleanup");
-	for (i = 0; ; i++) {
-		uint32_t rnd;
+}
 
-		if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != sizeof rnd)
-			rnd = (uint32_t)cp_now_us() ^ ((uint32_t)getpid() << 16);
-		snprintf(fifoname, sizeof fifoname, "%s%ld.%08x", CD_SUBPREFIX, (long)getpid(), rnd);
-		if (mkfifoat(subsfd, fifoname, 0600) == 0)
-			break;
-		if (errno != EEXIST || i >= 8) {
-			fifoname[0] = '\0';
-			cp_diesys(CP_EXIT_TEMP, "unable to make a FIFO in %s/%s", sid, CD_SUBS);
-		}
-	}
-	fifo = openat(subsfd, fifoname, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fifo < 0)
-		cp_diesys(CP_EXIT_TEMP, "unable to open FIFO %s/%s/%s", sid, CD_SUBS, fifoname);
-	if (fstat(fifo, &st) < 0 || !S_ISFIFO(st.st_mode))
-		cp_die(CP_EXIT_TEMP, "unable to use FIFO %s/%s/%s: not a FIFO", sid, CD_SUBS, fifoname);
-	if (lb_init(&lb, fifo, LINEMAX) < 0)
-		cp_die(CP_EXIT_TEMP, "unable to allocate the line buffer: out of memory");
+static long long
+num(const char *s, long long min, long long max, const char *what)
+{
+	long long v;
 
-	nextcheck = cp_now_ms() + LIVECHECK_MS;
-	for (;;) {
-		struct pollfd pfd[4];
-		int n = 0, iin = -1, timeout = -1, r;
-
-		pfd[n].fd = sigfd;
-		pfd[n++].events = POLLIN;
-		pfd[n].fd = fifo;
-		pfd[n++].events = POLLIN;
-		pfd[n].fd = 1;
-		pfd[n++].events = 0; /* POLLERR/POLLHUP: our reader is gone */
-		if (watchin) {
-			iin = n;
-			pfd[n].fd = 0;
-			pfd[n++].events = POLLIN;
-		}
-		if (!gothdr) {
-			int64_t now = cp_now_ms();
-
-			timeout = nextcheck > now ? (int)(nextcheck - now) : 0;
-		}
-		if (poll(pfd, (nfds_t)n, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			cp_diesys(CP_EXIT_TEMP, "unable to poll");
-		}
-		if (pfd[0].revents & POLLIN)
-			checksig();
-		if (pfd[2].revents & (POLLERR | POLLHUP | POLLNVAL))
-			exit(CP_EXIT_OK); /* stdout went away */
-		if (iin >= 0 && (pfd[iin].revents & (POLLIN | POLLHUP | POLLERR))) {
-			char junk[4096];
-			ssize_t k = read(0, junk, sizeof junk);
-
-			if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN))
-				exit(CP_EXIT_OK); /* websocketd: the client is gone */
-		}
-		if (!gothdr && cp_now_ms() >= nextcheck) {
-			if (cd_live(calldirfd) == 0) {
-				/* the call ended before fanout opened our FIFO: all of it is in the log */
-				if (hflag)
-					replay(0, 1);
-				exit(CP_EXIT_OK);
-			}
-			nextcheck = cp_now_ms() + LIVECHECK_MS;
-		}
-		if (!(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		r = lb_fill(&lb);
-		if (r == LR_ERR)
-			cp_diesys(CP_EXIT_TEMP, "unable to read FIFO %s", fifoname);
-		if (r == 0 && lb.end > lb.start && lb.buf[lb.end - 1] != '\n') {
-			/* fanout cut us off inside a line: a line arrives whole or not at all */
-			char *nl = memrchr(lb.buf + lb.start, '\n', lb.end - lb.start);
-			size_t keep = nl ? (size_t)(nl - lb.buf) + 1 : lb.start;
-
-			if (!lb.discarding)
-				cp_warn("leaving out a torn last line of %zu bytes", lb.end - keep);
-			lb.end = keep;
-		}
-		for (;;) {
-			char *line;
-			size_t len;
-
-			r = lb_next(&lb, &line, &len);
-			if (r == LR_TOOLONG) {
-				cp_warn("skipping a line longer than %d bytes", LINEMAX);
-				continue;
-			}
-			if (r != LR_LINE)
-				break;
-			if (!gothdr) {
-				uint64_t off;
-
-				if (header(line, len, &off) < 0)
-					cp_die(CP_EXIT_TEMP, "unexpected first line on FIFO %s: not from fanout", fifoname);
-				gothdr = 1;
-				if (hflag)
-					replay(off, 0);
-				continue;
-			}
-			line[len] = '\n';
-			out(line, len + 1);
-		}
-		if (r == LR_EOF) {
-			if (ended())
-				exit(CP_EXIT_OK);
-			cp_warn("dropped by fanout (fell behind, or too many subscribers)");
-			exit(CP_EXIT_NEG);
-		}
-	}
+	if (cp_strtonum(s, min, max, &v) < 0)
+		cp_die(CP_EXIT_PERM, "invalid %s %.40s: want %lld..%lld", what, s, min, max);
+	return v;
 }
 
 int
@@ -413,14 +669,22 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct remote_opts ro = { .wait = -1 };
-	int c, hflag = 0, nflag = 0;
+	long long maxsubs = 0, handshake = 10, wait_s = 0;
+	const char *sid;
+	struct cd_err e;
+	int c, nflag = 0;
 
+	cp_help(argc, argv, usage);
 	cp_setprog(argv[0]);
-	while ((c = getopt_long(argc, argv, "Hjn", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "Hijm:nt:w:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'H': hflag = 1; break;
-		case 'j': jflag = 1; break;
-		case 'n': nflag = 1; break;
+		case 'H': S.hflag = 1; break;
+		case 'i': S.iflag = S.jflag = 1; break;
+		case 'j': S.jflag = 1; break;
+		case 'm': maxsubs = num(optarg, 1, 100000, "subscriber limit"); break;
+		case 'n': nflag = 1; break; /* the default now: stdin is watched only with -i */
+		case 't': handshake = num(optarg, 1, 3600, "handshake time"); break;
+		case 'w': wait_s = num(optarg, 0, 600, "wait"); ro.wait = (int)wait_s; break;
 		case 'U': ro.url = optarg; break;
 		case 'T': ro.token = optarg; break;
 		default: cp_usage(usage);
@@ -428,17 +692,37 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1 || (argc == 0 && (hflag || nflag)) || (ro.token && !ro.url))
+	if (argc > 1 || (argc == 0 && !S.iflag && (S.hflag || nflag || wait_s || maxsubs)))
+		cp_usage(usage);
+	sid = argc ? argv[0] : NULL;
+	if (ro.token != NULL && ro.url == NULL)
 		cp_usage(usage);
 	if (ro.url != NULL) { /* the remote form: /client of a server (remote.h) */
-		ro.sid = argc ? argv[0] : NULL;
-		ro.history = hflag;
-		ro.json = jflag;
+		ro.sid = sid;
+		ro.history = S.hflag;
+		ro.json = S.jflag;
 		return remote_run(&ro);
 	}
-	if (argc == 0)
+	if (sid == NULL && !S.iflag) {
 		list();
+		return CP_EXIT_OK;
+	}
+	setsignals();
+	if (maxsubs > 0 && cd_slot((unsigned)maxsubs, &e) < 0) {
+		if (e.code == CP_EXIT_NEG)
+			end("busy", "too many subscribers: try again later", CP_EXIT_NEG);
+		cp_warn("%s", e.msg);
+		end("server-stopping", "unable to take a subscriber slot", e.code);
+	}
+	if (S.iflag)
+		list();
+	if (sid == NULL)
+		readsid(handshake);
+	else if (cp_valid_sid(sid, "CA"))
+		memcpy(S.sid, sid, CD_SIDLEN + 1);
 	else
-		attach(argv[0], hflag, nflag);
+		end("bad-request", "malformed CallSid: expected CA and 32 hex digits", CP_EXIT_NEG);
+	findcall(wait_s);
+	follow();
 	return CP_EXIT_OK;
 }
