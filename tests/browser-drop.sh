@@ -16,7 +16,8 @@ BASE=http://127.0.0.1:$PORT SID=$S CAP=$WORK/call.jsonl STATE=$STATE DL=$WORK/dl
 echo "node exit $?"
 
 case_ "every final once"
-finals "$(calldir "$S")/log.jsonl" >expected.txt
+subscribe -H "$S" >all.jsonl 2>all.err; echo "subscribe -H exit $?"
+finals all.jsonl >expected.txt
 echo "finals: $(wc -l <expected.txt)"
 same dl/shown.txt expected.txt
 echo "duplicates: $(sort dl/shown.txt | uniq -d | wc -l)"

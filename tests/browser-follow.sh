@@ -17,7 +17,8 @@ BASE=http://127.0.0.1:$PORT SID=$S CAP=$WORK/call.jsonl DL=$WORK/dl \
 echo "node exit $?"
 
 case_ "what the page showed is the call's transcript"
-finals "$(calldir "$S")/log.jsonl" >expected.txt
+subscribe -H "$S" >all.jsonl 2>all.err; echo "subscribe -H exit $?"
+finals all.jsonl >expected.txt
 echo "finals: $(wc -l <expected.txt)"
 same dl/shown.txt expected.txt
 same "dl/$S.txt" expected.txt

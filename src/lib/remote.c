@@ -214,16 +214,21 @@ print_list(struct remote *r, const cJSON *j, const char *data, size_t len)
 		return;
 	}
 	cJSON_ArrayForEach(c, calls) {
-		const cJSON *sid, *st;
+		const cJSON *sid, *st, *ns;
 		int k;
 
 		sid = cJSON_GetObjectItemCaseSensitive(c, "callSid");
 		st = cJSON_GetObjectItemCaseSensitive(c, "started");
+		ns = cJSON_GetObjectItemCaseSensitive(c, "streams");
 		if (!cJSON_IsString(sid) ||
 		    !cp_valid_sid(sid->valuestring, "CA"))
 			continue;
 		k = snprintf(line, sizeof line, "%s %.64s", sid->valuestring,
 		    cJSON_IsString(st) ? st->valuestring : "?");
+		if (cJSON_IsNumber(ns) && ns->valuedouble >= 0 &&
+		    ns->valuedouble < 1e6) /* "CallSid started streams" */
+			k += snprintf(line + k, sizeof line - (size_t)k, " %u",
+			    (unsigned)ns->valuedouble);
 		out(line, (size_t)k);
 	}
 }
