@@ -116,7 +116,7 @@ test_calldir(void)
 	struct cd_err e;
 	struct cd_call *v;
 	size_t n;
-	int calls, call, lock, fd;
+	int calls, call, fd;
 	struct stat st;
 
 	cd_isotime(0, buf, sizeof buf);
@@ -139,27 +139,94 @@ test_calldir(void)
 	call = cd_open_call(calls, sid, 1, &e);
 	CHECK(call >= 0);
 
-	/* liveness follows the lock */
-	CHECK(cd_live(call) == 0);
-	lock = openat(call, CD_LOCK, O_RDWR | O_CREAT, 0600);
-	CHECK(lock >= 0);
-	CHECK(cd_live(call) == 0);
-	CHECK(flock(lock, LOCK_EX | LOCK_NB) == 0);
-	CHECK(cd_live(call) == 1);
-	CHECK(write(lock, "2024-05-01T12:34:56Z\n", 21) == 21);
-	CHECK(cd_started(call, buf, sizeof buf) == 0 && strcmp(buf, "2024-05-01T12:34:56Z") == 0);
-	CHECK(cd_list(calls, &v, &n) == 0 && n == 1 && strcmp(v[0].sid, sid) == 0 &&
-	    strcmp(v[0].started, "2024-05-01T12:34:56Z") == 0);
-	free(v);
-	close(lock);
-	CHECK(cd_live(call) == 0);
-	CHECK(cd_list(calls, &v, &n) == 0 && n == 0);
-	free(v);
+	/* stream folder names */
+	{
+		struct cd_stream cs;
 
-	/* atomic put */
-	CHECK(!cd_ended(call));
-	CHECK(cd_put(call, CD_ENDED, "x\n", 2, 1) == 0);
-	CHECK(cd_ended(call));
+		CHECK(cd_parse_stream("1.1700000000123.-", &cs) == 0 && cs.n == 1 &&
+		    cs.start_ms == 1700000000123LL && cs.ssid[0] == '\0');
+		CHECK(cd_parse_stream("12.5.MZ0123456789abcdef0123456789abcdef", &cs) == 0 && cs.n == 12 &&
+		    strcmp(cs.ssid, "MZ0123456789abcdef0123456789abcdef") == 0);
+		CHECK(cd_parse_stream("0.5.-", &cs) < 0);
+		CHECK(cd_parse_stream("01.5.-", &cs) < 0);
+		CHECK(cd_parse_stream("1.5", &cs) < 0);
+		CHECK(cd_parse_stream("1.5.MZ..", &cs) < 0);
+		CHECK(cd_parse_stream("1.5.-/..", &cs) < 0);
+		CHECK(cd_parse_stream("..", &cs) < 0);
+	}
+
+	/* streams: concurrent ones are separate; the same StreamSid is refused while live,
+	 * continued inside the grace, and a new stream once the call has ended */
+	{
+		static const char *a = "MZ000000000000000000000000000000aa", *b = "MZ000000000000000000000000000000bb";
+		struct cd_own o1, o2, o3;
+		struct cd_call c;
+
+		setenv("CALLPIPE_CALL_GRACE_SECONDS", "3600", 1);
+		CHECK(cd_live(call) == 0);
+		CHECK(cd_call_state(call, cd_wall_ms(), &c) == 0 && c.state == CD_NONE);
+		CHECK(cd_stream_open(sid, a, &o1, &e) == 0 && o1.st.n == 1 && !o1.continued);
+		CHECK(cd_stream_open(sid, b, &o2, &e) == 0 && o2.st.n == 2 && o2.call_start_ms == o1.st.start_ms);
+		CHECK(cd_stream_open(sid, a, &o3, &e) == -1 && e.code == CP_EXIT_PERM);
+		CHECK(cd_live(call) == 1);
+		CHECK(cd_call_state(call, cd_wall_ms(), &c) == 0 && c.state == CD_LIVE && c.nstreams == 2 && c.nlive == 2);
+		CHECK(cd_list(calls, 0, &v, &n) == 0 && n == 1 && strcmp(v[0].sid, sid) == 0 && v[0].nstreams == 2);
+		free(v);
+		CHECK(cd_stream_end(&o1, "call-ended") == 0);
+		CHECK(cd_call_state(call, cd_wall_ms(), &c) == 0 && c.state == CD_LIVE && c.nlive == 1);
+		CHECK(cd_stream_end(&o2, "transcription-failed") == 0);
+		CHECK(cd_call_state(call, cd_wall_ms(), &c) == 0 && c.state == CD_GRACE &&
+		    strcmp(c.reason, "transcription-failed") == 0);
+		CHECK(cd_live(call) == 1);
+		CHECK(cd_stream_open(sid, a, &o1, &e) == 0 && o1.st.n == 1 && o1.continued);
+		CHECK(faccessat(o1.streamfd, CD_ENDED, F_OK, 0) < 0);
+		usleep(30000); /* a later end than stream 2's (mtimes are coarse) */
+		CHECK(cd_stream_end(&o1, "call-ended") == 0);
+		setenv("CALLPIPE_CALL_GRACE_SECONDS", "0", 1);
+		CHECK(cd_call_state(call, cd_wall_ms() + 1, &c) == 0 && c.state == CD_OVER &&
+		    strcmp(c.reason, "call-ended") == 0);
+		CHECK(cd_live(call) == 0);
+		CHECK(cd_list(calls, 0, &v, &n) == 0 && n == 0);
+		free(v);
+		CHECK(cd_list(calls, 1, &v, &n) == 0 && n == 1 && v[0].nstreams == 2);
+		free(v);
+		CHECK(cd_stream_open(sid, a, &o1, &e) == 0 && o1.st.n == 3 && !o1.continued);
+		CHECK(cd_stream_open(sid, "", &o2, &e) == 0 && o2.st.n == 4);
+		CHECK(cd_stream_end(&o1, "call-ended") == 0 && cd_stream_end(&o2, "call-ended") == 0);
+	}
+
+	/* a crashed stream (lock released, no mark) is marked by the sweep; days 0 removes */
+	{
+		struct cd_swept sw;
+		struct cd_own o1;
+
+		CHECK(cd_stream_open(sid, "", &o1, &e) == 0 && o1.st.n == 5);
+		close(o1.lockfd);
+		close(o1.streamfd);
+		close(o1.calldirfd);
+		CHECK(cd_sweep(calls, 1, &sw) == 0 && sw.marked == 1 && sw.removed == 0);
+		CHECK(cd_sweep(calls, 1, &sw) == 0 && sw.marked == 0);
+		CHECK(cd_sweep(calls, 0, &sw) == 0 && sw.removed == 1);
+		CHECK(faccessat(calls, sid, F_OK, 0) < 0);
+		call = cd_open_call(calls, sid, 1, &e);
+		CHECK(call >= 0);
+	}
+
+	/* subscriber slots */
+	{
+		int s1 = cd_slot(2, &e), s2 = cd_slot(2, &e);
+
+		CHECK(s1 >= 0 && s2 >= 0);
+		CHECK(cd_slot(2, &e) == -1 && e.code == CP_EXIT_NEG);
+		close(s1);
+		s1 = cd_slot(2, &e);
+		CHECK(s1 >= 0);
+		close(s1);
+		close(s2);
+	}
+
+	/* a marker */
+	CHECK(cd_mark(call, CD_ENDED, "x\n") == 0);
 	fd = openat(call, CD_ENDED, O_RDONLY);
 	CHECK(fd >= 0 && read(fd, buf, sizeof buf) == 2);
 	close(fd);
