@@ -365,7 +365,14 @@ function place0(m, ch) {
 	const stream = String(cp.stream_sid || cp.stream || "1");
 	const tracks = Array.isArray(cp.tracks) ? cp.tracks : ["inbound", "outbound"];
 	const track = tracks[ch] || "channel " + ch;
-	return { key: stream + "/" + ch, stream, track, offset: Number(cp.offset) || 0 };
+	return { key: stream + "/" + ch, stream, track, offset: Number(cp.offset) || 0,
+		n: Number(cp.stream) || 1 };
+}
+
+// a later stream of the call (Twilio's <Stop><Stream> then <Start><Stream>) gets a note
+function streamNote(f, where) {
+	if (where.n > 1)
+		note(f, "Stream " + where.n + " from " + span(where.offset, true), "stream:" + where.stream);
 }
 
 function speaker(f, track) {
@@ -389,6 +396,7 @@ function results(f, m) {
 	const text = String((alt && alt.transcript) || "").trim();
 	const start = Number(m.start) || 0, dur = Number(m.duration) || 0;
 	const t = where.offset + start, who = speaker(f, where.track);
+	streamNote(f, where);
 	const old = f.interim.get(where.key);
 	if (!m.is_final) {
 		if (!text || start < (f.chanEnd.get(where.key) || 0) - 1e-6) return;
