@@ -67,7 +67,7 @@ sed "s/127.0.0.1:[0-9]*/127.0.0.1:P/" remote.err
 case_ "an ended call and an unknown one: the last line says why"
 subscribe --url "$U" -H "$S" >ended.out 2>&1; echo "? $?"
 same ended.out all.out
-subscribe --url "$U" "$(sid 22)" 2>&1; echo "? $?"
+subscribe --url "$U" -w 1 "$(sid 22)" 2>&1; echo "? $?"
 stop_pipeline
 
 case_ "with a client token"
