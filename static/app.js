@@ -147,6 +147,7 @@ function itemFor(c) {
 		a.addEventListener("click", (ev) => {
 			if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button) return;
 			ev.preventDefault();
+			if (S.f && S.f.sid === c.callSid && !S.f.endReason) return; // already live here
 			follow(c.callSid, true);
 		});
 		li.append(a);
