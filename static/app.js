@@ -248,7 +248,8 @@ function follow(sid, push) {
 	S.f = f;
 	$("log").textContent = "";
 	delete $("log").dataset.end;
-	$("call-h").textContent = "Transcript of " + sid;
+	$("call-h").textContent = "Transcript of ";
+	$("call-h").append(el("span", "sid", sid));
 	S.stick = true;
 	S.autoTop = 0;
 	$("jump").hidden = true;
