@@ -70,9 +70,9 @@ same ended.out all.out
 subscribe --url "$U" -w 1 "$(sid 22)" 2>&1; echo "? $?"
 stop_pipeline
 
-case_ "with a client token"
+case_ "with a client token (the server logs every URL: CALLPIPE_LOGLEVEL=access)"
 T=0123456789abcdef.token-of-this-test
-CALLPIPE_CLIENT_TOKEN=$T start_pipeline
+CALLPIPE_LOGLEVEL=access CALLPIPE_CLIENT_TOKEN=$T start_pipeline
 U=ws://127.0.0.1:$PORT
 subscribe --url "$U" -j 2>&1; echo "? $?"
 subscribe --url "$U" --token "${T}x" -j 2>&1; echo "? $?"
