@@ -132,9 +132,13 @@ function updateCalls(m) {
 	for (const c of ended.slice(KEEP_ENDED)) S.calls.delete(c.callSid);
 	renderCalls();
 	if (S.f) callInfo(S.f);
-	const f = S.f;
-	if (f && f.endReason === "unknown-call" && seen.has(f.sid) && !S.calls.get(f.sid).ended)
-		connect(f); // a link opened before its call started: follow it now
+	// a link opened before its call started, or a call that got a new stream after its
+	// end (Twilio may start one): follow it again, skipping what is shown
+	const f = S.f, c = f && S.calls.get(f.sid);
+	if (!f || f.ws || !c || c.ended || !seen.has(f.sid)) return;
+	if (f.endReason === "unknown-call" ||
+	    (f.endReason === "call-ended" && (c.streams || 0) > (f.endStreams || 0)))
+		connect(f);
 }
 
 function itemFor(c) {
@@ -290,6 +294,7 @@ function connect(f) {
 	clearTimeout(f.timer);
 	f.endReason = "";
 	f.gotCall = false;
+	delete $("log").dataset.end;
 	state(f, f.attempt ? "Reconnecting…" : "Connecting…");
 	const ws = new WebSocket(clientURL(f.sid));
 	f.ws = ws;
@@ -329,6 +334,7 @@ function ended(f, reason, detail) {
 	}
 	state(f, text);
 	$("log").dataset.end = f.endReason;
+	f.endStreams = (S.calls.get(f.sid) || {}).streams || 0;
 	if (reason === "call-ended") {
 		const c = S.calls.get(f.sid);
 		if (c && !c.ended) { c.ended = new Date().toISOString(); c.guessed = true; renderCalls(); }

@@ -3,7 +3,8 @@
 # outboundTrackLabel=Customer) has ended: the list shows it under "ended" with its
 # streams and parameters, the filter finds it, and opened from the keyboard it shows its
 # whole transcript, the second stream placed on the call's timeline, with the custom
-# labels. A link to a call that has not started yet follows it from its start.
+# labels. A link to a call that has not started yet follows it from its start, and
+# follows it again when a new stream comes after the call's end.
 # Screenshots: build/screens/<variant>/ended-*.png
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/bin/server-lib.sh"
@@ -20,6 +21,9 @@ fake-capture -c "$S" -s 3 -r second |
 	"if .streamSid then .streamSid = \$m else . end |
 	 if .event == \"start\" then .start.streamSid = \$m | $labels else . end" >two.jsonl
 fake-capture -c "$S2" -s 3 >three.jsonl
+fake-capture -c "$S2" -s 3 -r later | jq -c --arg m MZ00000000000000000000000000000004 \
+	'if .streamSid then .streamSid = $m else . end |
+	 if .event == "start" then .start.streamSid = $m else . end' >four.jsonl
 
 case_ "a call of two streams"
 twilio-replay "ws://127.0.0.1:$PORT/twilio" <one.jsonl 2>one.err; echo "stream 1: twilio-replay exit $?"
@@ -28,7 +32,7 @@ waitfor 30 sh -c "subscribe -j | jq -e '.ended | map(.callSid) | index(\"$S\")' 
 	echo "the call did not end"
 subscribe -j | jq -c ".ended[] | select(.callSid == \"$S\") | {streams, params}"
 
-BASE=http://127.0.0.1:$PORT SID=$S SID2=$S2 CAP2=$WORK/three.jsonl DL=$WORK/dl \
+BASE=http://127.0.0.1:$PORT SID=$S SID2=$S2 CAP2=$WORK/three.jsonl CAP3=$WORK/four.jsonl DL=$WORK/dl \
 	node "$TOP/tests/browser/ended.js"
 echo "node exit $?"
 

@@ -1,7 +1,9 @@
 // tests/browser/ended.js: at 1440 px, an ended call of two streams opened from the list
 // (keyboard) shows its whole transcript with its custom speaker labels; the filter;
-// a link to a call that has not started yet follows it once it starts.
-// env: BASE, SID (ended call), SID2 (a call started later), CAP2, SHOTS, DL
+// a link to a call that has not started yet follows it once it starts, and again when
+// a new stream comes after its end.
+// env: BASE, SID (ended call), SID2 (a call started later), CAP2, CAP3 (its later
+// stream), SHOTS, DL
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -57,8 +59,21 @@ run(async (browser) => {
 	say("twilio-replay exit " + await call.done);
 	say("end: " + (await waitUntil(page, () => document.querySelector("#log").dataset.end, null, 30) &&
 		await page.$eval("#log", (l) => l.dataset.end)));
+	const n2 = (await shownLines(page)).length;
+	await shot(page, E.SHOTS, "ended-3-link");
+
+	say("--- a new stream after the call's end: followed again");
+	const again = replay(E.BASE.replace(/^http/, "ws") + "/twilio", E.CAP3, []);
+	say("more lines: " + (await waitUntil(page, (n) =>
+		document.querySelectorAll("#log .final").length > n, n2, 30)));
+	say("twilio-replay exit " + await again.done);
+	say("end again: " + (await waitUntil(page, (n) => document.querySelector("#log").dataset.end &&
+		document.querySelectorAll("#log .final").length >= 2 * n, n2, 40) &&
+		await page.$eval("#log", (l) => l.dataset.end)));
+	say("notes: " + (await page.$$eval("#log .note", (n) => n.map((x) => x.textContent))).join(" | ")
+		.replace(/\d\d:\d\d/g, "MM:SS"));
 	const shown2 = await shownLines(page);
 	fs.writeFileSync(path.join(E.DL, "link.txt"), shown2.map((l) => l + "\n").join(""));
-	await shot(page, E.SHOTS, "ended-3-link");
+	await shot(page, E.SHOTS, "ended-4-again");
 	say("problems: " + (problems.length ? problems.join("; ") : "none"));
 });
