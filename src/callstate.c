@@ -58,9 +58,11 @@ sweep(unsigned days)
 	if (cd_sweep(callsfd, days, &r) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to sweep the call folders");
 	close(callsfd);
-	if (r.marked || r.removed || r.failed)
-		cp_info("marked %u crashed streams ended, removed %u calls ended over %u days ago%s%u",
-		    r.marked, r.removed, days, r.failed ? "; unable to remove " : "", r.failed);
+	if (r.marked || r.removed)
+		cp_info("marked %u crashed streams ended, removed %u calls ended over %u days ago",
+		    r.marked, r.removed, days);
+	if (r.failed)
+		cp_warn("unable to remove %u ended calls", r.failed);
 	return CP_EXIT_OK;
 }
 

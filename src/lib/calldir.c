@@ -652,8 +652,8 @@ pick(int streamsfd, const char *ssid, struct cd_own *o, struct cd_err *e)
 		return fail(e, CP_EXIT_TEMP, errno, "unable to read %s", CD_STREAMS);
 	sumup(v, n, now, &c);
 	o->call_start_ms = n ? v[0].start_ms : now;
-	for (i = 0; *ssid && c.state != CD_OVER && i < n; i++) {
-		if (strcmp(v[i].ssid, ssid) == 0) {
+	for (i = n; *ssid && c.state != CD_OVER && i-- > 0;) {
+		if (strcmp(v[i].ssid, ssid) == 0) { /* the latest stream of that StreamSid */
 			o->st = v[i];
 			o->continued = 1;
 			return 0;

@@ -7,7 +7,11 @@
 # nothing from the caller's environment may change what pipeline.sh does here
 unset PROXY_URL DEEPGRAM_API_KEY DEEPGRAM_URL CERT_PEM KEY_PEM CALLPIPE_BIN \
 	CALLPIPE_MAX_CONNECTIONS CALLPIPE_DRAIN_SECONDS CALLPIPE_CLOSE_MS CALLPIPE_LOGLEVEL \
-	CALLPIPE_SUBSCRIBER_BUFFER TWILIO_AUTH_TOKEN CALLPIPE_PUBLIC_URL CALLPIPE_CLIENT_TOKEN
+	CALLPIPE_SUBSCRIBER_BUFFER TWILIO_AUTH_TOKEN CALLPIPE_PUBLIC_URL CALLPIPE_CLIENT_TOKEN \
+	CALLPIPE_MAX_SUBSCRIBERS CALLPIPE_HANDSHAKE_SECONDS CALLPIPE_RETAIN_DAYS
+# a call ends this long after its last stream (default 5 s: tests would wait for it)
+CALLPIPE_CALL_GRACE_SECONDS=1
+export CALLPIPE_CALL_GRACE_SECONDS
 SPID= PLPID= PORT= SPORT=
 STATE=$WORK/state
 CALLPIPE_DIR=$STATE # for subscribe in the shell
@@ -102,22 +106,36 @@ sid() { printf 'CA%032x\n' "$((0xc0ffee00 + $1))"; }
 # calldir SID
 calldir() { printf '%s\n' "$STATE/calls/$1"; }
 
-# live SID: true while the call is live (its live.lock is held)
-live() { [ -e "$STATE/calls/$1/live.lock" ] && ! flock -n "$STATE/calls/$1/live.lock" true; }
+# streamdir SID [N]: the folder of the call's stream N (default 1)
+streamdir() {
+	for _d in "$STATE/calls/$1/streams/${2:-1}".*; do printf '%s\n' "$_d"; return; done
+}
 
-# ended SID
-ended() { [ -e "$STATE/calls/$1/ended" ]; }
+# calllog SID: every stream's transcript log of the call, in stream order
+calllog() {
+	for _n in 1 2 3 4 5 6 7 8; do
+		_d=$(streamdir "$1" $_n)
+		[ -d "$_d" ] && cat "$_d/log.jsonl" 2>/dev/null
+	done
+}
 
-# nsubs SID: number of FIFOs in the call's subscribers/ folder
-nsubs() { ls "$STATE/calls/$1/subscribers" 2>/dev/null | wc -l; }
+# live SID: true while the call is live (a stream's fanout holds its live.lock, or the
+# last one ended less than CALLPIPE_CALL_GRACE_SECONDS ago)
+live() { callstate live "$1"; }
+
+# ended SID: true once the call has ended (no live stream, grace over)
+ended() { callstate ended "$1"; }
+
+# nsubs SID: number of FIFOs in the subscribers/ folders of the call's streams
+nsubs() { ls "$STATE/calls/$1/streams"/*/subscribers 2>/dev/null | grep -vc -e '^$' -e ':$'; }
 
 # hasnsubs SID N: true once the call has at least N subscriber FIFOs
 hasnsubs() { [ "$(nsubs "$1")" -ge "$2" ]; }
 
-# loglines SID: lines in the call's transcript log
-loglines() { cat "$STATE/calls/$1/log.jsonl" 2>/dev/null | wc -l; }
+# loglines SID: lines in the call's transcript logs
+loglines() { calllog "$1" | wc -l; }
 
-# haslines SID N: true once the log has at least N lines
+# haslines SID N: true once the logs have at least N lines
 haslines() { [ "$(loglines "$1")" -ge "$2" ]; }
 
 # summary FILE: the message types of a transcript, counted, in order of first appearance
@@ -150,12 +168,14 @@ runprocs() {
 }
 noprocs() { [ -z "$(runprocs)" ]; }
 
-# fanoutfifos SID: how many of the call's subscriber FIFOs this test's fanout has open
+# fanoutfifos SID: how many of the call's subscriber FIFOs this test's fanouts have open
 fanoutfifos() {
-	_d=$(cd -P "$STATE/calls/$1/subscribers" 2>/dev/null && pwd) || { echo 0; return; }
-	for _p in $(runprocs); do
-		[ "$(cat "/proc/$_p/comm" 2>/dev/null)" = fanout ] || continue
-		find "/proc/$_p/fd" -mindepth 1 -maxdepth 1 -lname "$_d/*" 2>/dev/null
+	for _s in "$STATE/calls/$1/streams"/*/subscribers; do
+		_d=$(cd -P "$_s" 2>/dev/null && pwd) || continue
+		for _p in $(runprocs); do
+			[ "$(cat "/proc/$_p/comm" 2>/dev/null)" = fanout ] || continue
+			find "/proc/$_p/fd" -mindepth 1 -maxdepth 1 -lname "$_d/*" 2>/dev/null
+		done
 	done | wc -l
 }
 
