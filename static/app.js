@@ -516,7 +516,9 @@ function asText(f) {
 }
 
 function asJSONL(f) {
-	return f.lines.map((r) => JSON.stringify(Object.assign({ call_sid: f.sid }, r)) + "\n").join("");
+	return f.lines.map((r) => JSON.stringify({ call_sid: f.sid, time: r.t, speaker: r.speaker,
+		track: r.track, text: r.text, stream_sid: r.stream_sid, channel: r.channel,
+		utterance_end: !!r.utterance_end }) + "\n").join("");
 }
 
 // --- start ------------------------------------------------------------------------

@@ -13,10 +13,11 @@ finals() {
 		.channel.alternatives[0].transcript' "$1"
 }
 
-# jsonl_lines FILE: the page's JSON Lines download in the same form
+# jsonl_lines FILE: the page's JSON Lines download ({call_sid, time (seconds from the
+# call's start), speaker, track, text, stream_sid, channel, utterance_end}) in that form
 jsonl_lines() {
 	jq -r 'def two: tostring | if length < 2 then "0" + . else . end;
-		(.t | floor) as $t | "[\($t / 60 | floor | two):\($t % 60 | two)] \(.speaker): \(.text)"' "$1"
+		(.time | floor) as $t | "[\($t / 60 | floor | two):\($t % 60 | two)] \(.speaker): \(.text)"' "$1"
 }
 
 # shots: where screenshots go (a test artifact, not committed)
