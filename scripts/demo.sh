@@ -92,7 +92,7 @@ wait "$rpid"
 rc=$?
 rpid=
 say "twilio-replay exit $rc; the server closed the subscriber at the end of the call"
-log=$tmp/state/calls/$sid/log.jsonl
+log=$(echo "$tmp/state/calls/$sid/streams/1."*/log.jsonl)
 say "the call's transcript log holds $(wc -l <"$log") messages; its finals (examples/finals.jq):"
 jq -r -f "$top/examples/finals.jq" "$log" | sed 's/^/  /'
 say "stopping pipeline.sh (SIGTERM: drain, then stop websocketd)"

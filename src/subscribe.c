@@ -45,6 +45,7 @@ static struct {
 	struct stream st[CD_MAXSTREAMS];
 	size_t nst;
 	int scanned;             /* streams found after the first scan are new: all ours */
+	int fromstart;           /* we waited for the call: all of it is ours */
 } S = { .sigfd = -1, .calldirfd = -1 };
 
 static void
@@ -118,12 +119,19 @@ static void
 end(const char *reason, const char *error, int code)
 {
 	char line[400];
+	int fl;
 
 	S.sigfd = -1; /* a signal now must not recurse */
 	snprintf(line, sizeof line, "{\"type\":\"callpipe.end\",\"reason\":\"%s\"%s%s%s}\n", reason,
 	    error ? ",\"error\":\"" : "", error ? error : "", error ? "\"" : "");
+	/* never block here: after a signal, stdout may be a reader that stopped reading */
+	fl = fcntl(1, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		(void)fcntl(1, F_SETFL, fl | O_NONBLOCK);
 	if (cp_writeall(1, line, strlen(line)) < 0 && errno != EPIPE && errno != EAGAIN)
 		cp_warnsys("unable to write to stdout");
+	if (fl >= 0 && !(fl & O_NONBLOCK))
+		(void)fcntl(1, F_SETFL, fl);
 	if (error != NULL && code != CP_EXIT_OK)
 		cp_warn("%s%s%s", error, S.sid[0] ? ": " : "", S.sid);
 	exit(code);
@@ -371,7 +379,7 @@ scan(void)
 			break;
 		sfd = openat(streamsfd, v[i].name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd >= 0)
-			learn(&v[i], sfd, S.scanned || S.hflag);
+			learn(&v[i], sfd, S.scanned || S.hflag || S.fromstart);
 	}
 	close(streamsfd);
 	S.scanned = 1;
@@ -557,13 +565,17 @@ findcall(long long wait_s)
 
 	for (;;) {
 		callsfd = cd_open_calls(0, &e);
-		if (callsfd < 0 && e.code != CP_EXIT_NEG)
-			cp_die(e.code, "unable to open the call folder: %s", e.msg);
+		if (callsfd < 0 && e.code != CP_EXIT_NEG) {
+			cp_warn("unable to open the call folder: %s", e.msg);
+			end("server-stopping", "unable to open the call folder", e.code);
+		}
 		if (callsfd >= 0) {
 			S.calldirfd = cd_open_call(callsfd, S.sid, 0, &e);
 			close(callsfd);
-			if (S.calldirfd < 0 && e.code != CP_EXIT_NEG)
-				cp_die(e.code, "unable to open the call folder: %s", e.msg);
+			if (S.calldirfd < 0 && e.code != CP_EXIT_NEG) {
+				cp_warn("unable to open the call folder: %s", e.msg);
+				end("server-stopping", "unable to open the call folder", e.code);
+			}
 		}
 		if (S.calldirfd >= 0 && cd_call_state(S.calldirfd, cd_wall_ms(), &c) == 0 && c.state != CD_NONE)
 			break;
@@ -572,11 +584,12 @@ findcall(long long wait_s)
 		S.calldirfd = -1;
 		if (cp_now_ms() >= until)
 			end("unknown-call", "unknown CallSid", CP_EXIT_NEG);
+		S.fromstart = 1; /* it was not there when we came: follow it from its start */
 		pause_ms(WAIT_MS);
 	}
 	if (c.state == CD_OVER) {
-		/* an ended call: its record, with -H, and its end */
-		if (S.hflag)
+		/* an ended call: its record, with -H (or when we waited for it), and its end */
+		if (S.hflag || S.fromstart)
 			scan();
 		end(strcmp(c.reason, "transcription-failed") == 0 ? c.reason : "call-ended", NULL,
 		    CP_EXIT_OK);

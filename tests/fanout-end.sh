@@ -121,3 +121,20 @@ wait $MP; echo "subscribe ? $?"
 echo "subscriber:"; strip m.out
 echo "log:"; strip "$CALLPIPE_DIR"/calls/$SID3/streams/1.*/log.jsonl
 grep -e skipping -e "not logged" -e "not JSON" fanout5.err
+
+case_ "a fatal callpipe.error from the pipeline: subscribers get it, then transcription-failed"
+SID4=CA44444444444444444444444444444444
+mkfifo in6
+fanout -c $SID4 <in6 2>fanout6.err & FP=$!
+exec 3>in6
+waitfor 5 sh -c "subscribe | grep -q $SID4"
+subscribe $SID4 > e.out 2>e.err 3>&- & EP=$!
+rc waitfor 5 attached "subscribe.$EP."
+printf '{"n":1}\n{"type":"callpipe.gap","start":1.5,"end":3,"reason":"deepgram-stream restarted"}\n{"type":"callpipe.error","error":"HTTP 401","fatal":true}\n' >&3
+exec 3>&-
+wait $FP; echo "fanout ? $?"
+wait $EP; echo "subscribe ? $?"
+strip e.out
+cat e.err
+cat "$CALLPIPE_DIR"/calls/$SID4/streams/*/ended
+subscribe -j | jq -c '.ended | map(select(.callSid == "'$SID4'") | .streams)'

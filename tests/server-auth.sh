@@ -45,7 +45,7 @@ fake-capture -c "$C" -s 2 >c.jsonl
 twilio-replay -s 2 -H "X-Twilio-Signature: $good" "ws://127.0.0.1:$PORT/twilio" <c.jsonl 2>c.err
 echo "twilio-replay exit $?"
 waitfor 10 ended "$C" && echo "the call ended"
-summary "$(calldir "$C")/log.jsonl"
+summary "$(streamdir "$C")/log.jsonl"
 echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"
 
 case_ "/client needs the client token"
@@ -54,5 +54,5 @@ ws-client -c -t 10 "$U"
 ws-client -c -t 10 "$U?token=f00dfeed0123456789abcdef.42-y"
 ws-client -c -t 10 -H "Authorization: Bearer f00dfeed0123456789abcdef.42" "$U"
 ws-client -c -t 10 -H "Authorization: Basic f00dfeed0123456789abcdef.42-x" "$U"
-ws-client -c -t 10 -s "$C" "$U?token=$CALLPIPE_CLIENT_TOKEN"
-ws-client -c -t 10 -s "$C" -H "Authorization: Bearer $CALLPIPE_CLIENT_TOKEN" "$U"
+ws-client -c -t 10 -s "$C" "$U?token=$CALLPIPE_CLIENT_TOKEN" | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z/TIME/g'
+ws-client -c -t 10 -s "$C" -H "Authorization: Bearer $CALLPIPE_CLIENT_TOKEN" "$U" | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z/TIME/g'

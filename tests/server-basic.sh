@@ -44,25 +44,30 @@ waitexit 5 "$WP"
 echo "ws-client exit $?"
 
 case_ "what the subscribers got"
-L=$(calldir "$S")/log.jsonl
+L=$(streamdir "$S")/log.jsonl
 summary "$L"
 jq -r 'select(.type == "Metadata") | "audio seconds \(.duration), channels \(.channels)"' "$L"
-same sub.out "$L"
+sed '$d' sub.out >sub.msgs
+same sub.msgs "$L"
+tail -n 1 sub.out
 head -n 1 ws.out | jq -c '.type, (.calls | map(.callSid == "'"$S"'"))'
-sed '1d;$d' ws.out >ws.msgs
+sed '1d;$d' ws.out | sed '$d' >ws.msgs
 same ws.msgs "$L"
-tail -n 1 ws.out
+tail -n 2 ws.out
 echo "bytes sent back to twilio: $(wc -c <twilio.out)"
 echo "subscribe stderr: $(wc -l <sub.err) lines"
 
 case_ "after the call"
+# /health (a CGI: no --passenv) counts calls inside the default 5 s grace as live
+waitfor 10 sh -c 'curl -s "http://127.0.0.1:'$PORT'/health" | grep -q "\"calls\":0"'
 health
-ws-client -c -t 10 -s "$S" "ws://127.0.0.1:$PORT/client"
+ws-client -c -t 10 -s "$S" "ws://127.0.0.1:$PORT/client" >after.out
 echo "ws-client exit $?"
+sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z/TIME/g' after.out
 subscribe
 echo "subscribe exit $?"
 ls "$(calldir "$S")"
-ls "$(calldir "$S")/subscribers" | wc -l
+ls "$(streamdir "$S")/subscribers" | wc -l
 
 case_ "stop"
 stop_pipeline

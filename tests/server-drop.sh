@@ -31,11 +31,13 @@ waitexit 5 "$SP"
 echo "subscribe exit $?"
 
 case_ "the tail reached the log and the subscriber"
-L=$(calldir "$S")/log.jsonl
+L=$(streamdir "$S")/log.jsonl
 summary "$L"
 jq -r 'select(.type == "Results") | "\(.channel_index[0]) \(.start) \(.duration)"' "$L" | tail -n 2
 jq -r 'select(.type == "Metadata") | "audio seconds \(.duration)"' "$L"
 tail -n 1 "$L" | jq -r .type
-same sub.out "$L"
+sed '$d' sub.out >sub.msgs
+same sub.msgs "$L"
+tail -n 1 sub.out
 jq -r 'select(.ev == "control") | .type' "$WORK/standin.log"
 jq -r 'select(.ev == "close") | "close \(.code) by \(.by)"' "$WORK/standin.log"

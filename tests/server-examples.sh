@@ -40,11 +40,13 @@ waitexit 10 "$CP"
 echo "socat client exit $?"
 exec 7>&-
 kill "$XP"; waitexit 5 "$XP" >/dev/null
-L=$(calldir "$S")/log.jsonl
-same tcp.out "$L"
+L=$(streamdir "$S")/log.jsonl
+sed '$d' tcp.out >tcp.msgs
+same tcp.msgs "$L"
+tail -n 1 tcp.out
 n=$(wc -l <fifo.out)
 tail -n "$n" "$L" | cmp -s - fifo.out && [ "$n" -gt 0 ] && echo "fifo-tail.sh got the rest of the call"
-ls "$(calldir "$S")/subscribers" | wc -l
+ls "$(streamdir "$S")/subscribers" | wc -l
 
 case_ "finals.jq"
 jq -r -f "$X/finals.jq" "$L"

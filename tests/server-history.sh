@@ -32,21 +32,29 @@ waitexit 20 "$SP"; echo "subscribe -H exit $?"
 waitexit 20 "$LP"; echo "ws-client (typed CallSid) exit $?"
 
 case_ "everything exactly once"
-L=$(calldir "$S")/log.jsonl
+L=$(streamdir "$S")/log.jsonl
 summary "$L"
-same sub.out "$L"
-sed '1d;$d' hist.out >hist.msgs
+sed '$d' sub.out >sub.msgs
+same sub.msgs "$L"
+sed '1d;$d' hist.out | sed '$d' >hist.msgs
 same hist.msgs "$L"
-tail -n 1 hist.out
+tail -n 2 hist.out
 echo "duplicates: $(sort "$L" | uniq -d | wc -l)"
 # the live-only subscriber got a tail of the log: the messages from when it attached
-sed '1d;$d' live.out >live.msgs
+sed '1d;$d' live.out | sed '$d' >live.msgs
 n=$(wc -l <live.msgs)
 tail -n "$n" "$L" >log.tail
 same live.msgs log.tail
 [ "$n" -gt 0 ] && [ "$n" -lt "$(wc -l <"$L")" ] && echo "live-only subscriber got the rest of the call"
 
-case_ "history of an ended call is refused"
-ws-client -c -t 10 "ws://127.0.0.1:$PORT/client?callsid=$S&history=1"
-subscribe -H "$S"
+case_ "history of an ended call: its record, then call-ended"
+ws-client -c -t 10 "ws://127.0.0.1:$PORT/client?callsid=$S&history=1" >ended.out
+sed '1d;$d' ended.out | sed '$d' >ended.msgs
+same ended.msgs "$L"
+tail -n 2 ended.out
+subscribe -H "$S" >ended2.out
 echo "subscribe exit $?"
+sed '$d' ended2.out >ended2.msgs
+same ended2.msgs "$L"
+tail -n 1 ended2.out
+ws-client -c -t 10 "ws://127.0.0.1:$PORT/client?callsid=$S" | sed 1d

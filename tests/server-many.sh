@@ -73,25 +73,28 @@ echo "subscribers exit 0: $ok of $((N + 3))"
 case_ "each call's log holds its own transcripts, each subscriber its own call's log"
 i=1 own=0 same=0 sums=
 while [ $i -le $N ]; do
-	L=$(calldir "$(sid $i)")/log.jsonl
+	L=$(streamdir "$(sid $i)")/log.jsonl
 	/usr/bin/python3 expect.py call$i.jsonl | sort >expect$i
 	finals "$L" >got$i
 	cmp -s expect$i got$i && own=$((own + 1))
-	cmp -s sub$i.out "$L" && same=$((same + 1))
+	sed '$d' sub$i.out | cmp -s - "$L" && [ "$(tail -n 1 sub$i.out)" = '{"type":"callpipe.end","reason":"call-ended"}' ] &&
+		same=$((same + 1))
 	summary "$L" | tr '\n' ' ' >>summaries
 	echo >>summaries
 	i=$((i + 1))
 done
 echo "logs with exactly their own call's finals: $own of $N"
-echo "shell subscribers identical to their call's log: $same of $N"
+echo "shell subscribers identical to their call's log, then call-ended: $same of $N"
 sort summaries | uniq -c | sed 's/^ *//'
 for i in 1 2 3; do
-	sed '1d;$d' ws$i.out >ws$i.msgs
-	same ws$i.msgs "$(calldir "$(sid $i)")/log.jsonl"
+	sed '1d;$d' ws$i.out | sed '$d' >ws$i.msgs
+	same ws$i.msgs "$(streamdir "$(sid $i)")/log.jsonl"
 done
 echo "transcripts found in more than one call: $(cat got* | awk "{ print \$3 }" | sort | uniq -d | wc -l)"
 echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"
 
 case_ "nothing left running"
 waitfor 10 noprocs && echo "no call processes left"
+# /health (a CGI: no --passenv) counts calls inside the default 5 s grace as live
+waitfor 10 sh -c 'curl -s "http://127.0.0.1:'$PORT'/health" | grep -q "\"calls\":0"'
 health

@@ -8,7 +8,8 @@ start_standin
 start_pipeline
 U=ws://127.0.0.1:$PORT
 unknown=CA0123456789abcdef0123456789abcdef
-snap() { (cd "$STATE" && find . | sort); }
+# slots/ holds the subscriber slots (CALLPIPE_MAX_SUBSCRIBERS), made by the first /client
+snap() { (cd "$STATE" && find . -path ./slots -prune -o -print | sort); }
 snap >before
 
 case_ "/client: unknown and malformed CallSids in the URL"
@@ -17,14 +18,14 @@ for q in "callsid=$unknown" "callsid=$unknown&history=1" "callsid=../../pwned" \
 	"callsid=CA0123456789abcdef0123456789abcdef0" "callsid=%24%28touch%20pwned%29" \
 	"history=1&callsid=CA/../../../pwned"; do
 	echo "? $q"
-	ws-client -c -t 10 "$U/client?$q" | sed 1d
+	ws-client -c -t 10 "$U/client?$q&wait=0" | sed 1d
 done
 
 case_ "/client: typed lines"
 for l in "$unknown" "  $unknown  " "../../pwned" 'CA$(touch pwned)' '`touch pwned`' \
 	"CA0123456789abcdef0123456789abcdef/../.." "$(printf 'x%.0s' $(seq 1 3000))"; do
 	echo "? $(printf '%s' "$l" | cut -c1-40)"
-	ws-client -c -t 10 -s "$l" "$U/client" | sed 1d
+	ws-client -c -t 10 -s "$l" "$U/client?wait=0" | sed 1d
 done
 
 case_ "/twilio: a start event with a bad callSid opens nothing"

@@ -35,7 +35,7 @@ case_ "one stalled subscriber, one reading"
 twilio-replay -s 2 "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err &
 RP=$!
 waitfor 10 live "$S" || echo "call did not start"
-D=$(calldir "$S")
+D=$(streamdir "$S")
 mkfifo -m 600 "$D/subscribers/stalled"
 /usr/bin/python3 stall.py "$D/subscribers/stalled" stall.ready stalled.out &
 PP=$!
@@ -59,8 +59,9 @@ case_ "the call and the reading subscriber got everything"
 L=$D/log.jsonl
 summary "$L"
 jq -r 'select(.type == "Metadata") | "audio seconds \(.duration)"' "$L"
-sed '1d;$d' ws.out >ws.msgs
+sed '1d;$d' ws.out | sed '$d' >ws.msgs
 same ws.msgs "$L"
+tail -n 2 ws.out
 echo "log bytes > 16 KiB: $([ "$(wc -c <"$L")" -gt 16384 ] && echo yes)"
 
 case_ "the stalled subscriber was dropped, with whole lines only"

@@ -40,21 +40,22 @@ echo "state folders made: $(ls -d "$WORK/cfg" 2>/dev/null | wc -l)"
 
 case_ "stale calls are marked ended at startup, live ones are not"
 A=$(sid 71) B=$(sid 72) C=$(sid 73)
-mkdir -p -m 700 "$STATE/calls/$A/subscribers" "$STATE/calls/$B/subscribers" "$STATE/calls/$C/subscribers"
-chmod 700 "$STATE" "$STATE/calls"
-: >"$STATE/calls/$A/live.lock"                    # crashed: lock file, nobody holds it
-echo "2026-01-01T00:00:00Z" >"$STATE/calls/$C/ended" # ended normally
-: >"$STATE/calls/$B/live.lock"
+# one stream each (src/lib/calldir.h), started on 2026-01-01
+for s in $A $B $C; do mkdir -p -m 700 "$STATE/calls/$s/streams/1.1767225600000.-/subscribers"; done
+chmod 700 "$STATE" "$STATE/calls" "$STATE"/calls/* "$STATE"/calls/*/streams "$STATE"/calls/*/streams/*
+: >"$STATE/calls/$A/streams/1.1767225600000.-/live.lock"   # crashed: lock file, nobody holds it
+echo call-ended >"$STATE/calls/$C/streams/1.1767225600000.-/ended" # ended normally
+: >"$STATE/calls/$B/streams/1.1767225600000.-/live.lock"
+touch -d 2026-01-01 "$STATE"/calls/*/streams/*/* "$STATE"/calls/*/streams/*
 /usr/bin/python3 -c 'import fcntl, sys, time
-f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(60)' "$STATE/calls/$B/live.lock" &
+f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(60)' "$STATE/calls/$B/streams/1.1767225600000.-/live.lock" &
 HP=$! # live: this process holds the lock, as a call's fanout would
 waitfor 5 live "$B" || echo "lock not held"
 start_standin
 export CALLPIPE_MAX_CONNECTIONS=3 CALLPIPE_DRAIN_SECONDS=20
 start_pipeline
 for s in $A $B $C; do echo "$(ended "$s" && echo ended || echo not-ended)"; done
-cat "$STATE/calls/$C/ended"
-grep 'marked' "$WORK/pipeline.log" | norm
+cat "$STATE/calls/$C/streams/1.1767225600000.-/ended"
 kill "$HP"; waitexit 5 "$HP" >/dev/null
 
 case_ "a second pipeline.sh on the same folder, and one on a port in use"
@@ -107,9 +108,11 @@ PLPID=
 gone "$W2" && echo "websocketd stopped"
 waitexit 5 "$SP"
 echo "subscribe exit $?"
-L=$(calldir "$S")/log.jsonl
+L=$(streamdir "$S")/log.jsonl
 summary "$L"
-same sub.out "$L"
+sed '$d' sub.out >sub.msgs
+same sub.msgs "$L"
+tail -n 1 sub.out
 grep -oE '(pipeline.sh|twilio): .*(draining|refusing|stopp).*' "$WORK/pipeline.log" | norm
 
 case_ "a drain that times out stops anyway; the cut call flushes its tail"
@@ -128,7 +131,7 @@ PLPID=
 waitexit 10 "$RP"
 echo "twilio-replay exit $?"
 ended "$S" && echo "the call ended"
-tail -n 1 "$(calldir "$S")/log.jsonl" | jq -r .type
+tail -n 1 "$(streamdir "$S")/log.jsonl" | jq -r .type
 noprocs && echo "no call processes left"
 grep -oE 'pipeline.sh: .*(draining|live calls).*' "$WORK/pipeline.log" | norm
 
@@ -143,13 +146,13 @@ PLPID=$!
 waitfor 15 curl -skf -o /dev/null "https://127.0.0.1:$PORT/health" && echo "https /health answers"
 curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/health"
 /usr/bin/python3 - "wss://127.0.0.1:$PORT/client" <<'PY'
-import asyncio, ssl, sys, websockets
+import asyncio, json, ssl, sys, websockets
 async def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     async with websockets.connect(sys.argv[1], ssl=ctx, open_timeout=5) as ws:
-        print("wss /client:", await asyncio.wait_for(ws.recv(), 5))
+        print("wss /client:", json.loads(await asyncio.wait_for(ws.recv(), 5))["type"])
 asyncio.run(main())
 PY
 grep -o 'pipeline.sh: info: websocketd pid [0-9]*: .*' "$WORK/pipeline.log" | norm | sed "s/:$PORT/:PORT/g"

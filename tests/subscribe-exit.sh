@@ -1,27 +1,38 @@
-# subscribe: exits 0 and removes its FIFO at stdin EOF (websocketd's client is gone),
-# when stdout goes away, at call end, and on SIGTERM/SIGINT/SIGHUP, even while blocked
-# writing to a stalled stdout; data on stdin is read and ignored.
+# subscribe: exits 0 and removes its FIFO with -i at stdin EOF (websocketd's client is
+# gone), when stdout goes away, at call end, and on SIGTERM/SIGINT/SIGHUP (end line
+# server-stopping), even while blocked writing to a stalled stdout; data on stdin is read
+# and ignored. Without -i stdin is not watched: `subscribe CA… </dev/null | jq` works.
 . "$TOP/tests/lib.sh"
-export CALLPIPE_DIR=$WORK/state
+export CALLPIPE_DIR=$WORK/state CALLPIPE_CALL_GRACE_SECONDS=0
 SID=CAabcdefabcdefabcdefabcdefabcdefab
-D=$CALLPIPE_DIR/calls/$SID
+strip() { sed -E 's/,?"callpipe":\{[^}]*\}\}$/}/' "$@"; }
 live() { subscribe | grep -q "^$SID "; }
 attached() { ls -l /proc/$FP/fd 2>/dev/null | grep -q "subscribers/$1"; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 fifos() { echo "FIFOs: $(ls "$D/subscribers" | wc -l)"; }
+hasfifos() { [ "$(ls "$D/subscribers" | wc -l)" -ge "$1" ]; }
 
 mkfifo in
 fanout -c $SID <in 2>fanout.err & FP=$!
 exec 3>in
 rc waitfor 5 live
+D=$(echo "$CALLPIPE_DIR/calls/$SID/streams/1."*)
 
-case_ "stdin at EOF from the start (no -n): exits at once"
-subscribe $SID > o0; echo "? $?"
+case_ "-i with stdin at EOF from the start: the calls list, then exits at once"
+subscribe -i $SID </dev/null > o0; echo "? $?"
+jq -c '.calls | map(.callSid == "'$SID'")' o0
 fifos
+
+case_ "without -i, stdin at EOF: still attached, through a pipe to jq"
+(subscribe $SID </dev/null; echo $? > rcj) 3>&- | jq --unbuffered -c 'del(.callpipe)' > oj 3>&- & JP=$!
+rc waitfor 5 hasfifos 1
+echo '{"n":0}' >&3
+rc waitfor 5 test -s oj
+test -e rcj; echo "exited: $?"
 
 case_ "stdin open: client messages are ignored; EOF on stdin ends it"
 mkfifo sin
-subscribe $SID < sin > o1 3>&- & P=$!
+subscribe -i $SID < sin > o1 3>&- & P=$!
 exec 4>sin
 rc waitfor 5 attached "subscribe.$P."
 echo 'hello from the client' >&4
@@ -31,7 +42,7 @@ kill -0 $P; echo "still attached: $?"
 exec 4>&-
 rc waitfor 3 gone $P
 wait $P; echo "subscribe ? $?"
-cat o1
+sed 1d o1 | strip
 fifos
 
 case_ "stdout goes away (head -n 1)"
@@ -51,6 +62,7 @@ for sig in TERM INT HUP; do
 	kill -s $sig $P
 	rc waitfor 3 gone $P
 	wait $P; echo "subscribe ? $?"
+	cat o3
 	fifos
 done
 
@@ -75,6 +87,9 @@ echo '{"n":3}' >&3
 exec 3>&-
 rc waitfor 3 gone $P
 wait $P; echo "subscribe ? $?"
-cat o5
+strip o5
 wait $FP; echo "fanout ? $?"
 fifos
+wait $JP
+echo "subscribe | jq: ? $(cat rcj)"
+grep -v pad oj
