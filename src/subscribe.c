@@ -17,7 +17,8 @@
 #include "remote.h"
 
 static const char usage[] = "subscribe [-Hijn] [-m maxsubs] [-t seconds] [-w seconds] [callsid]\n"
-    "       subscribe --url url [--token token] [-Hj] [-w seconds] [callsid]";
+    "       subscribe --url url [--token token] [--cafile file] [-Hj] [-w seconds]\n"
+    "                 [callsid]";
 
 #define LINEMAX (8 << 20) /* fanout's longest possible line (its -l maximum) */
 #define SCAN_MS 100       /* look for new streams and for the call's end */
@@ -679,6 +680,7 @@ main(int argc, char **argv)
 		{ "history", no_argument, NULL, 'H' },
 		{ "url", required_argument, NULL, 'U' },
 		{ "token", required_argument, NULL, 'T' },
+		{ "cafile", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct remote_opts ro = { .wait = -1 };
@@ -700,6 +702,7 @@ main(int argc, char **argv)
 		case 'w': wait_s = num(optarg, 0, 600, "wait"); ro.wait = (int)wait_s; break;
 		case 'U': ro.url = optarg; break;
 		case 'T': ro.token = optarg; break;
+		case 'C': ro.cafile = optarg; break;
 		default: cp_usage(usage);
 		}
 	}
@@ -708,7 +711,7 @@ main(int argc, char **argv)
 	if (argc > 1 || (argc == 0 && !S.iflag && (S.hflag || nflag || wait_s || maxsubs)))
 		cp_usage(usage);
 	sid = argc ? argv[0] : NULL;
-	if (ro.token != NULL && ro.url == NULL)
+	if ((ro.token != NULL || ro.cafile != NULL) && ro.url == NULL)
 		cp_usage(usage);
 	if (ro.url != NULL) { /* the remote form: /client of a server (remote.h) */
 		ro.sid = sid;

@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cp.h"
+#include "netfail.h"
 #include "remote.h"
 #include "wsc.h"
 
@@ -147,28 +148,31 @@ tick(void *arg)
 	return poll(&p, 1, 0) > 0 && cp_sigread(r->sigfd) != 0;
 }
 
-/* a refused or failed handshake: what it means, in the exit-code table */
+/* a refused or failed handshake: what it means, in the exit-code table
+ * (netfail.h: the same answer as every tool that connects) */
 static int
 refused(struct remote *r, int rc, const char *url)
 {
 	long st = wsc_http_status(r->w);
+	int code;
 
 	if (rc == WSC_EABORT)
 		return CP_EXIT_OK; /* a signal during the handshake */
 	if (rc == WSC_EREFUSED) {
-		int temp = st == 408 || st == 429 || st >= 500;
-
-		cp_warn("%s %.300s: HTTP %ld%s", temp ? "unable to connect to" :
-		    "refused by", url, st, st == 401 || st == 403 ?
-		    " (check --token)" : "");
-		return temp ? CP_EXIT_TEMP : CP_EXIT_PERM;
+		code = netfail_http(st);
+		cp_warn("%s %.300s: HTTP %ld%s", code == CP_EXIT_TEMP ?
+		    "unable to connect to" : "refused by", url, st,
+		    st == 401 || st == 403 ? " (check --token)" : "");
+		return code;
 	}
-	if (rc == WSC_ETIMEOUT)
+	if (rc == WSC_ETIMEOUT) {
 		cp_warn("unable to connect to %.300s: timed out", url);
-	else
-		cp_warn("unable to connect to %.300s: %s", url,
-		    wsc_errmsg(r->w));
-	return CP_EXIT_TEMP;
+		return CP_EXIT_TEMP;
+	}
+	code = netfail_curl(wsc_curlcode(r->w), wsc_errmsg(r->w));
+	cp_warn("unable to connect to %.300s: %s (%s)", url, wsc_errmsg(r->w),
+	    netfail_name(code));
+	return code;
 }
 
 static int
