@@ -28,7 +28,8 @@ struct remote {
 	int gotlist;            /* the first message (the calls list) came */
 	int done;               /* an end, or the list printed: stop reading */
 	int code;               /* exit code once done */
-	unsigned long skipped;  /* messages left out (binary, too long) */
+	unsigned long skipped;  /* messages left out: too long */
+	unsigned long binary;   /* messages left out: binary (text expected) */
 };
 
 /* the reasons of contracts' callpipe.end, and what each means for a script */
@@ -286,11 +287,17 @@ message(struct remote *r, const char *data, size_t len)
 		if (!r->gotlist)
 			out(data, len); /* a refusal instead of the list */
 		end(r, j, t->valuestring);
-	} else if (!r->gotlist) {
-		if (!cJSON_IsString(t) || strcmp(t->valuestring, "calls") != 0)
-			cp_warn("unexpected first message: not the calls list");
-		else if (r->o->sid == NULL)
-			print_list(r, j, data, len);
+	} else if (!r->gotlist && (!cJSON_IsString(t) ||
+	    strcmp(t->valuestring, "calls") != 0)) {
+		cp_warn("unexpected first message: not the calls list");
+		if (r->o->sid != NULL) {
+			out(data, len); /* a message of the call: keep it */
+		} else {
+			r->done = 1;
+			r->code = CP_EXIT_TEMP;
+		}
+	} else if (!r->gotlist && r->o->sid == NULL) {
+		print_list(r, j, data, len);
 	}
 	r->gotlist = 1;
 	cJSON_Delete(j);
@@ -307,6 +314,8 @@ drain(struct remote *r)
 	while (!r->done && (rc = wsc_recv(r->w, &m)) == WSC_OK) {
 		if (m.type == WSC_CLOSE)
 			return -1;
+		if (m.type == WSC_BINARY && r->binary++ == 0)
+			cp_warn("skipping a binary message (text expected)");
 		if (m.type != WSC_TEXT)
 			continue;
 		if (m.truncated) {
@@ -397,6 +406,8 @@ remote_run(const struct remote_opts *o)
 	if (r.w != NULL && wsc_fd(r.w) >= 0)
 		(void)wsc_shutdown(r.w, 1000, NULL, cp_now_ms() + CLOSE_MS);
 	wsc_free(r.w);
+	if (r.binary > 1)
+		cp_warn("skipped %lu binary messages", r.binary);
 	if (r.skipped > 1)
 		cp_warn("skipped %lu messages longer than %d bytes",
 		    r.skipped, MSGMAX);
