@@ -31,5 +31,13 @@ run(async (browser) => {
 	say("list: " + await page.$$eval(".calllist li", (ls) => ls.map((l) => l.parentElement.id + " " +
 		l.querySelector(".meta").textContent.replace(/\d\d:\d\d:\d\d/, "HH:MM:SS").replace(/for \d+:\d\d(:\d\d)?/, "for D")).join(" | ")));
 	await shot(page, E.SHOTS, "protocol-2-resumed");
+	say("--- other ends in words");
+	for (const sid of ["CA000000000000000000000000000000a3", "CA000000000000000000000000000000a4"]) {
+		await page.goto(E.BASE + "/?callsid=" + sid, { waitUntil: "load" });
+		await waitUntil(page, () => document.querySelector("#log").dataset.end, null, 20);
+		say(await page.$eval("#log", (l) => l.dataset.end) + ": " +
+			await page.$eval("#callstate", (p) => p.textContent));
+	}
+	await shot(page, E.SHOTS, "protocol-3-unknown-reason");
 	say("problems: " + (problems.length ? problems.join("; ") : "none"));
 });
