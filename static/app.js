@@ -13,8 +13,12 @@ const KEEP_ENDED = 50;
 const SID_RE = /^CA[0-9a-fA-F]{32}$/;
 
 const $ = (id) => document.getElementById(id);
+// the token: ?token= in the page's address, or #token= (a fragment never leaves the
+// browser, so it stays out of the page's own request; /client still gets ?token=)
+const QTOKEN = new URLSearchParams(location.search).get("token") || "";
+const HTOKEN = new URLSearchParams(location.hash.slice(1)).get("token") || "";
 const S = {
-	token: new URLSearchParams(location.search).get("token") || "",
+	token: QTOKEN || HTOKEN,
 	calls: new Map(),    // CallSid -> {callSid, started, ended, streams, params, guessed}
 	items: new Map(),    // CallSid -> <li>
 	stopPolling: false,
@@ -30,7 +34,7 @@ const REASONS = {
 	"server-stopping": { text: "The server is restarting.", again: true },
 	"busy": { text: "The server has too many subscribers right now.", again: true },
 	"unknown-call": { text: "No such call: the CallSid is unknown, or the call is too old to be kept." },
-	"unauthorized": { text: "Access refused: the token is missing or wrong. Open this page with ?token=… in its address." },
+	"unauthorized": { text: "Access refused: the token is missing or wrong. Open this page with ?token=… or #token=… at the end of its address." },
 	"bad-request": { text: "The server refused the request as malformed." },
 	"timeout": { text: "The server stopped waiting for this page (timeout)." },
 	"transcription-failed": { text: "Transcription failed for this call; the transcript stops here." },
@@ -59,9 +63,10 @@ function clientURL(sid) {
 function pageURL(sid) {
 	const p = new URLSearchParams();
 	if (sid) p.set("callsid", sid);
-	if (S.token) p.set("token", S.token);
+	if (QTOKEN) p.set("token", QTOKEN);
 	const q = p.toString();
-	return location.pathname + (q ? "?" + q : "");
+	return location.pathname + (q ? "?" + q : "") +
+		(HTOKEN && !QTOKEN ? "#token=" + encodeURIComponent(HTOKEN) : "");
 }
 
 function parse(text) {

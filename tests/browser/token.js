@@ -51,4 +51,17 @@ run(async (browser) => {
 	const lines = await shownLines(page);
 	say("speakers: " + [...new Set(lines.map((l) => l.split(" ")[1]))].sort().join(" "));
 	say("problems: " + (problems.length ? problems.join("; ") : "none"));
+
+	say("--- the token in the address's fragment (never sent with the page's request)");
+	const p2 = [];
+	const page2 = await newPage(browser, 1440, 900, p2);
+	await page2.goto(E.BASE + "/#token=" + E.TOKEN, { waitUntil: "load" });
+	say("ended call listed: " + (await waitUntil(page2, (sid) => [...document.querySelectorAll("#ended .sid")]
+		.some((s) => s.textContent === sid), E.SID, 20)));
+	await page2.click("#ended a.call");
+	say("address: " + await page2.evaluate(() => (location.search + location.hash).replace(/CA[0-9a-f]{32}/, "CA…")));
+	say("end: " + (await waitUntil(page2, () => document.querySelector("#log").dataset.end, null, 30) &&
+		await page2.$eval("#log", (l) => l.dataset.end)));
+	say("lines: " + (await shownLines(page2)).length);
+	say("problems: " + (p2.length ? p2.join("; ") : "none"));
 });
