@@ -2,8 +2,8 @@
 # socat-transcript.sh: serve one call's transcript over TCP with socat.
 # usage: sh examples/socat-transcript.sh CALLSID [PORT]    (PORT default 7000)
 # Every TCP client gets the call so far (subscribe -H) and then each new message, one JSON
-# line each, until the call ends (the server then closes) or the client goes away (its
-# EOF on subscribe's stdin ends subscribe). Try: nc 127.0.0.1 7000 | jq -r -f examples/finals.jq
+# line each, then the end line, until the call ends (the server then closes) or the client
+# goes away (subscribe sees its output close). Try: nc 127.0.0.1 7000 | jq -r -f examples/finals.jq
 # Listens on 127.0.0.1 only; put ssh -L or a TLS proxy in front to read it from elsewhere.
 set -eu
 sid=${1:?usage: socat-transcript.sh CALLSID [PORT]}

@@ -602,6 +602,177 @@ finish(void)
 		close(inofd);
 }
 
+/* The event loop's state: input, the end, the poll set. */
+static struct {
+	struct linebuf lb;
+	int sigfd, reading, ending;
+	int64_t enddl, nextscan;
+	struct pollfd *pfd;
+	size_t *pmap, npfd, first;
+	int iin, iino;
+} L;
+
+static void
+startend(void)
+{
+	L.reading = 0;
+	L.ending = 1;
+	L.enddl = cp_now_ms() + ENDFLUSH_MS;
+}
+
+/* Milliseconds to wait in poll, or -1 when the end's flushing is over. */
+static int
+waittime(void)
+{
+	int64_t now = cp_now_ms(), t;
+	int timeout;
+	size_t i;
+
+	if (now >= L.nextscan) {
+		if (inofd < 0)
+			watch(1);
+		rescan();
+		L.nextscan = now + RESCAN_MS;
+	}
+	t = expire(now);
+	if (L.ending) {
+		int done = 1;
+
+		for (i = 0; i < nsubs; i++)
+			if (subs[i].state == S_ACTIVE && fb_len(&subs[i].fb) > 0)
+				done = 0;
+		if (done || now >= L.enddl)
+			return -1;
+	}
+	timeout = (int)(L.nextscan - now);
+	if (t >= 0 && t - now < timeout)
+		timeout = (int)(t - now);
+	if (L.ending && L.enddl - now < timeout)
+		timeout = (int)(L.enddl - now);
+	return timeout < 0 ? 0 : timeout;
+}
+
+static void
+pollset(void)
+{
+	size_t i;
+
+	L.npfd = 0;
+	L.pfd[L.npfd].fd = L.sigfd;
+	L.pfd[L.npfd++].events = POLLIN;
+	L.iin = L.iino = -1;
+	if (L.reading) {
+		L.iin = (int)L.npfd;
+		L.pfd[L.npfd].fd = 0;
+		L.pfd[L.npfd++].events = POLLIN;
+	}
+	if (inofd >= 0) {
+		L.iino = (int)L.npfd;
+		L.pfd[L.npfd].fd = inofd;
+		L.pfd[L.npfd++].events = POLLIN;
+	}
+	L.first = L.npfd;
+	for (i = 0; i < nsubs && L.npfd < 3 + maxsubs; i++) {
+		if (subs[i].state != S_ACTIVE)
+			continue;
+		L.pmap[L.npfd] = i;
+		L.pfd[L.npfd].fd = subs[i].fd;
+		L.pfd[L.npfd++].events = fb_len(&subs[i].fb) > 0 ? POLLOUT : 0;
+	}
+}
+
+/* Subscribers first: pmap stays valid while nothing is forgotten. */
+static void
+onsubs(void)
+{
+	size_t i;
+
+	for (i = L.first; i < L.npfd; i++) {
+		struct sub *s = &subs[L.pmap[i]];
+
+		if (s->state != S_ACTIVE)
+			continue;
+		if (L.pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			cp_warn("dropping subscriber %s: reader gone", s->name);
+			drop(L.pmap[i]);
+		} else if (L.pfd[i].revents & POLLOUT) {
+			flushsub(L.pmap[i]);
+		}
+	}
+}
+
+/* Standard input, then every complete line in the buffer (and the last one at EOF). */
+static void
+oninput(void)
+{
+	char *line;
+	size_t len;
+	int r;
+
+	if (L.reading && L.iin >= 0 && (L.pfd[L.iin].revents & (POLLIN | POLLHUP | POLLERR))) {
+		r = lb_fill(&L.lb);
+		if (r == LR_ERR) {
+			cp_warnsys("unable to read stdin");
+			status = CP_EXIT_TEMP;
+			L.lb.eof = 1; /* what we have is all we get */
+		}
+		if (r == 0 || r == LR_ERR)
+			startend();
+	}
+	while ((r = lb_next(&L.lb, &line, &len)) == LR_LINE || r == LR_TOOLONG) {
+		if (r == LR_LINE) {
+			online(line, len);
+		} else {
+			ntoolong++;
+			cp_warn("skipping a line longer than %zu bytes", linemax);
+		}
+	}
+	if (L.ending && !L.lb.eof && L.lb.end > L.lb.start) {
+		cp_warn("dropping an incomplete last line of %zu bytes", L.lb.end - L.lb.start);
+		L.lb.start = L.lb.end = 0;
+	}
+}
+
+static void
+loop(int sigfd)
+{
+	int timeout, sig;
+
+	L.sigfd = sigfd;
+	L.reading = 1;
+	if (lb_init(&L.lb, 0, linemax) < 0)
+		cp_die(CP_EXIT_TEMP, "unable to allocate the line buffer: out of memory");
+	L.pfd = malloc((3 + maxsubs) * sizeof *L.pfd);
+	L.pmap = malloc((3 + maxsubs) * sizeof *L.pmap);
+	if (L.pfd == NULL || L.pmap == NULL)
+		cp_die(CP_EXIT_TEMP, "unable to allocate poll set: out of memory");
+	L.nextscan = cp_now_ms() + RESCAN_MS;
+	while ((timeout = waittime()) >= 0) {
+		pollset();
+		if (poll(L.pfd, L.npfd, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			cp_diesys(CP_EXIT_TEMP, "unable to poll");
+		}
+		onsubs();
+		if ((L.pfd[0].revents & POLLIN) && (sig = cp_sigread(sigfd)) != 0) {
+			if (L.ending)
+				break; /* asked twice: stop flushing */
+			cp_info("%s: got signal %d: ending the call", sid, sig);
+			startend();
+		}
+		if (L.iino >= 0 && (L.pfd[L.iino].revents & POLLIN))
+			drainevents();
+		oninput();
+		if (L.ending)
+			catchup(); /* readers that arrived by the end get EOF too */
+		flushall();
+	}
+	lb_free(&L.lb);
+	free(L.pfd);
+	free(L.pmap);
+}
+
 static long long
 num(const char *s, long long min, long long max, const char *what)
 {
@@ -617,12 +788,7 @@ main(int argc, char **argv)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	const char *csid = NULL, *ssid = NULL, *tracks = NULL;
-	struct linebuf lb;
-	struct pollfd *pfd;
-	size_t *pmap, npfd, first, i;
-	int iin, iino;
-	int c, sigfd, reading = 1, ending = 0;
-	int64_t now, nextscan, enddl = 0, t;
+	int c, sigfd;
 
 	cp_help(argc, argv, usage);
 	cp_setprog(argv[0]);
@@ -662,140 +828,13 @@ main(int argc, char **argv)
 	sigfd = cp_sigfd(sigs, 3);
 	if (sigfd < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
-	if (lb_init(&lb, 0, linemax) < 0)
-		cp_die(CP_EXIT_TEMP, "unable to allocate the line buffer: out of memory");
 	abuf = malloc(linemax + sizeof annot + 2);
 	if (abuf == NULL)
 		cp_die(CP_EXIT_TEMP, "unable to allocate the line buffer: out of memory");
 	setup(ssid ? ssid : "");
 	annotation(tracks);
 
-	pfd = malloc((3 + maxsubs) * sizeof *pfd);
-	pmap = malloc((3 + maxsubs) * sizeof *pmap);
-	if (pfd == NULL || pmap == NULL)
-		cp_die(CP_EXIT_TEMP, "unable to allocate poll set: out of memory");
-	nextscan = cp_now_ms() + RESCAN_MS;
-	for (;;) {
-		int timeout, done;
-
-		now = cp_now_ms();
-		if (now >= nextscan) {
-			if (inofd < 0)
-				watch(1);
-			rescan();
-			nextscan = now + RESCAN_MS;
-		}
-		t = expire(now);
-		if (ending) {
-			done = 1;
-			for (i = 0; i < nsubs; i++)
-				if (subs[i].state == S_ACTIVE && fb_len(&subs[i].fb) > 0)
-					done = 0;
-			if (done || now >= enddl)
-				break;
-		}
-		timeout = (int)(nextscan - now);
-		if (t >= 0 && t - now < timeout)
-			timeout = (int)(t - now);
-		if (ending && enddl - now < timeout)
-			timeout = (int)(enddl - now);
-		if (timeout < 0)
-			timeout = 0;
-
-		npfd = 0;
-		pfd[npfd].fd = sigfd;
-		pfd[npfd++].events = POLLIN;
-		iin = iino = -1;
-		if (reading) {
-			iin = (int)npfd;
-			pfd[npfd].fd = 0;
-			pfd[npfd++].events = POLLIN;
-		}
-		if (inofd >= 0) {
-			iino = (int)npfd;
-			pfd[npfd].fd = inofd;
-			pfd[npfd++].events = POLLIN;
-		}
-		first = npfd;
-		for (i = 0; i < nsubs && npfd < 3 + maxsubs; i++) {
-			if (subs[i].state != S_ACTIVE)
-				continue;
-			pmap[npfd] = i;
-			pfd[npfd].fd = subs[i].fd;
-			pfd[npfd++].events = fb_len(&subs[i].fb) > 0 ? POLLOUT : 0;
-		}
-		if (poll(pfd, npfd, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			cp_diesys(CP_EXIT_TEMP, "unable to poll");
-		}
-		/* subscribers first: pmap stays valid while nothing is forgotten */
-		for (i = first; i < npfd; i++) {
-			struct sub *s = &subs[pmap[i]];
-
-			if (s->state != S_ACTIVE)
-				continue;
-			if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-				cp_warn("dropping subscriber %s: reader gone", s->name);
-				drop(pmap[i]);
-			} else if (pfd[i].revents & POLLOUT) {
-				flushsub(pmap[i]);
-			}
-		}
-		if (pfd[0].revents & POLLIN) {
-			int sig = cp_sigread(sigfd);
-
-			if (sig && ending)
-				break; /* asked twice: stop flushing */
-			if (sig) {
-				cp_info("%s: got signal %d: ending the call", sid, sig);
-				reading = 0;
-				ending = 1;
-				enddl = cp_now_ms() + ENDFLUSH_MS;
-			}
-		}
-		if (iino >= 0 && (pfd[iino].revents & POLLIN))
-			drainevents();
-		if (reading && iin >= 0 && (pfd[iin].revents & (POLLIN | POLLHUP | POLLERR))) {
-			int r = lb_fill(&lb);
-
-			if (r == LR_ERR) {
-				cp_warnsys("unable to read stdin");
-				status = CP_EXIT_TEMP;
-				lb.eof = 1; /* what we have is all we get */
-			}
-			if (r == 0 || r == LR_ERR) {
-				reading = 0;
-				ending = 1;
-				enddl = cp_now_ms() + ENDFLUSH_MS;
-			}
-		}
-		/* every complete line in the buffer (and the last one at EOF) */
-		for (;;) {
-			char *line;
-			size_t len;
-			int r = lb_next(&lb, &line, &len);
-
-			if (r == LR_LINE) {
-				online(line, len);
-			} else if (r == LR_TOOLONG) {
-				ntoolong++;
-				cp_warn("skipping a line longer than %zu bytes", linemax);
-			} else {
-				break;
-			}
-		}
-		if (ending && !lb.eof && lb.end > lb.start) {
-			cp_warn("dropping an incomplete last line of %zu bytes", lb.end - lb.start);
-			lb.start = lb.end = 0;
-		}
-		if (ending)
-			catchup(); /* readers that arrived by the end get EOF too */
-		flushall();
-	}
-	lb_free(&lb);
-	free(pfd);
-	free(pmap);
+	loop(sigfd);
 	finish();
 	free(abuf);
 	return status;

@@ -470,16 +470,26 @@ readfifo(struct stream *s)
 static void
 checkend(void)
 {
+	struct cd_stream cs;
 	struct cd_call c;
 	size_t i;
 
 	for (i = 0; i < S.nst; i++)
-		if (S.st[i].state == ST_ATTACHED)
-			return;
+		if (S.st[i].state == ST_ATTACHED && S.st[i].gothdr)
+			return; /* its end of file is on its way */
 	if (cd_call_state(S.calldirfd, cd_wall_ms(), &c) < 0 || c.state != CD_OVER)
 		return;
-	for (i = 0; i < S.nst; i++)
+	for (i = 0; i < S.nst; i++) {
+		if (S.st[i].state == ST_ATTACHED) {
+			/* a FIFO no fanout ever opened: the stream crashed before */
+			memset(&cs, 0, sizeof cs);
+			cd_stream_state(S.st[i].sfd, &cs);
+			if (cs.live)
+				return;
+			detach(&S.st[i]);
+		}
 		replay(&S.st[i], 0, 1, 1);
+	}
 	if (strcmp(c.reason, "transcription-failed") == 0)
 		end(c.reason, "transcription failed", CP_EXIT_NEG);
 	end("call-ended", NULL, CP_EXIT_OK);
