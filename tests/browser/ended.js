@@ -49,6 +49,12 @@ run(async (browser) => {
 	const low = await lowestContrast(page);
 	say("text contrast at least 4.5:1: " + (low.ratio >= 4.5 ? "yes" : "no, " + low.ratio.toFixed(2) + " for " + low.what));
 	await shot(page, E.SHOTS, "ended-2-transcript");
+	await page.goBack();
+	say("back: " + (await waitUntil(page, () => document.querySelector("#call-h").textContent === "Transcript" &&
+		!location.search.includes("callsid"), null, 10)) + ", lines " + (await shownLines(page)).length);
+	await page.goForward();
+	say("forward: " + (await waitUntil(page, () => document.querySelector("#log").dataset.end === "call-ended" &&
+		document.querySelectorAll("#log .final").length > 0, null, 20)));
 
 	say("--- a link to a call that has not started yet");
 	await page.goto(E.BASE + "/?callsid=" + E.SID2, { waitUntil: "load" });
