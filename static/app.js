@@ -22,6 +22,7 @@ const S = {
 	calls: new Map(),    // CallSid -> {callSid, started, ended, streams, params, guessed}
 	items: new Map(),    // CallSid -> <li>
 	stopPolling: false,
+	listed: false,       // a calls list has come: "No live calls." means something
 	f: null,             // the followed call (see follow())
 	stick: true,         // the transcript follows the bottom
 	autoTop: 0,
@@ -116,6 +117,7 @@ function paramText(params) {
 // a server that sends no ended list is kept as ended here ("guessed")
 function updateCalls(m) {
 	const seen = new Set();
+	S.listed = true;
 	for (const c of m.calls || []) {
 		if (!c || !SID_RE.test(c.callSid)) continue;
 		seen.add(c.callSid);
@@ -208,7 +210,8 @@ function place(ul, list, q, none, word) {
 		if (!li.hidden) shown++;
 	});
 	none.hidden = shown > 0;
-	none.textContent = word + (list.length && q ? " match the filter." : ".");
+	none.textContent = !S.listed ? "Not known yet." :
+		word + (list.length && q ? " match the filter." : ".");
 }
 
 // The list comes from a short /client connection: its first message, then we close.
