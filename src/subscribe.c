@@ -15,8 +15,11 @@
 #include "calldir.h"
 #include "cp.h"
 #include "linebuf.h"
+#include "remote.h"
 
-static const char usage[] = "subscribe [-Hijn] [-m maxsubs] [-t seconds] [-w seconds] [callsid]";
+static const char usage[] = "subscribe [-Hijn] [-m maxsubs] [-t seconds] [-w seconds] [callsid]\n"
+    "       subscribe --url url [--token token] [--cafile file] [-Hj] [-w seconds]\n"
+    "                 [callsid]";
 
 #define LINEMAX (8 << 20) /* fanout's longest possible line (its -l maximum) */
 #define SCAN_MS 100       /* look for new streams and for the call's end */
@@ -686,8 +689,12 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "history", no_argument, NULL, 'H' },
+		{ "url", required_argument, NULL, 'U' },
+		{ "token", required_argument, NULL, 'T' },
+		{ "cafile", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct remote_opts ro = { .wait = -1 };
 	long long maxsubs = 0, handshake = 10, wait_s = 0;
 	const char *sid;
 	struct cd_err e;
@@ -703,7 +710,10 @@ main(int argc, char **argv)
 		case 'm': maxsubs = num(optarg, 1, 100000, "subscriber limit"); break;
 		case 'n': nflag = 1; break; /* the default now: stdin is watched only with -i */
 		case 't': handshake = num(optarg, 1, 86400, "handshake time"); break;
-		case 'w': wait_s = num(optarg, 0, 600, "wait"); break;
+		case 'w': wait_s = num(optarg, 0, 600, "wait"); ro.wait = (int)wait_s; break;
+		case 'U': ro.url = optarg; break;
+		case 'T': ro.token = optarg; break;
+		case 'C': ro.cafile = optarg; break;
 		default: cp_usage(usage);
 		}
 	}
@@ -712,6 +722,14 @@ main(int argc, char **argv)
 	if (argc > 1 || (argc == 0 && !S.iflag && (S.hflag || nflag || wait_s || maxsubs)))
 		cp_usage(usage);
 	sid = argc ? argv[0] : NULL;
+	if ((ro.token != NULL || ro.cafile != NULL) && ro.url == NULL)
+		cp_usage(usage);
+	if (ro.url != NULL) { /* the remote form: /client of a server (remote.h) */
+		ro.sid = sid;
+		ro.history = S.hflag;
+		ro.json = S.jflag;
+		return remote_run(&ro);
+	}
 	if (sid == NULL && !S.iflag) {
 		list();
 		return CP_EXIT_OK;

@@ -1,0 +1,27 @@
+# browser-follow: the page in headless Chromium at 390 px, against pipeline.sh and the
+# stand-in: a call started after the page loaded appears by itself, is followed from the
+# keyboard, its finals show with caller/callee labels, interim lines are replaced, the page
+# follows the bottom until the reader scrolls up, the end shows as an end, and the
+# downloads hold what the page showed. Screenshots: build/screens/<variant>/follow-*.png
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/bin/server-lib.sh"
+. "$TOP/tests/browser/expect.sh"
+
+start_standin
+start_pipeline "interim_results=true&utterance_end_ms=1000"
+S=$(sid 11)
+fake-capture -c "$S" -s 14 >call.jsonl
+
+BASE=http://127.0.0.1:$PORT SID=$S CAP=$WORK/call.jsonl DL=$WORK/dl \
+	node "$TOP/tests/browser/follow.js"
+echo "node exit $?"
+
+case_ "what the page showed is the call's transcript"
+subscribe -H "$S" >all.jsonl 2>all.err; echo "subscribe -H exit $?"
+finals all.jsonl >expected.txt
+echo "finals: $(wc -l <expected.txt)"
+same dl/shown.txt expected.txt
+same "dl/$S.txt" expected.txt
+jsonl_lines "dl/$S.jsonl" >jsonl.txt
+same jsonl.txt expected.txt
+jq -r '.call_sid + " " + .track' "dl/$S.jsonl" | sort | uniq -c | sed 's/^ *//'
