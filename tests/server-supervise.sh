@@ -157,5 +157,6 @@ async def main():
         print("wss /client:", await asyncio.wait_for(ws.recv(), 5))
 asyncio.run(main())
 PY
+waitfor 10 grep -q 'websocketd pid' "$WORK/pipeline.log" # logged once it listens
 grep -o 'pipeline.sh: info: websocketd pid [0-9]*: .*' "$WORK/pipeline.log" | norm | sed "s/:$PORT/:PORT/g"
 stop_pipeline
