@@ -182,6 +182,8 @@ status_text(char *buf, size_t size, int st)
 
 /* ---- fanout ---- */
 
+static void inband_error(struct stage *, const char *, int);
+
 static void
 start_fanout(struct stage *st)
 {
@@ -209,6 +211,7 @@ fanout_died(struct stage *st, int status)
 	cp_warn("call %s stream %s: %s mid-call; restarting it",
 	    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), what);
 	start_fanout(st);
+	inband_error(st, what, 0); /* lines in its pipe when it died are lost */
 }
 
 /* A line for fanout, whole; a fanout that died gets it after its restart. */
