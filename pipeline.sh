@@ -47,7 +47,7 @@ fsfail() {
 	*'No space left'* | *'quota exceeded'* | *'Disk quota'*)
 		dietemp "$1: the disk is full (${2##*: }): free some space" ;;
 	*'Read-only file system'*)
-		die "$1: CALLPIPE_DIR '$dir' is on a read-only file system: give it a writable folder" ;;
+		die "CALLPIPE_DIR '$dir' is on a read-only file system: give pipeline.sh a writable folder" ;;
 	*) die "$1: ${2##*: }" ;;
 	esac
 }
@@ -225,7 +225,8 @@ state() {
 	_e=$(mkdir -p "$dir/calls" "$run" 2>&1) || fsfail "unable to create folders in '$dir'" "$_e"
 	# 4 KiB written and removed: a full disk shows here, not halfway through
 	_e=$(dd if=/dev/zero of="$run/.probe" bs=4096 count=1 2>&1) ||
-		{ rm -f "$run/.probe"; fsfail "unable to write in '$run'" "$_e"; }
+		{ rm -f "$run/.probe"; fsfail "unable to write in '$run'" "${_e%%
+*}"; }
 	rm -f "$run/.probe"
 	export CALLPIPE_DIR="$dir"
 	exec 9>>"$run/pipeline.lock" || die "unable to open $run/pipeline.lock"

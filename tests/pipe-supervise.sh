@@ -1,0 +1,82 @@
+# pipe-supervise: pipeline.sh as a run script (issue 14, issue 9): --help; the new
+# settings checked (exit 100, one line); an unresolvable PROXY_URL host is a
+# configuration error (100); a full disk is temporary (111) and a read-only state
+# folder one clear fatal line (100); after kill -9 of pipeline.sh its websocketd and
+# log filter end too, and a restart on the same port and folder serves; a clean stop
+# leaves nothing in run/ but the lock.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/bin/server-lib.sh"
+
+norm() { sed -e "s|$WORK|WORK|g" -e "s|$TOP|TOP|g"; }
+pl() { # run pipeline.sh with a valid base configuration plus the given assignments
+	_o=$(env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/cfg" DEEPGRAM_API_KEY=testkey \
+		PROXY_URL=127.0.0.1:1 "$@" sh "$TOP/pipeline.sh" 2>&1)
+	_r=$?
+	printf '%s\n' "$_o" | norm
+	echo "? $_r"
+}
+
+case_ "--help"
+sh "$TOP/pipeline.sh" --help; echo "? $?"
+sh "$TOP/pipeline.sh" --bogus 2>&1; echo "? $?"
+
+case_ "new settings are checked"
+pl CALLPIPE_MAX_SUBSCRIBERS=0
+pl CALLPIPE_HANDSHAKE_SECONDS=soon
+pl CALLPIPE_MEDIA_TIMEOUT_SECONDS=0
+pl CALLPIPE_CALL_GRACE_SECONDS=-1
+pl CALLPIPE_RETAIN_DAYS=7d
+pl CALLPIPE_REDIS_URL=http://127.0.0.1:6379
+pl DEEPGRAM_ACCESS_TOKEN="a b"
+pl DEEPGRAM_API_KEY= DEEPGRAM_ACCESS_TOKEN=
+echo "state folders made: $(ls -d "$WORK/cfg" 2>/dev/null | wc -l)"
+
+case_ "a host name that does not resolve (no network here) is a configuration error"
+unshare -n env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/cfg" DEEPGRAM_API_KEY=testkey \
+	PROXY_URL=no-such-host.example:5000 sh "$TOP/pipeline.sh" 2>&1
+echo "? $?"
+
+case_ "a full disk is temporary, a read-only one a clear fatal line"
+mkdir full ro
+unshare -m sh -c '
+	mount -t tmpfs -o size=64k tmpfs full || exit 9
+	head -c 1000000 /dev/zero >full/filler 2>/dev/null
+	env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/full/state" DEEPGRAM_API_KEY=testkey \
+		PROXY_URL=127.0.0.1:1 sh "$TOP/pipeline.sh"' >out.txt 2>&1
+echo "? $?"
+norm <out.txt
+mkdir -m 700 ro/state
+unshare -m sh -c '
+	mount --bind ro ro && mount -o remount,ro,bind ro || exit 9
+	env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/ro/state" DEEPGRAM_API_KEY=testkey \
+		PROXY_URL=127.0.0.1:1 sh "$TOP/pipeline.sh"' >out.txt 2>&1
+echo "? $?"
+norm <out.txt
+
+case_ "kill -9 of pipeline.sh: websocketd and the log filter end too"
+start_standin
+start_pipeline
+W=$(cat "$STATE/run/websocketd.pid") LF=$(cat "$STATE/run/logfilter.pid")
+echo "websocketd: $(cat /proc/$W/comm), filter: $(cat /proc/$LF/comm)"
+kill -KILL "$PLPID"
+wait "$PLPID" 2>/dev/null
+PLPID=
+waitfor 10 gone "$W" && echo "websocketd ended"
+waitfor 10 gone "$LF" && echo "the log filter ended"
+
+case_ "a restart on the same port and folder serves"
+CALLPIPE_BIN=$BIN CALLPIPE_DIR=$STATE DEEPGRAM_API_KEY=testkey \
+	DEEPGRAM_URL="ws://127.0.0.1:$SPORT/v1/listen" PROXY_URL=127.0.0.1:$PORT \
+	sh "$TOP/pipeline.sh" 2>>"$WORK/pipeline2.log" &
+PLPID=$!
+waitfor 15 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" && echo "serving again"
+grep -c 'address already in use' "$WORK/pipeline2.log"
+S=$(sid 95)
+fake-capture -c "$S" -s 1 >call.jsonl
+twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err
+echo "twilio-replay exit $?"
+waitfor 10 ended "$S" && summary "$(calldir "$S")/log.jsonl"
+
+case_ "a clean stop leaves only the lock in run/"
+stop_pipeline
+ls "$STATE/run"
