@@ -159,7 +159,9 @@ ws_line(const char *s)
 			break;
 		f[i] = p += 3;
 	}
-	if (i < 5) { /* Go's own log ("2026/11/27 12:00:00 http: TLS handshake error...") */
+	if (i == 4 && strstr(f[3], "url:'") != NULL)
+		f[4] = "(line cut)"; /* a huge URL: the message is past what was read */
+	else if (i < 5) { /* Go's own log ("2026/11/27 12:00:00 http: TLS handshake error") */
 		if (strlen(s) > 20 && s[4] == '/' && s[7] == '/' && s[10] == ' ' && s[19] == ' ')
 			snprintf(out, sizeof out, "websocketd: warning: %s", s + 20);
 		else

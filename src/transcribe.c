@@ -398,6 +398,13 @@ dg_dead(struct stage *st)
 	status_text(how, sizeof how, st->dg.status);
 	snprintf(st->why, sizeof st->why, "deepgram-stream %s%s%s", how,
 	    st->cause[0] ? ": " : "", st->cause);
+	if (st->in_eof) { /* nothing left to restart it for: the tail is lost */
+		cp_warn("call %s stream %s: %s at the end of the stream",
+		    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), st->why);
+		record(st, "restart", st->why);
+		inband_error(st, st->why, 0);
+		return;
+	}
 	if (code == CP_EXIT_PERM || code >= CP_EXIT_NOEXEC)
 		fail(st, CP_EXIT_PERM);
 	if (st->restarts >= st->max_restarts) {
@@ -414,8 +421,6 @@ dg_dead(struct stage *st)
 	inband_error(st, st->why, 0);
 	wait = st->restarts == 1 ? 0 : 250LL << (st->restarts - 2);
 	st->restart_at = cp_now_ms() + (wait > 8000 ? 8000 : wait);
-	if (st->in_eof)
-		st->restart_at = 0;
 }
 
 /* Reaps what ended: fanout is restarted at once; deepgram-stream's output is read to
