@@ -1,9 +1,10 @@
-/* logfilter: the server's one log. Reads websocketd's output (-w) and the stderr of
- * the calls' processes (-c), FIFOs or files, and writes every line on stderr in one
- * format, "prog: level: message": websocketd's own lines reformatted, a handler's
- * lines as the handler wrote them. Every line is one line (control characters become
- * '?'), shorter than 1 KiB, with ?token= values redacted; a line that claims to come
- * from the supervisor or from websocketd but does not is marked as what it is. */
+/* logfilter: the server's one log. Reads websocketd's output (-w) and the
+ * stderr of the calls' processes (-c), FIFOs or files, and writes every line on
+ * stderr in one format, "prog: level: message": websocketd's own lines
+ * reformatted, a handler's lines as the handler wrote them. Every line is one
+ * line (control characters become '?'), shorter than 1 KiB, with ?token= values
+ * redacted; a line that claims to come from the supervisor or from websocketd
+ * but does not is marked as what it is. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,9 +17,9 @@
 
 static const char usage[] = "logfilter [-c calls-log] [-w websocketd-log]";
 
-#define IN_MAX 4096      /* bytes of an input line kept; the rest is cut */
-#define OUT_MAX 1000     /* bytes of an output line, newline included */
-#define URL_MAX 160      /* bytes of a URL kept in a line */
+#define IN_MAX 4096 /* bytes of an input line kept; the rest is cut */
+#define OUT_MAX 1000 /* bytes of an output line, newline included */
+#define URL_MAX 160 /* bytes of a URL kept in a line */
 
 enum { SRC_WS, SRC_CALLS };
 
@@ -26,10 +27,11 @@ struct src {
 	int fd, kind;
 	char buf[IN_MAX + 1];
 	size_t len;
-	int cutting;     /* discarding the rest of an overlong line */
+	int cutting; /* discarding the rest of an overlong line */
 };
 
-/* Writes s as one log line: controls to '?', token values redacted, cut to OUT_MAX. */
+/* Writes s as one log line: controls to '?', token values redacted, cut to
+ * OUT_MAX. */
 static void
 emit(const char *s)
 {
@@ -42,7 +44,9 @@ emit(const char *s)
 				break;
 			memcpy(out + n, "token=REDACTED", 14);
 			n += 14;
-			for (s += 6; *s != '\0' && *s != '&' && *s != '\'' && *s != ' '; s++)
+			for (s += 6;
+			     *s != '\0' && *s != '&' && *s != '\'' && *s != ' ';
+			     s++)
 				;
 			continue;
 		}
@@ -58,14 +62,17 @@ emit(const char *s)
 		exit(CP_EXIT_TEMP);
 }
 
-/* "prog: level: " at the start of s, from a program that may write to this log. */
+/* "prog: level: " at the start of s, from a program that may use this log. */
 static int
 formatted(const char *s)
 {
-	static const char *const levels[] = { "debug: ", "info: ", "warning: ", "error: ",
-		"fatal: " };
-	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-"), i;
+	static const char *const levels[] = {
+		"debug: ", "info: ", "warning: ", "error: ", "fatal: "
+	};
+	size_t n, i;
+
+	n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-");
 
 	if (n == 0 || s[n] != ':' || s[n + 1] != ' ')
 		return 0;
@@ -89,7 +96,8 @@ call_line(const char *s)
 		emit(s);
 		return;
 	}
-	snprintf(out, sizeof out, "logfilter: warning: a call's process wrote: %s", s);
+	snprintf(out, sizeof out,
+	    "logfilter: warning: a call's process wrote: %s", s);
 	emit(out);
 }
 
@@ -97,7 +105,8 @@ call_line(const char *s)
 static const char *
 level(const char *s, size_t n)
 {
-	if ((n == 4 && strncmp(s, "INFO", 4) == 0) || (n == 6 && strncmp(s, "ACCESS", 6) == 0))
+	if ((n == 4 && strncmp(s, "INFO", 4) == 0) ||
+	    (n == 6 && strncmp(s, "ACCESS", 6) == 0))
 		return "info";
 	if (n == 5 && strncmp(s, "ERROR", 5) == 0)
 		return "error";
@@ -128,8 +137,8 @@ field(const char *fields, const char *key, char *buf, size_t max)
 	return buf;
 }
 
-/* A handler's stderr line as websocketd relays it: its own text, when it names its
- * program; else the endpoint's name with "error". */
+/* A handler's stderr line as websocketd relays it: its own text, when it names
+ * its program; else the endpoint's name with "error". */
 static void
 relayed(const char *fields, const char *msg)
 {
@@ -142,7 +151,8 @@ relayed(const char *fields, const char *msg)
 	}
 	field(fields, "command:'", cmd, sizeof cmd);
 	base = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
-	snprintf(out, sizeof out, "%s: error: %s", *base ? base : "handler", msg);
+	snprintf(out, sizeof out, "%s: error: %s", *base ? base : "handler",
+	    msg);
 	emit(out);
 }
 
@@ -160,10 +170,14 @@ ws_line(const char *s)
 		f[i] = p += 3;
 	}
 	if (i == 4 && strstr(f[3], "url:'") != NULL)
-		f[4] = "(line cut)"; /* a huge URL: the message is past what was read */
-	else if (i < 5) { /* Go's own log ("2026/11/27 12:00:00 http: TLS handshake error") */
-		if (strlen(s) > 20 && s[4] == '/' && s[7] == '/' && s[10] == ' ' && s[19] == ' ')
-			snprintf(out, sizeof out, "websocketd: warning: %s", s + 20);
+		f[4] = "(line cut)"; /* a huge URL: the message is past what was
+					read */
+	else if (i < 5) { /* Go's own log ("2026/11/27 12:00:00 http: TLS
+			     handshake error") */
+		if (strlen(s) > 20 && s[4] == '/' && s[7] == '/' &&
+		    s[10] == ' ' && s[19] == ' ')
+			snprintf(out,
+			    sizeof out, "websocketd: warning: %s", s + 20);
 		else
 			snprintf(out, sizeof out, "websocketd: info: %s", s);
 		emit(out);
@@ -182,7 +196,8 @@ ws_line(const char *s)
 		return; /* startup details: pipeline.sh says where it serves */
 	if (strncmp(f[4], "Can't start server: listen tcp ", 31) == 0 &&
 	    (p = strstr(f[4], ": bind: ")) != NULL) {
-		snprintf(out, sizeof out, "websocketd: fatal: unable to listen on %.*s: %s",
+		snprintf(out, sizeof out,
+		    "websocketd: fatal: unable to listen on %.*s: %s",
 		    (int)(p - f[4] - 31), f[4] + 31, p + 8);
 		emit(out);
 		return;
@@ -190,10 +205,11 @@ ws_line(const char *s)
 	field(f[3], "url:'", url, sizeof url);
 	field(f[3], "remote:'", remote, sizeof remote);
 	if (url[0])
-		snprintf(out, sizeof out, "websocketd: %s: %s: %s%s%s: %s", lv, cat, url,
-		    remote[0] ? " from " : "", remote, f[4]);
+		snprintf(out, sizeof out, "websocketd: %s: %s: %s%s%s: %s", lv,
+		    cat, url, remote[0] ? " from " : "", remote, f[4]);
 	else
-		snprintf(out, sizeof out, "websocketd: %s: %s: %s", lv, cat, f[4]);
+		snprintf(out,
+		    sizeof out, "websocketd: %s: %s: %s", lv, cat, f[4]);
 	emit(out);
 }
 
@@ -299,7 +315,8 @@ main(int argc, char **argv)
 		case 'w':
 			if (n == 2)
 				cp_usage(usage);
-			n += opensrc(&src[n], optarg, c == 'w' ? SRC_WS : SRC_CALLS);
+			n += opensrc(&src[n], optarg,
+			    c == 'w' ? SRC_WS : SRC_CALLS);
 			break;
 		default:
 			cp_usage(usage);

@@ -1,9 +1,10 @@
-/* transcribe: one stream's transcription stage. Reads the stream's audio (a WAV stream)
- * and runs deepgram-stream on it, its messages going to fanout. A stage that dies
- * mid-call is restarted for the rest of the call: deepgram-stream gets the header again
- * and the audio from where it stands, its times are moved onto the stream's timeline,
- * and fanout's subscribers get a callpipe.gap line naming the seconds lost.
- * A transcription that fails for good is one log line and a fatal callpipe.error line. */
+/* transcribe: one stream's transcription stage. Reads the stream's audio (a WAV
+ * stream) and runs deepgram-stream on it, its messages going to fanout. A stage
+ * that dies mid-call is restarted for the rest of the call: deepgram-stream
+ * gets the header again and the audio from where it stands, its times are moved
+ * onto the stream's timeline, and fanout's subscribers get a callpipe.gap line
+ * naming the seconds lost. A transcription that fails for good is one log line
+ * and a fatal callpipe.error line. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,15 +23,16 @@
 
 extern char **environ;
 
-static const char usage[] = "transcribe [-r max-restarts] [--] [fanout-option ...]";
+static const char usage[] = "transcribe [-r max-restarts] [--] [fanout-option "
+			    "...]";
 
-#define AUDIO_BUF 65536      /* audio waiting for deepgram-stream */
+#define AUDIO_BUF 65536 /* audio waiting for deepgram-stream */
 #define DG_LINE_MAX (1 << 20) /* longest Deepgram message passed on */
-#define CAUSE_MAX 300        /* bytes of deepgram-stream's own message kept */
+#define CAUSE_MAX 300 /* bytes of deepgram-stream's own message kept */
 
 struct child {
 	pid_t pid;
-	int in, out, err;    /* our ends: its stdin, stdout, stderr (-1 if none) */
+	int in, out, err; /* our ends: its stdin, stdout, stderr (-1 if none) */
 	int done, status;
 };
 
@@ -39,20 +41,23 @@ struct stage {
 	unsigned char hdr[WAV_SCAN_MAX];
 	size_t hdrlen, hdrfill;
 	int have_hdr, in_eof;
-	double bps;          /* audio bytes per second */
-	uint64_t pos;        /* audio bytes read: the stream's timeline */
+	double bps; /* audio bytes per second */
+	uint64_t pos; /* audio bytes read: the stream's timeline */
 	/* deepgram-stream */
 	struct child dg;
 	unsigned char buf[AUDIO_BUF];
-	size_t boff, blen, hoff; /* audio waiting at buf + boff; header bytes sent */
-	uint64_t base;       /* pos of this session's first audio byte */
+	size_t boff, blen,
+	    hoff; /* audio waiting at buf + boff; header bytes sent */
+	uint64_t base; /* pos of this session's first audio byte */
 	struct linebuf out, err;
 	struct dg_state ds;
 	long long restarts, max_restarts;
-	int64_t restart_at;  /* when to start the next session (ms), 0: none due */
-	double lost_from;    /* the gap to report when the next session starts */
+	int64_t
+	    restart_at; /* when to start the next session (ms), 0: none due */
+	double lost_from; /* the gap to report when the next session starts */
 	char why[CAUSE_MAX + 100]; /* why the last session ended */
-	char cause[CAUSE_MAX]; /* deepgram-stream's last warning or fatal line */
+	char
+	    cause[CAUSE_MAX]; /* deepgram-stream's last warning or fatal line */
 	int failed;
 	/* fanout */
 	struct child fo;
@@ -69,7 +74,8 @@ sidname(const char *s, const char *prefix)
 	return cp_valid_sid(s, prefix) ? s : "(invalid)";
 }
 
-/* JSON string body of s: quote and backslash escaped (err.c lines hold no controls). */
+/* JSON string body of s: quote and backslash escaped (err.c lines hold no
+ * controls). */
 static void
 jsonstr(char *dst, size_t size, const char *s)
 {
@@ -83,8 +89,8 @@ jsonstr(char *dst, size_t size, const char *s)
 	dst[n] = '\0';
 }
 
-/* One line per failure in $CALLPIPE_DIR/run/failures, for /health (best effort: a
- * full disk must not stop the transcript). */
+/* One line per failure in $CALLPIPE_DIR/run/failures, for /health (best effort:
+ * a full disk must not stop the transcript). */
 static void
 record(struct stage *st, const char *kind, const char *what)
 {
@@ -93,17 +99,20 @@ record(struct stage *st, const char *kind, const char *what)
 	int fd, n;
 
 	if (d == NULL || *d != '/' ||
-	    snprintf(path, sizeof path, "%s/run/failures", d) >= (int)sizeof path)
+	    snprintf(path, sizeof path, "%s/run/failures", d) >=
+		(int)sizeof path)
 		return;
-	n = snprintf(line, sizeof line, "%lld %s %s %s %s\n", (long long)time(NULL), kind,
-	    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), what);
+	n = snprintf(line, sizeof line, "%lld %s %s %s %s\n",
+	    (long long)time(NULL), kind, sidname(st->csid, "CA"),
+	    sidname(st->ssid, "MZ"), what);
 	if (n <= 0)
 		return;
 	if (n >= (int)sizeof line) {
 		n = sizeof line - 1;
 		line[n - 1] = '\n';
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return;
 	(void)cp_writeall(fd, line, (size_t)n);
@@ -112,20 +121,23 @@ record(struct stage *st, const char *kind, const char *what)
 
 /* ---- children ---- */
 
-/* Runs argv with a pipe on its stdin; its stdout is outfd, or with outfd < 0 pipes
- * for its stdout and stderr. */
+/* Runs argv with a pipe on its stdin; its stdout is outfd, or with outfd < 0
+ * pipes for its stdout and stderr. */
 static void
 spawn(struct child *c, char **argv, int outfd)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t sa;
 	sigset_t def, none;
-	int in[2], out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc, want_out = outfd < 0;
+	int in[2], out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc,
+		   want_out = outfd < 0;
 
 	if (pipe2(in, O_CLOEXEC) < 0 ||
-	    (want_out && (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)))
+	    (want_out &&
+		(pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)))
 		cp_diesys(CP_EXIT_TEMP, "unable to create a pipe");
-	if (posix_spawn_file_actions_init(&fa) != 0 || posix_spawnattr_init(&sa) != 0)
+	if (posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawnattr_init(&sa) != 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up posix_spawn");
 	(void)posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	if (want_out) {
@@ -141,14 +153,15 @@ spawn(struct child *c, char **argv, int outfd)
 	sigemptyset(&none);
 	(void)posix_spawnattr_setsigdefault(&sa, &def);
 	(void)posix_spawnattr_setsigmask(&sa, &none);
-	(void)posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	(void)posix_spawnattr_setflags(&sa,
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 	rc = posix_spawnp(&c->pid, argv[0], &fa, &sa, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&sa);
 	if (rc != 0) {
 		errno = rc;
-		cp_diesys(rc == ENOENT ? CP_EXIT_NOTFOUND : CP_EXIT_NOEXEC, "unable to run %s",
-		    argv[0]);
+		cp_diesys(rc == ENOENT ? CP_EXIT_NOTFOUND : CP_EXIT_NOEXEC,
+		    "unable to run %s", argv[0]);
 	}
 	(void)close(in[0]);
 	c->in = in[1];
@@ -201,13 +214,16 @@ fanout_died(struct stage *st, int status)
 	status_text(why, sizeof why, status);
 	snprintf(what, sizeof what, "fanout %s", why);
 	record(st, "restart", what);
-	if (WIFEXITED(status) && (WEXITSTATUS(status) == CP_EXIT_PERM ||
-	    WEXITSTATUS(status) >= CP_EXIT_NOEXEC))
+	if (WIFEXITED(status) &&
+	    (WEXITSTATUS(status) == CP_EXIT_PERM ||
+		WEXITSTATUS(status) >= CP_EXIT_NOEXEC))
 		cp_die(CP_EXIT_PERM, "call %s stream %s: %s: giving up",
 		    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), what);
 	if (++st->fo_restarts > st->max_restarts)
-		cp_die(CP_EXIT_TEMP, "call %s stream %s: %s after %lld restarts: giving up",
-		    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), what, st->max_restarts);
+		cp_die(CP_EXIT_TEMP,
+		    "call %s stream %s: %s after %lld restarts: giving up",
+		    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), what,
+		    st->max_restarts);
 	cp_warn("call %s stream %s: %s mid-call; restarting it",
 	    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), what);
 	start_fanout(st);
@@ -236,8 +252,10 @@ inband_error(struct stage *st, const char *what, int fatal)
 	int n;
 
 	jsonstr(j, sizeof j, what);
-	n = snprintf(line, sizeof line, "{\"type\":\"callpipe.error\",\"error\":\"%s\","
-	    "\"fatal\":%s}\n", j, fatal ? "true" : "false");
+	n = snprintf(line, sizeof line,
+	    "{\"type\":\"callpipe.error\",\"error\":\"%s\","
+	    "\"fatal\":%s}\n",
+	    j, fatal ? "true" : "false");
 	to_fanout(st, line, (size_t)n);
 }
 
@@ -250,8 +268,10 @@ inband_gap(struct stage *st, double from, double to, const char *why)
 	jsonstr(j, sizeof j, why);
 	dg_fmt_time(a, sizeof a, from);
 	dg_fmt_time(b, sizeof b, to);
-	n = snprintf(line, sizeof line, "{\"type\":\"callpipe.gap\",\"start\":%s,\"end\":%s,"
-	    "\"reason\":\"%s\"}\n", a, b, j);
+	n = snprintf(line, sizeof line,
+	    "{\"type\":\"callpipe.gap\",\"start\":%s,\"end\":%s,"
+	    "\"reason\":\"%s\"}\n",
+	    a, b, j);
 	to_fanout(st, line, (size_t)n);
 }
 
@@ -269,12 +289,15 @@ start_dg(struct stage *st)
 	if (st->ds.conns > 0) {
 		dg_fmt_time(a, sizeof a, st->lost_from);
 		dg_fmt_time(b, sizeof b, (double)st->base / st->bps);
-		cp_info("call %s stream %s: transcription restarted at %s s (lost %s to %s s)",
+		cp_info("call %s stream %s: transcription restarted at %s s "
+			"(lost %s to %s s)",
 		    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), b, a, b);
-		inband_gap(st, st->lost_from, (double)st->base / st->bps, st->why);
+		inband_gap(st,
+		    st->lost_from, (double)st->base / st->bps, st->why);
 	}
 	spawn(&st->dg, dg_argv, -1);
-	if (cp_setnonblock(st->dg.in, 1) < 0 || cp_setnonblock(st->dg.out, 1) < 0 ||
+	if (cp_setnonblock(st->dg.in, 1) < 0 ||
+	    cp_setnonblock(st->dg.out, 1) < 0 ||
 	    cp_setnonblock(st->dg.err, 1) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to make pipes non-blocking");
 	lb_free(&st->out);
@@ -312,7 +335,8 @@ dg_line(struct stage *st, char *s, size_t n)
 	to_fanout(st, s, n + 1);
 }
 
-/* deepgram-stream's stderr: passed on; its last warning or fatal line is the cause. */
+/* deepgram-stream's stderr: passed on; its last warning or fatal line is the
+ * cause. */
 static void
 err_line(struct stage *st, char *s, size_t n)
 {
@@ -321,8 +345,10 @@ err_line(struct stage *st, char *s, size_t n)
 	s[n] = '\0';
 	(void)cp_writeall(2, s, n);
 	(void)cp_writeall(2, "\n", 1);
-	if ((p = strstr(s, ": fatal: ")) != NULL || (p = strstr(s, ": warning: ")) != NULL)
-		snprintf(st->cause, sizeof st->cause, "%s", strchr(p + 2, ' ') + 1);
+	if ((p = strstr(s, ": fatal: ")) != NULL ||
+	    (p = strstr(s, ": warning: ")) != NULL)
+		snprintf(st->cause,
+		    sizeof st->cause, "%s", strchr(p + 2, ' ') + 1);
 }
 
 /* Reads what is there; returns 0 at EOF (or error), 1 otherwise. */
@@ -334,9 +360,11 @@ drain(struct stage *st, struct linebuf *lb, int isout)
 	int r;
 
 	for (;;) {
-		while ((r = lb_next(lb, &s, &n)) == LR_LINE || r == LR_TOOLONG) {
+		while ((r = lb_next(lb, &s, &n)) == LR_LINE ||
+		    r == LR_TOOLONG) {
 			if (r == LR_TOOLONG)
-				cp_warn("deepgram-stream wrote a line over %d bytes: dropped",
+				cp_warn("deepgram-stream wrote a line over %d "
+					"bytes: dropped",
 				    DG_LINE_MAX);
 			else if (isout)
 				dg_line(st, s, n);
@@ -353,8 +381,9 @@ drain(struct stage *st, struct linebuf *lb, int isout)
 	}
 }
 
-/* Where the dead session's transcript stops on the stream's timeline: the earliest
- * end of the last final over the channels that had one, not before the session. */
+/* Where the dead session's transcript stops on the stream's timeline: the
+ * earliest end of the last final over the channels that had one, not before the
+ * session. */
 static double
 transcribed(const struct stage *st)
 {
@@ -362,13 +391,13 @@ transcribed(const struct stage *st)
 	unsigned c;
 
 	for (c = 0; c < st->ds.nch && c < DG_MAXCH; c++)
-		if (st->ds.final_end[c] > 0 && (m < 0 || st->ds.final_end[c] < m))
+		if (st->ds.final_end[c] > 0 &&
+		    (m < 0 || st->ds.final_end[c] < m))
 			m = st->ds.final_end[c];
 	return m < b ? b : m;
 }
 
-static void __attribute__((noreturn))
-fail(struct stage *st, int code)
+static void __attribute__((noreturn)) fail(struct stage *st, int code)
 {
 	int status;
 
@@ -408,8 +437,9 @@ dg_dead(struct stage *st)
 	if (code == CP_EXIT_PERM || code >= CP_EXIT_NOEXEC)
 		fail(st, CP_EXIT_PERM);
 	if (st->restarts >= st->max_restarts) {
-		snprintf(st->why, sizeof st->why, "deepgram-stream %s after %lld restarts%s%s",
-		    how, st->restarts, st->cause[0] ? ": " : "", st->cause);
+		snprintf(st->why, sizeof st->why,
+		    "deepgram-stream %s after %lld restarts%s%s", how,
+		    st->restarts, st->cause[0] ? ": " : "", st->cause);
 		fail(st, CP_EXIT_TEMP);
 	}
 	st->restarts++;
@@ -423,17 +453,19 @@ dg_dead(struct stage *st)
 	st->restart_at = cp_now_ms() + (wait > 8000 ? 8000 : wait);
 }
 
-/* Reaps what ended: fanout is restarted at once; deepgram-stream's output is read to
- * its end first, so its last messages come before the gap. */
+/* Reaps what ended: fanout is restarted at once; deepgram-stream's output is
+ * read to its end first, so its last messages come before the gap. */
 static void
 reap(struct stage *st)
 {
 	int status;
 	int k;
 
-	if (st->fo.pid > 0 && waitpid(st->fo.pid, &status, WNOHANG) == st->fo.pid)
+	if (st->fo.pid > 0 &&
+	    waitpid(st->fo.pid, &status, WNOHANG) == st->fo.pid)
 		fanout_died(st, status);
-	if (st->dg.pid <= 0 || waitpid(st->dg.pid, &status, WNOHANG) != st->dg.pid)
+	if (st->dg.pid <= 0 ||
+	    waitpid(st->dg.pid, &status, WNOHANG) != st->dg.pid)
 		return;
 	st->dg.status = status;
 	for (k = 0; k < 64 && st->dg.out >= 0 && drain(st, &st->out, 1); k++)
@@ -459,7 +491,8 @@ header(struct stage *st, size_t n)
 		cp_die(CP_EXIT_PERM, "input is not a WAV stream: %s", why);
 	if (r == 0) {
 		if (st->hdrfill == sizeof st->hdr)
-			cp_die(CP_EXIT_PERM, "input is not a WAV stream: no audio in %zu bytes",
+			cp_die(CP_EXIT_PERM,
+			    "input is not a WAV stream: no audio in %zu bytes",
 			    sizeof st->hdr);
 		return;
 	}
@@ -478,8 +511,8 @@ running(const struct stage *st)
 	return st->dg.pid > 0;
 }
 
-/* Room for audio: the session's buffer, or (no session) a scratch buffer whose audio
- * is counted on the timeline and dropped. */
+/* Room for audio: the session's buffer, or (no session) a scratch buffer whose
+ * audio is counted on the timeline and dropped. */
 static void
 input(struct stage *st)
 {
@@ -520,8 +553,8 @@ input(struct stage *st)
 		st->blen += (size_t)r;
 }
 
-/* Header, then audio, to deepgram-stream as far as it takes them; at the end of the
- * input, its end of input. */
+/* Header, then audio, to deepgram-stream as far as it takes them; at the end of
+ * the input, its end of input. */
 static void
 feed(struct stage *st)
 {
@@ -529,7 +562,8 @@ feed(struct stage *st)
 
 	while (st->dg.in >= 0 && (st->hoff < st->hdrlen || st->blen > 0)) {
 		if (st->hoff < st->hdrlen)
-			w = write(st->dg.in, st->hdr + st->hoff, st->hdrlen - st->hoff);
+			w = write(st->dg.in, st->hdr + st->hoff,
+			    st->hdrlen - st->hoff);
 		else
 			w = write(st->dg.in, st->buf + st->boff, st->blen);
 		if (w < 0 && errno == EINTR)
@@ -562,7 +596,8 @@ onsignal(struct stage *st, int sig)
 		reap(st);
 		return;
 	}
-	if (!st->in_eof) { /* as the end of the input: the tail is still transcribed */
+	if (!st->in_eof) { /* as the end of the input: the tail is still
+			      transcribed */
 		cp_info("signal %d: finishing the stream", sig);
 		st->in_eof = 1;
 	} else if (running(st))
@@ -580,15 +615,16 @@ timeout(const struct stage *st)
 	return d < 0 ? 0 : (int)d;
 }
 
-/* The next session, when its time has come; at the end of the input none is needed,
- * and the gap runs to the end. */
+/* The next session, when its time has come; at the end of the input none is
+ * needed, and the gap runs to the end. */
 static void
 due(struct stage *st)
 {
 	if (st->restart_at == 0 || running(st))
 		return;
 	if (st->in_eof) {
-		inband_gap(st, st->lost_from, (double)st->pos / st->bps, st->why);
+		inband_gap(st,
+		    st->lost_from, (double)st->pos / st->bps, st->why);
 		st->restart_at = 0;
 	} else if (cp_now_ms() >= st->restart_at)
 		start_dg(st);
@@ -610,13 +646,15 @@ loop(struct stage *st, int sigfd)
 			return;
 		pf[0].fd = sigfd;
 		pf[0].events = POLLIN;
-		if (!st->in_eof && (!running(st) || st->boff + st->blen < AUDIO_BUF ||
-		    st->boff > 0)) {
+		if (!st->in_eof &&
+		    (!running(st) || st->boff + st->blen < AUDIO_BUF ||
+			st->boff > 0)) {
 			pf[np].fd = 0;
 			pf[np].events = POLLIN;
 			ip = np++;
 		}
-		if (running(st) && st->dg.in >= 0 && (st->blen > 0 || st->hoff < st->hdrlen)) {
+		if (running(st) && st->dg.in >= 0 &&
+		    (st->blen > 0 || st->hoff < st->hdrlen)) {
 			pf[np].fd = st->dg.in;
 			pf[np].events = POLLOUT;
 			np++;
@@ -652,8 +690,10 @@ int
 main(int argc, char **argv)
 {
 	static const int sigl[] = { SIGINT, SIGTERM, SIGCHLD };
-	static struct stage st = { .dg = { .pid = -1, .in = -1, .out = -1, .err = -1 },
-		.max_restarts = 5 };
+	static struct stage st = {
+		.dg = { .pid = -1, .in = -1, .out = -1, .err = -1 },
+		.max_restarts = 5
+	};
 	static char fo_name[] = "fanout";
 	int c, sigfd, status;
 
@@ -663,7 +703,8 @@ main(int argc, char **argv)
 		switch (c) {
 		case 'r':
 			if (cp_strtonum(optarg, 0, 1000, &st.max_restarts) < 0)
-				cp_die(CP_EXIT_PERM, "bad -r %.40s: want 0..1000", optarg);
+				cp_die(CP_EXIT_PERM,
+				    "bad -r %.40s: want 0..1000", optarg);
 			break;
 		default:
 			cp_usage(usage);

@@ -29,7 +29,7 @@ static const char usage[] =
 #define LINE_MAX_BYTES 65536   /* longer lines are discarded as they stream by */
 #define STDOUT_RING (1 << 20)  /* batch size for stdout */
 #define WARN_EACH 10           /* warnings of one kind before they go quiet */
-#define ENV_MAX 32768          /* longest variable passed on (execve: E2BIG past 128 KiB) */
+#define ENV_MAX 32768          /* longest variable passed (E2BIG > 128 KiB) */
 #define ESC_MAX 80             /* caller text quoted in a log line */
 
 /* options */
@@ -111,11 +111,12 @@ summary(void)
 }
 
 /* A warning of one kind, quiet after WARN_EACH (the summary still counts them all). */
-static const char *const wname[] = { "late audio", "lagging track", "clamped gap", "overflow",
-	"custom parameter", "environment" };
+static const char *const wname[] = { "late audio", "lagging track",
+	"clamped gap", "overflow", "custom parameter", "environment" };
 
-/* Caller text for a log line: quoted, printable ASCII only (others as \xNN), at most
- * max bytes of it, so no field can pass for the line's prefix or a second line. */
+/* Caller text for a log line: quoted, printable ASCII only (others as \xNN),
+ * at most max bytes of it, so no field can pass for a line's prefix or a
+ * second line. */
 static const char *
 esc(char *buf, size_t size, const char *s, size_t max)
 {
@@ -130,8 +131,8 @@ esc(char *buf, size_t size, const char *s, size_t max)
 
 		if (i == max)
 			break;
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '|' &&
-		    c != '\'') {
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' &&
+		    c != '|' && c != '\'') {
 			buf[n++] = (char)c;
 			continue;
 		}
@@ -419,8 +420,8 @@ spawn(const struct tw_msg *m, const char *tracks)
 	if (strlen(m->start_json) < ENV_MAX)
 		envp[n++] = envstr("TWILIO_START", m->start_json);
 	else if (quota(W_ENV))
-		cp_warn("start: event too large to pass on (%zu bytes as JSON): "
-		    "TWILIO_START left out", strlen(m->start_json));
+		cp_warn("start: event too large to pass on (%zu bytes as "
+		    "JSON): TWILIO_START left out", strlen(m->start_json));
 	for (i = 0; i < m->nparams; i++) {
 		const char *s = m->params[i].name;
 		size_t len = strlen(s), first = n;
@@ -428,13 +429,15 @@ spawn(const struct tw_msg *m, const char *tracks)
 
 		if (len == 0) {
 			if (quota(W_PARAM))
-				cp_warn("start: custom parameter with an empty name ignored");
+				cp_warn("start: custom parameter with an "
+				    "empty name ignored");
 			continue;
 		}
 		if (len + strlen(m->params[i].value) >= ENV_MAX) {
 			if (quota(W_ENV))
-				cp_warn("start: custom parameter %s too large to pass on; "
-				    "ignored", esc(e, sizeof e, s, ESC_MAX));
+				cp_warn("start: custom parameter %s too "
+				    "large to pass on; ignored",
+				    esc(e, sizeof e, s, ESC_MAX));
 			continue;
 		}
 		if ((name = malloc(13 + len + 1)) == NULL)
@@ -455,8 +458,9 @@ spawn(const struct tw_msg *m, const char *tracks)
 				break;
 		if (k < first) {
 			if (quota(W_PARAM))
-				cp_warn("start: custom parameter %s: %.100s is already "
-				    "set; ignored", esc(e, sizeof e, s, ESC_MAX), name);
+				cp_warn("start: custom parameter %s: %.100s "
+				    "is already set; ignored",
+				    esc(e, sizeof e, s, ESC_MAX), name);
 			free(name);
 			continue;
 		}
@@ -539,9 +543,10 @@ start(const struct tw_msg *m)
 	}
 	if (!cp_valid_sid(m->call_sid, "CA")) {
 		summary();
-		cp_die(CP_EXIT_PERM, "line %llu: refusing the call: start.callSid %s "
-		    "is not CA and 32 hex digits", (unsigned long long)nmsg,
-		    m->call_sid ? esc(e, sizeof e, m->call_sid, 40) : "(missing)");
+		cp_die(CP_EXIT_PERM, "line %llu: refusing the call: "
+		    "start.callSid %s is not CA and 32 hex digits",
+		    (unsigned long long)nmsg, m->call_sid ?
+		    esc(e, sizeof e, m->call_sid, 40) : "(missing)");
 	}
 	tracks[0] = '\0';
 	for (i = 0; i < TW_NTRACKS; i++) {
@@ -580,7 +585,8 @@ start(const struct tw_msg *m)
 	}
 	cp_info("call %s stream %s: tracks %s, %u channel%s", m->call_sid,
 	    cp_valid_sid(m->stream_sid, "MZ") ? m->stream_sid :
-	    esc(e, sizeof e, m->stream_sid, ESC_MAX), tracks, nch, nch > 1 ? "s" : "");
+	    esc(e, sizeof e, m->stream_sid, ESC_MAX), tracks, nch,
+	    nch > 1 ? "s" : "");
 	t_media = cp_now_ms();
 	if (cmd)
 		spawn(m, tracks);
@@ -684,9 +690,10 @@ line(const char *s, size_t len)
 	}
 }
 
-/* Twilio sends media all the time, silence included: a socket with no start, or no
- * media for a while, is a dead call holding a connection (and a Deepgram session).
- * Returns poll's timeout in ms (-1: none); at the deadline, ends the input. */
+/* Twilio sends media all the time, silence included: a socket with no start,
+ * or no media for a while, is a dead call holding a connection (and a Deepgram
+ * session). Returns poll's timeout in ms (-1: none); at the deadline, ends the
+ * input. */
 static int
 deadline(void)
 {
@@ -704,8 +711,8 @@ deadline(void)
 	if (now < end)
 		return end - now > 3600000 ? 3600000 : (int)(end - now);
 	if (!started)
-		cp_die(CP_EXIT_NEG, "no Twilio start event within %lld s: closing",
-		    opt_startwait);
+		cp_die(CP_EXIT_NEG, "no Twilio start event within %lld s: "
+		    "closing", opt_startwait);
 	cp_warn("no media for %lld s: ending the call", opt_mediawait);
 	in_eof = timedout = 1;
 	return 0;
@@ -726,7 +733,8 @@ options(int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+rb:f:g:l:M:T:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+rb:f:g:l:M:T:", lo, NULL)) !=
+	    -1) {
 		switch (c) {
 		case 'r':
 			opt_raw = 1;
@@ -749,11 +757,13 @@ options(int argc, char **argv)
 			break;
 		case 'M':
 			if (cp_strtonum(optarg, 0, 86400, &opt_mediawait) < 0)
-				cp_die(CP_EXIT_PERM, "bad --media-timeout %.40s: want 0..86400", optarg);
+				cp_die(CP_EXIT_PERM, "bad --media-timeout "
+				    "%.40s: want 0..86400", optarg);
 			break;
 		case 'T':
 			if (cp_strtonum(optarg, 0, 86400, &opt_startwait) < 0)
-				cp_die(CP_EXIT_PERM, "bad --start-timeout %.40s: want 0..86400", optarg);
+				cp_die(CP_EXIT_PERM, "bad --start-timeout "
+				    "%.40s: want 0..86400", optarg);
 			break;
 		default:
 			cp_usage(usage);
@@ -801,7 +811,8 @@ main(int argc, char **argv)
 				if (in_bytes > 0 && in_lastbyte != '\n')
 					cp_warn("input does not end with a newline");
 				if (started) /* else one line, at the end */
-					cp_info("end of input after %llu messages",
+					cp_info("end of input after %llu "
+					    "messages",
 					    (unsigned long long)nmsg);
 				break;
 			}
