@@ -312,22 +312,30 @@ pause() {
 	wait "$_sp" 2>/dev/null
 }
 
+# ticker: SIGUSR1 to us every hour (for the sweep); it dies with us (setpriv).
+ticker() {
+	setpriv --pdeathsig TERM sh -c 'while setpriv --pdeathsig TERM sleep 3600; do
+		kill -USR1 "$0" || exit 0; done' "$$" </dev/null 7>&- 8>&- 9>&- &
+	tickpid=$!
+}
+
 # serve: websocketd, restarted with backoff when it dies; the sweep hourly.
 serve() {
 	passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_ACCESS_TOKEN,DEEPGRAM_URL,DEEPGRAM_CA_FILE,CALLPIPE_DIR,CALLPIPE_SUBSCRIBER_BUFFER,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,CALLPIPE_MAX_SUBSCRIBERS,CALLPIPE_CALL_GRACE_SECONDS,CALLPIPE_HANDSHAKE_SECONDS,CALLPIPE_MEDIA_TIMEOUT_SECONDS,CALLPIPE_RETAIN_DAYS,CALLPIPE_REDIS_URL,CALLPIPE_BOT,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
-	backoff=1 starts=0 swept=$(date +%s)
+	backoff=1 starts=0
 	while [ -z "$stop" ]; do
 		up=1
 		start_ws || up=0
 		starts=$((starts + 1))
 		t0=$(date +%s)
-		while [ -z "$stop" ] && ! gone "$wspid"; do
-			pause 1
-			[ $(($(date +%s) - swept)) -lt 3600 ] || { sweep; swept=$(date +%s); }
+		while :; do # a signal cuts wait short: the stop, or the hourly tick
+			wait "$wspid"
+			rc=$?
+			[ -z "$stop" ] && [ -n "$tick" ] || break
+			tick=
+			sweep
 		done
 		[ -n "$stop" ] && break
-		wait "$wspid"
-		rc=$?
 		wspid=
 		ran=$(($(date +%s) - t0))
 		# websocketd refusing to start (address in use, no permission: it exits at
@@ -374,6 +382,7 @@ drain() {
 	fi
 	# Calls cut short by the stop see end of input and flush their tail: bounded.
 	[ "$n" -eq 0 ] || waitcalls $((closems / 1000 + 5))
+	kill -TERM "$tickpid" 2>/dev/null
 	stop_log
 	rm -rf "$run/draining" "$run/websocketd.pid" "$run/logfilter.pid" "$run/log.fifo" \
 		"$run/calls.fifo" "$run/cgi" "$run/health.conf" "$run/failures"
@@ -391,7 +400,10 @@ stop= wspid=
 trap 'stop=TERM' TERM
 trap 'stop=INT' INT
 trap 'stop=HUP' HUP
+trap 'tick=1' USR1
+tick=
 start_log
+ticker
 serve
 drain
 exit 0

@@ -2,8 +2,8 @@
 # settings checked (exit 100, one line); an unresolvable PROXY_URL host is a
 # configuration error (100); a full disk is temporary (111) and a read-only state
 # folder one clear fatal line (100); after kill -9 of pipeline.sh its websocketd and
-# log filter end too, and a restart on the same port and folder serves; a clean stop
-# leaves nothing in run/ but the lock.
+# log filter end too, and a restart on the same port and folder serves; the
+# periodic sweep; a clean stop leaves nothing in run/ but the lock.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/bin/server-lib.sh"
 
@@ -58,11 +58,15 @@ start_standin
 start_pipeline
 W=$(cat "$STATE/run/websocketd.pid") LF=$(cat "$STATE/run/logfilter.pid")
 echo "websocketd: $(cat /proc/$W/comm), filter: $(cat /proc/$LF/comm)"
+KIDS=$(cat /proc/"$PLPID"/task/*/children)
+[ "$(echo $KIDS | wc -w)" -ge 3 ] && echo "pipeline.sh has its children (websocketd, filter, ticker)"
 kill -KILL "$PLPID"
 wait "$PLPID" 2>/dev/null
 PLPID=
 waitfor 10 gone "$W" && echo "websocketd ended"
 waitfor 10 gone "$LF" && echo "the log filter ended"
+allgone() { for _k in $KIDS; do gone "$_k" || return 1; done; }
+waitfor 10 allgone && echo "every child of pipeline.sh ended"
 
 case_ "a restart on the same port and folder serves"
 CALLPIPE_BIN=$BIN CALLPIPE_DIR=$STATE DEEPGRAM_API_KEY=testkey \
@@ -76,6 +80,15 @@ fake-capture -c "$S" -s 1 >call.jsonl
 twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err
 echo "twilio-replay exit $?"
 waitfor 10 ended "$S" && summary "$(calldir "$S")/log.jsonl"
+
+case_ "the hourly sweep (SIGUSR1 here) marks a stale call ended, and serving goes on"
+T=$(sid 96)
+mkdir -p "$STATE/calls/$T/subscribers"
+: >"$STATE/calls/$T/live.lock"
+kill -USR1 "$PLPID"
+waitfor 10 ended "$T" && echo "the stale call is marked ended"
+curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/health"
+gone "$PLPID" || echo "pipeline.sh still runs"
 
 case_ "a clean stop leaves only the lock in run/"
 stop_pipeline
