@@ -295,6 +295,7 @@ start_ws() {
 	_k=0
 	while ! listening; do
 		gone "$wspid" && return 1
+		[ -z "$stop" ] || return 0
 		[ $_k -lt 100 ] || break # 10 s: log anyway, it may still come up
 		sleep 0.1
 		_k=$((_k + 1))
@@ -328,7 +329,7 @@ serve() {
 		start_ws || up=0
 		starts=$((starts + 1))
 		t0=$(date +%s)
-		while :; do # a signal cuts wait short: the stop, or the hourly tick
+		while [ -z "$stop" ]; do # a signal cuts wait short: stop, or the tick
 			wait "$wspid"
 			rc=$?
 			[ -z "$stop" ] && [ -n "$tick" ] || break
