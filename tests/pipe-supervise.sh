@@ -90,6 +90,14 @@ waitfor 10 ended "$T" && echo "the stale call is marked ended"
 curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/health"
 gone "$PLPID" || echo "pipeline.sh still runs"
 
+case_ "SIGTERM while websocketd comes up still stops it"
+stop_pipeline
+PORT=$(freeport)
+CALLPIPE_BIN=$BIN CALLPIPE_DIR=$STATE DEEPGRAM_API_KEY=testkey PROXY_URL=127.0.0.1:$PORT \
+	sh "$TOP/pipeline.sh" 2>>"$WORK/pipeline3.log" &
+PLPID=$!
+waitfor 10 test -e "$STATE/run/websocketd.pid"
+kill -TERM "$PLPID"
 case_ "a clean stop leaves only the lock in run/"
 stop_pipeline
 ls "$STATE/run"
