@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ static const char usage[] = "transcribe [-r max-restarts] [--] [fanout-option "
 
 #define AUDIO_BUF 65536 /* audio waiting for deepgram-stream */
 #define DG_LINE_MAX (1 << 20) /* longest Deepgram message passed on */
+#define FO_PIPE 16384 /* fanout's pipe: what a dead fanout may not have read */
 #define CAUSE_MAX 300 /* bytes of deepgram-stream's own message kept */
 
 struct child {
@@ -64,6 +66,8 @@ struct stage {
 	char **fo_argv;
 	long long fo_restarts;
 	int devnull;
+	char hist[2 * FO_PIPE]; /* the last lines written to fanout */
+	size_t hlen, unwritten; /* unwritten: of the last line, when a write failed */
 	/* identity, for log lines */
 	const char *csid, *ssid;
 };
@@ -195,12 +199,68 @@ status_text(char *buf, size_t size, int st)
 
 /* ---- fanout ---- */
 
+/* A line for fanout is kept until it cannot be in fanout's pipe any more. */
+static void
+remember(struct stage *st, const char *s, size_t n)
+{
+	if (n > FO_PIPE) { /* longer than the pipe: never sent again */
+		st->hlen = 0;
+		return;
+	}
+	if (st->hlen + n > sizeof st->hist) {
+		memmove(st->hist, st->hist + st->hlen - FO_PIPE, FO_PIPE);
+		st->hlen = FO_PIPE;
+	}
+	memcpy(st->hist + st->hlen, s, n);
+	st->hlen += n;
+}
+
+static void fanout_died(struct stage *, int);
+
+/* Writes s[0..n) whole to fanout; a fanout that died is restarted (and gets
+ * what it lost). Returns 0 once written, -1 if fanout died meanwhile. */
+static int
+put(struct stage *st, const char *s, size_t n)
+{
+	ssize_t w;
+	int status;
+
+	while (n > 0) {
+		w = write(st->fo.in, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EPIPE)
+			cp_diesys(CP_EXIT_TEMP, "unable to write to fanout");
+		if (w < 0) {
+			st->unwritten = n;
+			while (waitpid(st->fo.pid, &status, 0) < 0 &&
+			    errno == EINTR)
+				;
+			fanout_died(st, status);
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The lines from hist[from] on, to a new fanout. */
+static void
+resend(struct stage *st, size_t from)
+{
+	if (from < st->hlen)
+		(void)put(st, st->hist + from, st->hlen - from);
+}
+
 static void inband_error(struct stage *, const char *, int);
 
 static void
 start_fanout(struct stage *st)
 {
 	spawn(&st->fo, st->fo_argv, st->devnull);
+	/* small, so that what it may not have read is kept in hist */
+	(void)fcntl(st->fo.in, F_SETPIPE_SZ, FO_PIPE);
 }
 
 /* fanout died before its input ended: started again for the same stream (a new
@@ -209,7 +269,17 @@ static void
 fanout_died(struct stage *st, int status)
 {
 	char why[64], what[96];
+	int unread = 0;
+	size_t from;
 
+	/* what it never read is still in the pipe: sent again to the next one,
+	 * from the start of its line */
+	if (ioctl(st->fo.in, FIONREAD, &unread) < 0 || unread < 0)
+		unread = 0;
+	from = (size_t)unread + st->unwritten < st->hlen ?
+	    st->hlen - (size_t)unread - st->unwritten : 0;
+	while (from > 0 && st->hist[from - 1] != '\n')
+		from--;
 	closefd(&st->fo.in);
 	status_text(why, sizeof why, status);
 	snprintf(what, sizeof what, "fanout %s", why);
@@ -227,22 +297,17 @@ fanout_died(struct stage *st, int status)
 	cp_warn("call %s stream %s: %s mid-call; restarting it",
 	    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), what);
 	start_fanout(st);
-	inband_error(st, what, 0); /* lines in its pipe when it died are lost */
+	st->unwritten = 0;
+	resend(st, from);
+	inband_error(st, what, 0);
 }
 
 /* A line for fanout, whole; a fanout that died gets it after its restart. */
 static void
 to_fanout(struct stage *st, const char *s, size_t n)
 {
-	int status;
-
-	while (cp_writeall(st->fo.in, s, n) < 0) {
-		if (errno != EPIPE)
-			cp_diesys(CP_EXIT_TEMP, "unable to write to fanout");
-		while (waitpid(st->fo.pid, &status, 0) < 0 && errno == EINTR)
-			;
-		fanout_died(st, status);
-	}
+	remember(st, s, n);
+	(void)put(st, s, n);
 }
 
 static void
