@@ -67,7 +67,7 @@ struct stage {
 	long long fo_restarts;
 	int devnull;
 	char hist[2 * FO_PIPE]; /* the last lines written to fanout */
-	size_t hlen, unwritten; /* unwritten: of the last line, when a write failed */
+	size_t hlen, unwritten; /* unwritten: of a line whose write failed */
 	/* identity, for log lines */
 	const char *csid, *ssid;
 };
