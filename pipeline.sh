@@ -313,14 +313,31 @@ pause() {
 	wait "$_sp" 2>/dev/null
 }
 
-# ticker: SIGUSR1 to us every hour (for the sweep); it dies with us (setpriv).
+# ticker: SIGUSR1 to us every 10 s (see ontick); it dies with us (setpriv).
 ticker() {
-	setpriv --pdeathsig TERM sh -c 'while setpriv --pdeathsig TERM sleep 3600; do
+	setpriv --pdeathsig TERM sh -c 'while setpriv --pdeathsig TERM sleep 10; do
 		kill -USR1 "$0" || exit 0; done' "$$" </dev/null 7>&- 8>&- 9>&- &
 	tickpid=$!
 }
 
-# serve: websocketd, restarted with backoff when it dies; the sweep hourly.
+# ontick: a log filter that died is started again (the calls' processes would
+# block on a full calls.fifo); the sweep, hourly.
+ontick() {
+	tick=
+	if gone "$logpid"; then
+		wait "$logpid" 2>/dev/null
+		log warning "the log filter (pid $logpid) died; starting it again"
+		logfilter -w "$run/log.fifo" -c "$run/calls.fifo" 7>&- 8>&- 9>&- &
+		logpid=$!
+		printf '%s\n' "$logpid" >"$run/logfilter.pid"
+	fi
+	ticks=$((ticks + 1))
+	[ "$ticks" -lt 360 ] && return
+	ticks=0
+	sweep
+}
+
+# serve: websocketd, restarted with backoff when it dies; ontick every 10 s.
 serve() {
 	passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_ACCESS_TOKEN,DEEPGRAM_URL,DEEPGRAM_CA_FILE,CALLPIPE_DIR,CALLPIPE_SUBSCRIBER_BUFFER,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,CALLPIPE_MAX_SUBSCRIBERS,CALLPIPE_CALL_GRACE_SECONDS,CALLPIPE_HANDSHAKE_SECONDS,CALLPIPE_MEDIA_TIMEOUT_SECONDS,CALLPIPE_RETAIN_DAYS,CALLPIPE_REDIS_URL,CALLPIPE_BOT,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
 	backoff=1 starts=0
@@ -329,12 +346,12 @@ serve() {
 		start_ws || up=0
 		starts=$((starts + 1))
 		t0=$(date +%s)
-		while [ -z "$stop" ]; do # a signal cuts wait short: stop, or the tick
+		while [ -z "$stop" ]; do # a signal cuts wait short: stop, tick, sweep
 			wait "$wspid"
 			rc=$?
-			[ -z "$stop" ] && [ -n "$tick" ] || break
-			tick=
-			sweep
+			[ -z "$stop" ] && [ -n "$tick$sweepnow" ] || break
+			[ -z "$sweepnow" ] || { sweepnow=; sweep; }
+			[ -z "$tick" ] || ontick
 		done
 		[ -n "$stop" ] && break
 		wspid=
@@ -402,7 +419,8 @@ trap 'stop=TERM' TERM
 trap 'stop=INT' INT
 trap 'stop=HUP' HUP
 trap 'tick=1' USR1
-tick=
+trap 'sweepnow=1' USR2
+tick= ticks=0 sweepnow=
 start_log
 ticker
 serve

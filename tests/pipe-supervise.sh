@@ -81,14 +81,27 @@ twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err
 echo "twilio-replay exit $?"
 waitfor 10 ended "$S" && summary "$(calldir "$S")/log.jsonl"
 
-case_ "the hourly sweep (SIGUSR1 here) marks a stale call ended, and serving goes on"
+case_ "a sweep (hourly, or on SIGUSR2) marks a stale call ended, and serving goes on"
 T=$(sid 96)
 mkdir -p "$STATE/calls/$T/subscribers"
 : >"$STATE/calls/$T/live.lock"
-kill -USR1 "$PLPID"
+kill -USR2 "$PLPID"
 waitfor 10 ended "$T" && echo "the stale call is marked ended"
 curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/health"
 gone "$PLPID" || echo "pipeline.sh still runs"
+
+case_ "a log filter that dies is started again (every 10 s, or on SIGUSR1)"
+LF=$(cat "$STATE/run/logfilter.pid")
+kill -KILL "$LF"
+kill -USR1 "$PLPID"
+newfilter() { [ "$(cat "$STATE/run/logfilter.pid")" != "$LF" ]; }
+waitfor 10 newfilter && echo "a new log filter runs: $(cat /proc/"$(cat "$STATE/run/logfilter.pid")"/comm)"
+fake-capture -c "$(sid 97)" -s 1 >call97.jsonl
+twilio-replay "ws://127.0.0.1:$PORT/twilio" <call97.jsonl 2>replay97.err
+waitfor 10 ended "$(sid 97)"
+logged() { grep -q "fanout: info: $(sid 97)" "$WORK/pipeline2.log"; }
+waitfor 10 logged && echo "the call's lines reach the log"
+grep -o 'pipeline.sh: warning: the log filter (pid [0-9]*) died; starting it again' "$WORK/pipeline2.log" | sed 's/pid [0-9]*/pid N/'
 
 case_ "SIGTERM while websocketd comes up still stops it"
 stop_pipeline
