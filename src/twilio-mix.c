@@ -25,15 +25,18 @@ extern char **environ;
 
 static const char usage[] =
     "twilio-mix [-r] [-b max-buffer-ms] [-f frame-ms] [-g max-gap-ms] [-l max-lag-ms] "
-    "[--] [command [arg ...]]";
+    "[-M media-timeout] [-T start-timeout] [--] [command [arg ...]]";
 
 #define LINE_MAX_BYTES 65536   /* longer lines are discarded as they stream by */
 #define STDOUT_RING (1 << 20)  /* batch size for stdout */
 #define WARN_EACH 10           /* warnings of one kind before they go quiet */
+#define ENV_MAX 32768          /* longest variable passed (E2BIG > 128 KiB) */
+#define ESC_MAX 80             /* caller text quoted in a log line */
 
 /* options */
 static int opt_raw;
 static long long opt_frame = 20, opt_gap = 60000, opt_lag = 1000, opt_buf = 30000;
+static long long opt_startwait, opt_mediawait; /* seconds, 0 = wait for ever */
 static char **cmd;
 
 /* input */
@@ -42,13 +45,14 @@ static int in_eof, in_reg, in_err, in_lastbyte = '\n';
 static uint64_t in_bytes;
 
 /* call state */
-static int started, stopped, finished, sigs;
+static int started, stopped, finished, sigs, timedout;
+static int64_t t_begin, t_media;
 static unsigned nch;
 static int chan[TW_NTRACKS] = { -1, -1 };
 static struct mix mx;
 static uint64_t nmsg, nbad[TW_R_N], nignored, nchunks[TW_NTRACKS];
 static uint64_t nwarn[TW_R_N + 8];
-enum { W_LATE = TW_R_N, W_LAG, W_CLAMP, W_OVERFLOW };
+enum { W_LATE = TW_R_N, W_LAG, W_CLAMP, W_OVERFLOW, W_PARAM, W_ENV };
 
 /* output: a pending header, then a ring of interleaved audio */
 static struct {
@@ -108,7 +112,40 @@ summary(void)
 }
 
 /* A warning of one kind, quiet after WARN_EACH (the summary still counts them all). */
-static const char *const wname[] = { "late audio", "lagging track", "clamped gap", "overflow" };
+static const char *const wname[] = { "late audio", "lagging track",
+	"clamped gap", "overflow", "custom parameter", "environment" };
+
+/* Caller text for a log line: quoted, printable ASCII only (others as \xNN),
+ * at most max bytes of it, so no field can pass for a line's prefix or a
+ * second line. */
+static const char *
+esc(char *buf, size_t size, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0, i;
+
+	if (s == NULL)
+		return "(none)";
+	buf[n++] = '"';
+	for (i = 0; s[i] != '\0' && n + 6 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == max)
+			break;
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' &&
+		    c != '|' && c != '\'') {
+			buf[n++] = (char)c;
+			continue;
+		}
+		buf[n++] = '\\';
+		buf[n++] = 'x';
+		buf[n++] = hex[c >> 4];
+		buf[n++] = hex[c & 15];
+	}
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return buf;
+}
 
 static int
 quota(unsigned kind)
@@ -381,13 +418,27 @@ spawn(const struct tw_msg *m, const char *tracks)
 	if (m->account_sid)
 		envp[n++] = envstr("TWILIO_ACCOUNT_SID", m->account_sid);
 	envp[n++] = envstr("TWILIO_TRACKS", tracks);
-	envp[n++] = envstr("TWILIO_START", m->start_json);
+	if (strlen(m->start_json) < ENV_MAX)
+		envp[n++] = envstr("TWILIO_START", m->start_json);
+	else if (quota(W_ENV))
+		cp_warn("start: event too large to pass on (%zu bytes as "
+		    "JSON): TWILIO_START left out", strlen(m->start_json));
 	for (i = 0; i < m->nparams; i++) {
 		const char *s = m->params[i].name;
 		size_t len = strlen(s), first = n;
+		char e[ESC_MAX * 4 + 16];
 
 		if (len == 0) {
-			cp_warn("start: custom parameter with an empty name ignored");
+			if (quota(W_PARAM))
+				cp_warn("start: custom parameter with an "
+				    "empty name ignored");
+			continue;
+		}
+		if (len + strlen(m->params[i].value) >= ENV_MAX) {
+			if (quota(W_ENV))
+				cp_warn("start: custom parameter %s too "
+				    "large to pass on; ignored",
+				    esc(e, sizeof e, s, ESC_MAX));
 			continue;
 		}
 		if ((name = malloc(13 + len + 1)) == NULL)
@@ -407,7 +458,10 @@ spawn(const struct tw_msg *m, const char *tracks)
 			if (strncmp(envp[k], name, 13 + len) == 0 && envp[k][13 + len] == '=')
 				break;
 		if (k < first) {
-			cp_warn("start: custom parameter %.100s: %.100s is already set; ignored", s, name);
+			if (quota(W_PARAM))
+				cp_warn("start: custom parameter %s: %.100s "
+				    "is already set; ignored",
+				    esc(e, sizeof e, s, ESC_MAX), name);
 			free(name);
 			continue;
 		}
@@ -481,7 +535,7 @@ start(const struct tw_msg *m)
 {
 	struct mix_opts mo;
 	struct wav_fmt f;
-	char tracks[32];
+	char tracks[32], e[ESC_MAX * 4 + 16];
 	unsigned i;
 
 	if (started) {
@@ -490,9 +544,10 @@ start(const struct tw_msg *m)
 	}
 	if (!cp_valid_sid(m->call_sid, "CA")) {
 		summary();
-		cp_die(CP_EXIT_PERM, "line %llu: refusing the call: start.callSid %s%.40s%s is not CA and 32 hex digits",
-		    (unsigned long long)nmsg, m->call_sid ? "\"" : "",
-		    m->call_sid ? m->call_sid : "(missing)", m->call_sid ? "\"" : "");
+		cp_die(CP_EXIT_PERM, "line %llu: refusing the call: "
+		    "start.callSid %s is not CA and 32 hex digits",
+		    (unsigned long long)nmsg, m->call_sid ?
+		    esc(e, sizeof e, m->call_sid, 40) : "(missing)");
 	}
 	tracks[0] = '\0';
 	for (i = 0; i < TW_NTRACKS; i++) {
@@ -529,8 +584,11 @@ start(const struct tw_msg *m)
 		f.bits = 8;
 		out.hdrlen = wav_header(out.hdr, &f, WAV_STREAMING);
 	}
-	cp_info("call %s stream %.64s: tracks %s, %u channel%s", m->call_sid,
-	    m->stream_sid ? m->stream_sid : "(none)", tracks, nch, nch > 1 ? "s" : "");
+	cp_info("call %s stream %s: tracks %s, %u channel%s", m->call_sid,
+	    cp_valid_sid(m->stream_sid, "MZ") ? m->stream_sid :
+	    esc(e, sizeof e, m->stream_sid, ESC_MAX), tracks, nch,
+	    nch > 1 ? "s" : "");
+	t_media = cp_now_ms();
 	if (cmd)
 		spawn(m, tracks);
 	else if (out.hdrlen > 0) {
@@ -583,6 +641,7 @@ media(const struct tw_msg *m)
 	if (rc == MIX_NOMEM)
 		cp_die(CP_EXIT_TEMP, "out of memory");
 	nchunks[m->track]++;
+	t_media = cp_now_ms();
 	if (info.clamped && quota(W_CLAMP))
 		cp_warn("line %llu: %s timestamp %llu jumps %llu ms ahead: gap clamped to %lld ms",
 		    (unsigned long long)nmsg, tw_track_name(m->track),
@@ -632,6 +691,34 @@ line(const char *s, size_t len)
 	}
 }
 
+/* Twilio sends media all the time, silence included: a socket with no start,
+ * or no media for a while, is a dead call holding a connection (and a Deepgram
+ * session). Returns poll's timeout in ms (-1: none); at the deadline, ends the
+ * input. */
+static int
+deadline(void)
+{
+	int64_t end, now;
+
+	if (in_eof || sigs)
+		return -1;
+	if (!started && opt_startwait > 0)
+		end = t_begin + opt_startwait * 1000;
+	else if (started && opt_mediawait > 0)
+		end = t_media + opt_mediawait * 1000;
+	else
+		return -1;
+	now = cp_now_ms();
+	if (now < end)
+		return end - now > 3600000 ? 3600000 : (int)(end - now);
+	if (!started)
+		cp_die(CP_EXIT_NEG, "no Twilio start event within %lld s: "
+		    "closing", opt_startwait);
+	cp_warn("no media for %lld s: ending the call", opt_mediawait);
+	in_eof = timedout = 1;
+	return 0;
+}
+
 static void
 options(int argc, char **argv)
 {
@@ -641,11 +728,14 @@ options(int argc, char **argv)
 		{ "frame-ms", required_argument, NULL, 'f' },
 		{ "max-gap-ms", required_argument, NULL, 'g' },
 		{ "max-lag-ms", required_argument, NULL, 'l' },
+		{ "media-timeout", required_argument, NULL, 'M' },
+		{ "start-timeout", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+rb:f:g:l:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+rb:f:g:l:M:T:", lo, NULL)) !=
+	    -1) {
 		switch (c) {
 		case 'r':
 			opt_raw = 1;
@@ -665,6 +755,16 @@ options(int argc, char **argv)
 		case 'l':
 			if (cp_strtonum(optarg, 0, 3600000, &opt_lag) < 0)
 				cp_die(CP_EXIT_PERM, "bad --max-lag-ms %.40s: want 0..3600000", optarg);
+			break;
+		case 'M':
+			if (cp_strtonum(optarg, 0, 86400, &opt_mediawait) < 0)
+				cp_die(CP_EXIT_PERM, "bad --media-timeout "
+				    "%.40s: want 0..86400", optarg);
+			break;
+		case 'T':
+			if (cp_strtonum(optarg, 0, 86400, &opt_startwait) < 0)
+				cp_die(CP_EXIT_PERM, "bad --start-timeout "
+				    "%.40s: want 0..86400", optarg);
 			break;
 		default:
 			cp_usage(usage);
@@ -686,6 +786,7 @@ main(int argc, char **argv)
 	char *s;
 
 	cp_setprog(argv[0]);
+	cp_help(argc, argv, usage);
 	options(argc, argv);
 	cp_ignore_sigpipe();
 	if ((sigfd = cp_sigfd(sigl, cmd ? 3 : 2)) < 0)
@@ -693,11 +794,12 @@ main(int argc, char **argv)
 	if (tw_init() < 0 || lb_init(&lb, 0, LINE_MAX_BYTES) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to allocate buffers");
 	in_reg = fstat(0, &st) == 0 && S_ISREG(st.st_mode);
+	t_begin = cp_now_ms();
 
 	for (;;) {
 		struct pollfd pf[3];
 		nfds_t np = 0;
-		int ip = -1;
+		int ip = -1, wait;
 		/* a regular file cannot stall anyone: let a slow command hold it back */
 		int hold = in_reg && out.pipe && !out.dead && out.len >= out.cap / 2;
 
@@ -709,7 +811,10 @@ main(int argc, char **argv)
 				in_eof = 1;
 				if (in_bytes > 0 && in_lastbyte != '\n')
 					cp_warn("input does not end with a newline");
-				cp_info("end of input after %llu messages", (unsigned long long)nmsg);
+				if (started) /* else one line, at the end */
+					cp_info("end of input after %llu "
+					    "messages",
+					    (unsigned long long)nmsg);
 				break;
 			}
 			if (r == LR_TOOLONG) {
@@ -726,6 +831,7 @@ main(int argc, char **argv)
 				line(s, n);
 			hold = in_reg && out.pipe && !out.dead && out.len >= out.cap / 2;
 		}
+		wait = deadline();
 		if (in_eof && !finished)
 			finish();
 		if (sigs && !finished)
@@ -752,7 +858,7 @@ main(int argc, char **argv)
 			pf[np].fd = out.fd;
 			pf[np++].events = POLLOUT;
 		}
-		if (poll(pf, np, -1) < 0) {
+		if (poll(pf, np, wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			cp_diesys(CP_EXIT_TEMP, "unable to poll");
@@ -804,9 +910,15 @@ main(int argc, char **argv)
 			cp_warn("command killed by signal %d", WTERMSIG(child_status));
 		}
 	}
-	if (!started)
-		cp_warn("no start event: no audio");
+	if (!started) {
+		cp_warn("no Twilio start event in the input");
+		lb_free(&lb);
+		tw_free();
+		return CP_EXIT_NEG;
+	}
 	summary();
+	if (timedout && code == CP_EXIT_OK)
+		code = CP_EXIT_NEG;
 	mix_free(&mx);
 	free(out.ring);
 	lb_free(&lb);

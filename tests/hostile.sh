@@ -3,7 +3,8 @@
 # messages) and over large inputs generated here (a 10 MB line, nesting 100,000 deep):
 # a clean run (the runner fails on any sanitizer report), a sane exit code, bounded
 # output, bounded log lines, bounded peak memory. Exit codes: 0, except 100 for a start
-# whose CallSid is not CA + 32 hex digits (twilio-mix refuses the call).
+# whose CallSid is not CA + 32 hex digits (twilio-mix refuses the call) and 1 for input
+# with no usable start event.
 . "$TOP/tests/lib.sh"
 SID=CA0123456789abcdef0123456789abcdef
 OUTMAX=4194304   # bytes of WAV: the corpus never asks for more than ~2 min of stereo

@@ -39,8 +39,11 @@ done
 printf '%s\n' 'not json' '{"event":"media"}' '{"event":"start","start":{"callSid":{"a":1}}}' >junk.jsonl
 twilio-replay -f "$U/twilio" <junk.jsonl >/dev/null 2>junk.err
 case $? in 0 | 111) ;; *) echo "twilio-replay exit $?" ;; esac
-# (twilio-mix logs each refusal, but websocketd may lose the last stderr line of a
-# handler that exits at once, so the log is not counted here)
+# twilio-mix logs each refusal straight into the server's log (run/calls.fifo), so
+# none is lost when the handler exits at once (websocketd used to lose some)
+refusals() { [ "$(grep -c 'twilio-mix: fatal: .*refusing the call' "$WORK/pipeline.log")" -ge 4 ]; }
+waitfor 10 refusals
+echo "refusals logged: $(grep -c 'twilio-mix: fatal: .*refusing the call' "$WORK/pipeline.log")"
 echo "stand-in connections: $(jq -r 'select(.ev == "connect") | .conn' "$WORK/standin.log" | wc -l)"
 
 case_ "subscribe in the shell"

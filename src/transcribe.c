@@ -1,0 +1,806 @@
+/* transcribe: one stream's transcription stage. Reads the stream's audio (a WAV
+ * stream) and runs deepgram-stream on it, its messages going to fanout. A stage
+ * that dies mid-call is restarted for the rest of the call: deepgram-stream
+ * gets the header again and the audio from where it stands, its times are moved
+ * onto the stream's timeline, and fanout's subscribers get a callpipe.gap line
+ * naming the seconds lost. A transcription that fails for good is one log line
+ * and a fatal callpipe.error line. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cp.h"
+#include "dgmsg.h"
+#include "wav.h"
+
+extern char **environ;
+
+static const char usage[] = "transcribe [-r max-restarts] [--] [fanout-option "
+			    "...]";
+
+#define AUDIO_BUF 65536 /* audio waiting for deepgram-stream */
+#define DG_LINE_MAX (1 << 20) /* longest Deepgram message passed on */
+#define FO_PIPE 16384 /* fanout's pipe: what a dead fanout may not have read */
+#define CAUSE_MAX 300 /* bytes of deepgram-stream's own message kept */
+
+struct child {
+	pid_t pid;
+	int in, out, err; /* our ends: its stdin, stdout, stderr (-1 if none) */
+	int done, status;
+};
+
+struct stage {
+	/* input */
+	unsigned char hdr[WAV_SCAN_MAX];
+	size_t hdrlen, hdrfill;
+	int have_hdr, in_eof;
+	double bps; /* audio bytes per second */
+	uint64_t pos; /* audio bytes read: the stream's timeline */
+	/* deepgram-stream */
+	struct child dg;
+	unsigned char buf[AUDIO_BUF];
+	size_t boff, blen,
+	    hoff; /* audio waiting at buf + boff; header bytes sent */
+	uint64_t base; /* pos of this session's first audio byte */
+	struct linebuf out, err;
+	struct dg_state ds;
+	long long restarts, max_restarts;
+	int64_t
+	    restart_at; /* when to start the next session (ms), 0: none due */
+	double lost_from; /* the gap to report when the next session starts */
+	char why[CAUSE_MAX + 100]; /* why the last session ended */
+	char
+	    cause[CAUSE_MAX]; /* deepgram-stream's last warning or fatal line */
+	int failed;
+	/* fanout */
+	struct child fo;
+	char **fo_argv;
+	long long fo_restarts;
+	int devnull;
+	char hist[2 * FO_PIPE]; /* the last lines written to fanout */
+	size_t hlen, unwritten; /* unwritten: of a line whose write failed */
+	/* identity, for log lines */
+	const char *csid, *ssid;
+};
+
+static const char *
+sidname(const char *s, const char *prefix)
+{
+	return cp_valid_sid(s, prefix) ? s : "(invalid)";
+}
+
+/* JSON string body of s: quote and backslash escaped (err.c lines hold no
+ * controls). */
+static void
+jsonstr(char *dst, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 3 < size; s++) {
+		if (*s == '"' || *s == '\\')
+			dst[n++] = '\\';
+		dst[n++] = (unsigned char)*s < 0x20 ? '?' : *s;
+	}
+	dst[n] = '\0';
+}
+
+/* One line per failure in $CALLPIPE_DIR/run/failures, for /health (best effort:
+ * a full disk must not stop the transcript). */
+static void
+record(struct stage *st, const char *kind, const char *what)
+{
+	const char *d = getenv("CALLPIPE_DIR");
+	char path[4096], line[CAUSE_MAX + 200];
+	int fd, n;
+
+	if (d == NULL || *d != '/' ||
+	    snprintf(path, sizeof path, "%s/run/failures", d) >=
+		(int)sizeof path)
+		return;
+	n = snprintf(line, sizeof line, "%lld %s %s %s %s\n",
+	    (long long)time(NULL), kind, sidname(st->csid, "CA"),
+	    sidname(st->ssid, "MZ"), what);
+	if (n <= 0)
+		return;
+	if (n >= (int)sizeof line) {
+		n = sizeof line - 1;
+		line[n - 1] = '\n';
+	}
+	fd = open(path,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	(void)cp_writeall(fd, line, (size_t)n);
+	(void)close(fd);
+}
+
+/* ---- children ---- */
+
+/* Runs argv with a pipe on its stdin; its stdout is outfd, or with outfd < 0
+ * pipes for its stdout and stderr. */
+static void
+spawn(struct child *c, char **argv, int outfd)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
+	sigset_t def, none;
+	int in[2], out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc,
+		   want_out = outfd < 0;
+
+	if (pipe2(in, O_CLOEXEC) < 0 ||
+	    (want_out &&
+		(pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)))
+		cp_diesys(CP_EXIT_TEMP, "unable to create a pipe");
+	if (posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawnattr_init(&sa) != 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to set up posix_spawn");
+	(void)posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	if (want_out) {
+		(void)posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+		(void)posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+	} else
+		(void)posix_spawn_file_actions_adddup2(&fa, outfd, 1);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGCHLD);
+	sigemptyset(&none);
+	(void)posix_spawnattr_setsigdefault(&sa, &def);
+	(void)posix_spawnattr_setsigmask(&sa, &none);
+	(void)posix_spawnattr_setflags(&sa,
+	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	rc = posix_spawnp(&c->pid, argv[0], &fa, &sa, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&sa);
+	if (rc != 0) {
+		errno = rc;
+		cp_diesys(rc == ENOENT ? CP_EXIT_NOTFOUND : CP_EXIT_NOEXEC,
+		    "unable to run %s", argv[0]);
+	}
+	(void)close(in[0]);
+	c->in = in[1];
+	c->out = c->err = -1;
+	if (want_out) {
+		(void)close(out[1]);
+		(void)close(err[1]);
+		c->out = out[0];
+		c->err = err[0];
+	}
+	c->done = 0;
+}
+
+static void
+closefd(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+	*fd = -1;
+}
+
+/* "exited with status N" or "killed by signal N" */
+static void
+status_text(char *buf, size_t size, int st)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(st));
+	else
+		snprintf(buf, size, "killed by signal %d", WTERMSIG(st));
+}
+
+/* ---- fanout ---- */
+
+/* A line for fanout is kept until it cannot be in fanout's pipe any more. */
+static void
+remember(struct stage *st, const char *s, size_t n)
+{
+	if (n > FO_PIPE) { /* longer than the pipe: never sent again */
+		st->hlen = 0;
+		return;
+	}
+	if (st->hlen + n > sizeof st->hist) {
+		memmove(st->hist, st->hist + st->hlen - FO_PIPE, FO_PIPE);
+		st->hlen = FO_PIPE;
+	}
+	memcpy(st->hist + st->hlen, s, n);
+	st->hlen += n;
+}
+
+static void fanout_died(struct stage *, int);
+
+/* Writes s[0..n) whole to fanout; a fanout that died is restarted (and gets
+ * what it lost). Returns 0 once written, -1 if fanout died meanwhile. */
+static int
+put(struct stage *st, const char *s, size_t n)
+{
+	ssize_t w;
+	int status;
+
+	while (n > 0) {
+		w = write(st->fo.in, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EPIPE)
+			cp_diesys(CP_EXIT_TEMP, "unable to write to fanout");
+		if (w < 0) {
+			st->unwritten = n;
+			while (waitpid(st->fo.pid, &status, 0) < 0 &&
+			    errno == EINTR)
+				;
+			fanout_died(st, status);
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The lines from hist[from] on, to a new fanout. */
+static void
+resend(struct stage *st, size_t from)
+{
+	if (from < st->hlen)
+		(void)put(st, st->hist + from, st->hlen - from);
+}
+
+static void inband_error(struct stage *, const char *, int);
+
+static void
+start_fanout(struct stage *st)
+{
+	spawn(&st->fo, st->fo_argv, st->devnull);
+	/* small, so that what it may not have read is kept in hist */
+	(void)fcntl(st->fo.in, F_SETPIPE_SZ, FO_PIPE);
+}
+
+/* fanout died before its input ended: started again for the same stream (a new
+ * fanout continues it), unless it refused the call for good. */
+static void
+fanout_died(struct stage *st, int status)
+{
+	char why[64], what[96];
+	int unread = 0;
+	size_t from;
+
+	/* what it never read is still in the pipe: sent again to the next one,
+	 * from the start of its line */
+	if (ioctl(st->fo.in, FIONREAD, &unread) < 0 || unread < 0)
+		unread = 0;
+	from = (size_t)unread + st->unwritten < st->hlen ?
+	    st->hlen - (size_t)unread - st->unwritten : 0;
+	while (from > 0 && st->hist[from - 1] != '\n')
+		from--;
+	closefd(&st->fo.in);
+	status_text(why, sizeof why, status);
+	snprintf(what, sizeof what, "fanout %s", why);
+	record(st, "restart", what);
+	if (WIFEXITED(status) &&
+	    (WEXITSTATUS(status) == CP_EXIT_PERM ||
+		WEXITSTATUS(status) >= CP_EXIT_NOEXEC))
+		cp_die(CP_EXIT_PERM, "call %s stream %s: %s: giving up",
+		    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), what);
+	if (++st->fo_restarts > st->max_restarts)
+		cp_die(CP_EXIT_TEMP,
+		    "call %s stream %s: %s after %lld restarts: giving up",
+		    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), what,
+		    st->max_restarts);
+	cp_warn("call %s stream %s: %s mid-call; restarting it",
+	    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), what);
+	start_fanout(st);
+	st->unwritten = 0;
+	resend(st, from);
+	inband_error(st, what, 0);
+}
+
+/* A line for fanout, whole; a fanout that died gets it after its restart. */
+static void
+to_fanout(struct stage *st, const char *s, size_t n)
+{
+	remember(st, s, n);
+	(void)put(st, s, n);
+}
+
+static void
+inband_error(struct stage *st, const char *what, int fatal)
+{
+	char line[CAUSE_MAX * 2 + 80], j[CAUSE_MAX * 2];
+	int n;
+
+	jsonstr(j, sizeof j, what);
+	n = snprintf(line, sizeof line,
+	    "{\"type\":\"callpipe.error\",\"error\":\"%s\","
+	    "\"fatal\":%s}\n",
+	    j, fatal ? "true" : "false");
+	to_fanout(st, line, (size_t)n);
+}
+
+static void
+inband_gap(struct stage *st, double from, double to, const char *why)
+{
+	char line[CAUSE_MAX * 2 + 120], j[CAUSE_MAX * 2], a[40], b[40];
+	int n;
+
+	jsonstr(j, sizeof j, why);
+	dg_fmt_time(a, sizeof a, from);
+	dg_fmt_time(b, sizeof b, to);
+	n = snprintf(line, sizeof line,
+	    "{\"type\":\"callpipe.gap\",\"start\":%s,\"end\":%s,"
+	    "\"reason\":\"%s\"}\n",
+	    a, b, j);
+	to_fanout(st, line, (size_t)n);
+}
+
+/* ---- deepgram-stream ---- */
+
+static char dg_name[] = "deepgram-stream";
+static char *dg_argv[] = { dg_name, NULL };
+
+static void
+start_dg(struct stage *st)
+{
+	char a[40], b[40];
+
+	st->base = st->pos - st->blen; /* the first byte it will get */
+	if (st->ds.conns > 0) {
+		dg_fmt_time(a, sizeof a, st->lost_from);
+		dg_fmt_time(b, sizeof b, (double)st->base / st->bps);
+		cp_info("call %s stream %s: transcription restarted at %s s "
+			"(lost %s to %s s)",
+		    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), b, a, b);
+		inband_gap(st,
+		    st->lost_from, (double)st->base / st->bps, st->why);
+	}
+	spawn(&st->dg, dg_argv, -1);
+	if (cp_setnonblock(st->dg.in, 1) < 0 ||
+	    cp_setnonblock(st->dg.out, 1) < 0 ||
+	    cp_setnonblock(st->dg.err, 1) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to make pipes non-blocking");
+	lb_free(&st->out);
+	lb_free(&st->err);
+	if (lb_init(&st->out, st->dg.out, DG_LINE_MAX) < 0 ||
+	    lb_init(&st->err, st->dg.err, CP_LOGLINE_MAX + 100) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to allocate buffers");
+	st->hoff = 0;
+	st->restart_at = 0;
+	st->cause[0] = '\0';
+	dg_newconn(&st->ds);
+}
+
+/* One Deepgram message: moved onto the stream's timeline, then to fanout. */
+static void
+dg_line(struct stage *st, char *s, size_t n)
+{
+	struct dg_out o;
+
+	if (dg_msg(&st->ds, s, n, (double)st->base / st->bps, &o) < 0)
+		cp_die(CP_EXIT_TEMP, "out of memory");
+	if (o.action == DG_DROP)
+		return;
+	if (o.action == DG_REWRITE) {
+		char *t = realloc(o.text, o.len + 1);
+
+		if (t == NULL)
+			cp_die(CP_EXIT_TEMP, "out of memory");
+		t[o.len] = '\n';
+		to_fanout(st, t, o.len + 1);
+		free(t);
+		return;
+	}
+	s[n] = '\n'; /* the line's own newline (or its terminating NUL) */
+	to_fanout(st, s, n + 1);
+}
+
+/* deepgram-stream's stderr: passed on; its last warning or fatal line is the
+ * cause. */
+static void
+err_line(struct stage *st, char *s, size_t n)
+{
+	const char *p;
+
+	s[n] = '\0';
+	(void)cp_writeall(2, s, n);
+	(void)cp_writeall(2, "\n", 1);
+	if ((p = strstr(s, ": fatal: ")) != NULL ||
+	    (p = strstr(s, ": warning: ")) != NULL)
+		snprintf(st->cause,
+		    sizeof st->cause, "%s", strchr(p + 2, ' ') + 1);
+}
+
+/* Reads what is there; returns 0 at EOF (or error), 1 otherwise. */
+static int
+drain(struct stage *st, struct linebuf *lb, int isout)
+{
+	char *s;
+	size_t n;
+	int r;
+
+	for (;;) {
+		while ((r = lb_next(lb, &s, &n)) == LR_LINE ||
+		    r == LR_TOOLONG) {
+			if (r == LR_TOOLONG)
+				cp_warn("deepgram-stream wrote a line over %d "
+					"bytes: dropped",
+				    DG_LINE_MAX);
+			else if (isout)
+				dg_line(st, s, n);
+			else
+				err_line(st, s, n);
+		}
+		if (r == LR_EOF)
+			return 0;
+		r = lb_fill(lb);
+		if (r == LR_AGAIN)
+			return 1;
+		if (r == LR_ERR)
+			return 0;
+	}
+}
+
+/* Where the dead session's transcript stops on the stream's timeline: the
+ * earliest end of the last final over the channels that had one, not before the
+ * session. */
+static double
+transcribed(const struct stage *st)
+{
+	double m = -1, b = (double)st->base / st->bps;
+	unsigned c;
+
+	for (c = 0; c < st->ds.nch && c < DG_MAXCH; c++)
+		if (st->ds.final_end[c] > 0 &&
+		    (m < 0 || st->ds.final_end[c] < m))
+			m = st->ds.final_end[c];
+	return m < b ? b : m;
+}
+
+static void __attribute__((noreturn)) fail(struct stage *st, int code)
+{
+	int status;
+
+	inband_error(st, st->why, 1);
+	record(st, "fatal", st->why);
+	closefd(&st->fo.in);
+	while (waitpid(st->fo.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	cp_die(code, "call %s stream %s: transcription failed: %s",
+	    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), st->why);
+}
+
+/* deepgram-stream has ended and its output has been read to the end. */
+static void
+dg_dead(struct stage *st)
+{
+	char how[64];
+	int code = WIFEXITED(st->dg.status) ? WEXITSTATUS(st->dg.status) : -1;
+	int64_t wait;
+
+	closefd(&st->dg.in);
+	closefd(&st->dg.out);
+	closefd(&st->dg.err);
+	st->dg.pid = -1;
+	if (st->in_eof && code == 0)
+		return;
+	status_text(how, sizeof how, st->dg.status);
+	snprintf(st->why, sizeof st->why, "deepgram-stream %s%s%s", how,
+	    st->cause[0] ? ": " : "", st->cause);
+	if (st->in_eof) { /* nothing left to restart it for: the tail is lost */
+		cp_warn("call %s stream %s: %s at the end of the stream",
+		    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), st->why);
+		record(st, "restart", st->why);
+		inband_error(st, st->why, 0);
+		return;
+	}
+	if (code == CP_EXIT_PERM || code >= CP_EXIT_NOEXEC)
+		fail(st, CP_EXIT_PERM);
+	if (st->restarts >= st->max_restarts) {
+		snprintf(st->why, sizeof st->why,
+		    "deepgram-stream %s after %lld restarts%s%s", how,
+		    st->restarts, st->cause[0] ? ": " : "", st->cause);
+		fail(st, CP_EXIT_TEMP);
+	}
+	st->restarts++;
+	st->lost_from = transcribed(st);
+	st->blen = st->boff = 0;
+	cp_warn("call %s stream %s: %s mid-call; restarting it",
+	    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), st->why);
+	record(st, "restart", st->why);
+	inband_error(st, st->why, 0);
+	wait = st->restarts == 1 ? 0 : 250LL << (st->restarts - 2);
+	st->restart_at = cp_now_ms() + (wait > 8000 ? 8000 : wait);
+}
+
+/* Reaps what ended: fanout is restarted at once; deepgram-stream's output is
+ * read to its end first, so its last messages come before the gap. */
+static void
+reap(struct stage *st)
+{
+	int status;
+	int k;
+
+	if (st->fo.pid > 0 &&
+	    waitpid(st->fo.pid, &status, WNOHANG) == st->fo.pid)
+		fanout_died(st, status);
+	if (st->dg.pid <= 0 ||
+	    waitpid(st->dg.pid, &status, WNOHANG) != st->dg.pid)
+		return;
+	st->dg.status = status;
+	for (k = 0; k < 64 && st->dg.out >= 0 && drain(st, &st->out, 1); k++)
+		;
+	for (k = 0; k < 64 && st->dg.err >= 0 && drain(st, &st->err, 0); k++)
+		;
+	dg_dead(st);
+}
+
+/* ---- input ---- */
+
+static void
+header(struct stage *st, size_t n)
+{
+	struct wav_fmt f;
+	uint32_t dlen;
+	const char *why;
+	int r;
+
+	st->hdrfill += n;
+	r = wav_parse(st->hdr, st->hdrfill, &f, &st->hdrlen, &dlen, &why);
+	if (r < 0)
+		cp_die(CP_EXIT_PERM, "input is not a WAV stream: %s", why);
+	if (r == 0) {
+		if (st->hdrfill == sizeof st->hdr)
+			cp_die(CP_EXIT_PERM,
+			    "input is not a WAV stream: no audio in %zu bytes",
+			    sizeof st->hdr);
+		return;
+	}
+	st->have_hdr = 1;
+	st->bps = (double)f.rate * f.channels * (f.bits / 8);
+	st->blen = st->hdrfill - st->hdrlen;
+	memcpy(st->buf, st->hdr + st->hdrlen, st->blen);
+	st->pos = st->blen;
+	dg_state_init(&st->ds, f.channels);
+	start_dg(st);
+}
+
+static int
+running(const struct stage *st)
+{
+	return st->dg.pid > 0;
+}
+
+/* Room for audio: the session's buffer, or (no session) a scratch buffer whose
+ * audio is counted on the timeline and dropped. */
+static void
+input(struct stage *st)
+{
+	static unsigned char scratch[AUDIO_BUF];
+	unsigned char *p;
+	size_t room;
+	ssize_t r;
+
+	if (!st->have_hdr) {
+		p = st->hdr + st->hdrfill;
+		room = sizeof st->hdr - st->hdrfill;
+	} else if (running(st)) {
+		if (st->boff > 0 && st->boff + st->blen == AUDIO_BUF) {
+			memmove(st->buf, st->buf + st->boff, st->blen);
+			st->boff = 0;
+		}
+		p = st->buf + st->boff + st->blen;
+		room = AUDIO_BUF - st->boff - st->blen;
+	} else {
+		p = scratch;
+		room = sizeof scratch;
+	}
+	r = read(0, p, room);
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (r <= 0) {
+		if (r < 0)
+			cp_warnsys("unable to read the audio");
+		st->in_eof = 1;
+		return;
+	}
+	if (!st->have_hdr) {
+		header(st, (size_t)r);
+		return;
+	}
+	st->pos += (uint64_t)r;
+	if (running(st))
+		st->blen += (size_t)r;
+}
+
+/* Header, then audio, to deepgram-stream as far as it takes them; at the end of
+ * the input, its end of input. */
+static void
+feed(struct stage *st)
+{
+	ssize_t w;
+
+	while (st->dg.in >= 0 && (st->hoff < st->hdrlen || st->blen > 0)) {
+		if (st->hoff < st->hdrlen)
+			w = write(st->dg.in, st->hdr + st->hoff,
+			    st->hdrlen - st->hoff);
+		else
+			w = write(st->dg.in, st->buf + st->boff, st->blen);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		if (w < 0) { /* EPIPE: it is ending; its exit says why */
+			closefd(&st->dg.in);
+			return;
+		}
+		if (st->hoff < st->hdrlen)
+			st->hoff += (size_t)w;
+		else {
+			st->boff += (size_t)w;
+			st->blen -= (size_t)w;
+		}
+	}
+	if (st->blen == 0)
+		st->boff = 0;
+	if (st->in_eof && st->blen == 0 && st->hoff == st->hdrlen)
+		closefd(&st->dg.in);
+}
+
+/* ---- the loop ---- */
+
+static void
+onsignal(struct stage *st, int sig)
+{
+	if (sig == SIGCHLD) {
+		reap(st);
+		return;
+	}
+	if (!st->in_eof) { /* as the end of the input: the tail is still
+			      transcribed */
+		cp_info("signal %d: finishing the stream", sig);
+		st->in_eof = 1;
+	} else if (running(st))
+		(void)kill(st->dg.pid, SIGTERM);
+}
+
+static int
+timeout(const struct stage *st)
+{
+	int64_t d;
+
+	if (st->restart_at == 0)
+		return -1;
+	d = st->restart_at - cp_now_ms();
+	return d < 0 ? 0 : (int)d;
+}
+
+/* The next session, when its time has come; at the end of the input none is
+ * needed, and the gap runs to the end. */
+static void
+due(struct stage *st)
+{
+	if (st->restart_at == 0 || running(st))
+		return;
+	if (st->in_eof) {
+		inband_gap(st,
+		    st->lost_from, (double)st->pos / st->bps, st->why);
+		st->restart_at = 0;
+	} else if (cp_now_ms() >= st->restart_at)
+		start_dg(st);
+}
+
+static void
+loop(struct stage *st, int sigfd)
+{
+	struct pollfd pf[5];
+	int sg;
+
+	for (;;) {
+		nfds_t np = 1, ip = 0, op = 0, ep = 0;
+
+		if (running(st))
+			feed(st);
+		due(st);
+		if (st->in_eof && !running(st) && st->restart_at == 0)
+			return;
+		pf[0].fd = sigfd;
+		pf[0].events = POLLIN;
+		if (!st->in_eof &&
+		    (!running(st) || st->boff + st->blen < AUDIO_BUF ||
+			st->boff > 0)) {
+			pf[np].fd = 0;
+			pf[np].events = POLLIN;
+			ip = np++;
+		}
+		if (running(st) && st->dg.in >= 0 &&
+		    (st->blen > 0 || st->hoff < st->hdrlen)) {
+			pf[np].fd = st->dg.in;
+			pf[np].events = POLLOUT;
+			np++;
+		}
+		if (running(st) && st->dg.out >= 0) {
+			pf[np].fd = st->dg.out;
+			pf[np].events = POLLIN;
+			op = np++;
+		}
+		if (running(st) && st->dg.err >= 0) {
+			pf[np].fd = st->dg.err;
+			pf[np].events = POLLIN;
+			ep = np++;
+		}
+		if (poll(pf, np, timeout(st)) < 0) {
+			if (errno == EINTR)
+				continue;
+			cp_diesys(CP_EXIT_TEMP, "unable to poll");
+		}
+		if (op && pf[op].revents && !drain(st, &st->out, 1))
+			closefd(&st->dg.out);
+		if (ep && pf[ep].revents && !drain(st, &st->err, 0))
+			closefd(&st->dg.err);
+		if (ip && pf[ip].revents)
+			input(st);
+		if (pf[0].revents)
+			while ((sg = cp_sigread(sigfd)) != 0)
+				onsignal(st, sg);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int sigl[] = { SIGINT, SIGTERM, SIGCHLD };
+	static struct stage st = {
+		.dg = { .pid = -1, .in = -1, .out = -1, .err = -1 },
+		.max_restarts = 5
+	};
+	static char fo_name[] = "fanout";
+	int c, sigfd, status;
+
+	cp_setprog(argv[0]);
+	cp_help(argc, argv, usage);
+	while ((c = getopt(argc, argv, "+r:")) != -1) {
+		switch (c) {
+		case 'r':
+			if (cp_strtonum(optarg, 0, 1000, &st.max_restarts) < 0)
+				cp_die(CP_EXIT_PERM,
+				    "bad -r %.40s: want 0..1000", optarg);
+			break;
+		default:
+			cp_usage(usage);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	/* fanout's own options follow: argv[-1] becomes its argv[0] */
+	argv[-1] = fo_name;
+	st.fo_argv = argv - 1;
+	st.csid = getenv("TWILIO_CALL_SID");
+	st.ssid = getenv("TWILIO_STREAM_SID");
+
+	cp_ignore_sigpipe();
+	if ((sigfd = cp_sigfd(sigl, 3)) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
+	if ((st.devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to open /dev/null");
+	start_fanout(&st);
+	loop(&st, sigfd);
+	closefd(&st.fo.in);
+	while (waitpid(st.fo.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	lb_free(&st.out);
+	lb_free(&st.err);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char how[64];
+
+		status_text(how, sizeof how, status);
+		cp_warn("fanout %s", how);
+		return WIFEXITED(status) ? WEXITSTATUS(status) : CP_EXIT_TEMP;
+	}
+	return CP_EXIT_OK; /* restarts were failures, logged already */
+}
