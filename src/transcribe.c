@@ -20,6 +20,7 @@
 
 #include "cp.h"
 #include "dgmsg.h"
+#include "linebuf.h"
 #include "wav.h"
 
 extern char **environ;
