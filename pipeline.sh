@@ -116,7 +116,7 @@ elif [ -d "$here/../share/callpipe/endpoints" ]; then
 else
 	die "unable to find the endpoints folder next to $0 or in $here/../share/callpipe"
 fi
-for f in endpoints/twilio endpoints/client cgi/health; do
+for f in endpoints/twilio endpoints/client endpoints/agent cgi/health cgi/twiml; do
 	[ -x "$share/$f" ] || die "missing or not executable: $share/$f"
 done
 
@@ -136,6 +136,17 @@ if [ -n "${CALLPIPE_CLIENT_TOKEN:-}" ]; then
 	[ ${#CALLPIPE_CLIENT_TOKEN} -ge 16 ] || die "CALLPIPE_CLIENT_TOKEN is too short: use 16 characters or more (e.g. openssl rand -hex 16)"
 	command -v openssl >/dev/null 2>&1 || die "unable to find openssl (CALLPIPE_CLIENT_TOKEN is set)"
 fi
+# Talking back (/twiml, /agent): the bot command, a number to dial for listen-only
+# calls, and <Parameter>s for the streams /twiml returns.
+case ${CALLPIPE_BOT:-} in *[[:cntrl:]]*) die "CALLPIPE_BOT contains control characters" ;; esac
+case ${CALLPIPE_DIAL:-} in *[!+0-9A-Za-z@:._-]*) die "CALLPIPE_DIAL must be a phone number or SIP address, not '$CALLPIPE_DIAL'" ;; esac
+for p in ${CALLPIPE_STREAM_PARAMS:-}; do
+	case $p in
+	*=*=* | =* | *[!A-Za-z0-9._:=-]*) die "CALLPIPE_STREAM_PARAMS: want name=value words of letters, digits and . _ : -, not '$p'" ;;
+	*=*) ;;
+	*) die "CALLPIPE_STREAM_PARAMS: want name=value words, not '$p'" ;;
+	esac
+done
 case $host in
 127.* | localhost | \[::1\]) ;;
 *) [ -n "${TWILIO_AUTH_TOKEN:-}" ] ||
@@ -172,8 +183,19 @@ done
 # $run/health.conf, one folder above the CGI folder made here for this run.
 started=$(date +%s)
 rm -rf "$run/cgi" "$run/draining"
-mkdir "$run/cgi" && cp "$share/cgi/health" "$run/cgi/health" && chmod 0755 "$run/cgi/health" ||
+mkdir "$run/cgi" && cp "$share/cgi/health" "$run/cgi/health" && chmod 0755 "$run/cgi/health" &&
+	cp "$share/cgi/twiml" "$run/cgi/twiml" && chmod 0755 "$run/cgi/twiml" ||
 	die "unable to prepare $run/cgi"
+# /twiml's settings, the auth token among them: mode 600 (umask 077), for this user only.
+{
+	printf 'dir=%s\n' "$dir"
+	printf 'public=%s\n' "${CALLPIPE_PUBLIC_URL:-}"
+	printf 'token=%s\n' "${TWILIO_AUTH_TOKEN:-}"
+	printf 'bot=%s\n' "$([ -n "${CALLPIPE_BOT:-}" ] && echo 1)"
+	printf 'dial=%s\n' "${CALLPIPE_DIAL:-}"
+	printf 'params=%s\n' "${CALLPIPE_STREAM_PARAMS:-}"
+} >"$run/twiml.conf.tmp" && mv -f "$run/twiml.conf.tmp" "$run/twiml.conf" ||
+	die "unable to write $run/twiml.conf"
 {
 	printf 'dir=%s\n' "$dir"
 	printf 'bin=%s\n' "$bindir"
@@ -219,7 +241,7 @@ logpid=$!
 exec 8>"$run/log.fifo" || die "unable to open $run/log.fifo"
 
 # What the handlers get (websocketd passes nothing else).
-passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_URL,DEEPGRAM_CA_FILE,CALLPIPE_DIR,CALLPIPE_SUBSCRIBER_BUFFER,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
+passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_URL,DEEPGRAM_CA_FILE,CALLPIPE_DIR,CALLPIPE_SUBSCRIBER_BUFFER,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,CALLPIPE_BOT,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
 
 # live_calls: number of live calls (subscribe lists calls whose live.lock is held).
 live_calls() {

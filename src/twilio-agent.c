@@ -1,0 +1,524 @@
+/* twilio-agent: runs a voice bot on a bidirectional Media Stream. The bot's stdin gets
+ * every Deepgram message read on stdin, Twilio's mark/dtmf/stop events (from
+ * twilio-mix -E) and barge-in notices; what the bot writes (Twilio media, mark and clear
+ * messages, e.g. from twilio-say) goes to stdout, that is to Twilio. When the caller
+ * starts speaking over the bot's audio, a clear goes to Twilio at once. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cp.h"
+
+extern char **environ;
+
+static const char usage[] =
+    "twilio-agent [-b max-buffer] [-c channel] [-e fd] [-k pid] [-w seconds] "
+    "command [arg ...]";
+
+#define DG_LINE_MAX (1 << 20)  /* Deepgram message, as deepgram-stream bounds it */
+#define BOT_LINE_MAX 65536     /* a Twilio message from the bot */
+#define EV_LINE_MAX 4096       /* an event line from twilio-mix (<= PIPE_BUF) */
+#define NAME_MAX_LEN 64
+#define WARN_EACH 10
+
+enum { IN_DG, IN_EV, IN_BOT, IN_N };
+
+struct agent {
+	/* configuration */
+	char **cmd;
+	long long maxbuf, chan, grace_s, killpid;
+	const char *sid;
+	/* fds and the bot */
+	int sigfd, botin, evfd;
+	pid_t bot;
+	int botst, botdone;
+	struct linebuf in[IN_N];
+	int eof[IN_N];
+	char *q;                     /* lines for the bot's stdin, not yet taken */
+	size_t qlen;
+	int outdead;
+	int64_t deadline;            /* ms: when the bot is made to stop (0: none) */
+	int termsent;
+	/* the bot's audio at Twilio */
+	char lastmark[NAME_MAX_LEN + 1];
+	int waitmark;                /* the last mark sent is not echoed yet */
+	int fresh;                   /* media sent since the last mark */
+	int muted;                   /* after a barge-in: media dropped until mark/clear */
+	/* counters */
+	uint64_t nbarge, nbad, ndrop, nmuted, nsent;
+};
+
+static void
+bad(struct agent *a, const char *fmt, const char *detail)
+{
+	if (a->nbad++ < WARN_EACH)
+		cp_warn(fmt, detail);
+}
+
+/* ---- the bot's stdin: a bounded queue; a line that does not fit is dropped ---- */
+
+static void
+tobot(struct agent *a, const char *s, size_t n)
+{
+	if (a->botin < 0)
+		return;
+	if (n + 1 > (size_t)a->maxbuf - a->qlen) {
+		if (a->ndrop++ < WARN_EACH)
+			cp_warn("the bot is %zu bytes behind: a line for it dropped", a->qlen);
+		return;
+	}
+	memcpy(a->q + a->qlen, s, n);
+	a->q[a->qlen + n] = '\n';
+	a->qlen += n + 1;
+}
+
+static void
+flush_bot(struct agent *a)
+{
+	ssize_t w;
+
+	while (a->botin >= 0 && a->qlen > 0) {
+		w = write(a->botin, a->q, a->qlen);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		if (w < 0) {
+			cp_warn("the bot closed its input: no more lines for it");
+			(void)close(a->botin);
+			a->botin = -1;
+			a->qlen = 0;
+			return;
+		}
+		memmove(a->q, a->q + w, a->qlen - (size_t)w);
+		a->qlen -= (size_t)w;
+	}
+}
+
+/* ---- to Twilio ---- */
+
+static void
+totwilio(struct agent *a, const char *s, size_t n)
+{
+	if (a->outdead)
+		return;
+	if (cp_writeall(1, s, n) < 0 || cp_writeall(1, "\n", 1) < 0) {
+		cp_warnsys("unable to write to stdout: the stream is gone");
+		a->outdead = 1;
+		return;
+	}
+	a->nsent++;
+}
+
+static void
+bargein(struct agent *a, const char *trigger)
+{
+	char line[256];
+	int n;
+
+	n = snprintf(line, sizeof line, "{\"event\":\"clear\",\"streamSid\":\"%s\"}", a->sid);
+	totwilio(a, line, (size_t)n);
+	a->waitmark = a->fresh = 0;
+	a->muted = 1;
+	a->nbarge++;
+	n = snprintf(line, sizeof line, "{\"type\":\"callpipe.bargein\",\"trigger\":\"%s\","
+	    "\"mark\":\"%s\"}", trigger, a->lastmark);
+	tobot(a, line, (size_t)n);
+	cp_info("barge-in (%s): clear sent, the bot told", trigger);
+}
+
+/* ---- Deepgram messages: the caller speaking over the bot is a barge-in ---- */
+
+static int
+onchannel(const cJSON *m, const char *key, long long chan)
+{
+	const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m, key), 0);
+
+	return cJSON_IsNumber(c) && c->valuedouble == (double)chan;
+}
+
+static const char *
+speech(const cJSON *m, long long chan)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "type"), *alt, *tr;
+
+	if (!cJSON_IsString(t))
+		return NULL;
+	if (strcmp(t->valuestring, "SpeechStarted") == 0)
+		return onchannel(m, "channel", chan) ? "SpeechStarted" : NULL;
+	if (strcmp(t->valuestring, "Results") != 0 || !onchannel(m, "channel_index", chan) ||
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "is_final")))
+		return NULL;
+	alt = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(m, "channel"), "alternatives"), 0);
+	tr = cJSON_GetObjectItemCaseSensitive(alt, "transcript");
+	if (!cJSON_IsString(tr) || tr->valuestring[strspn(tr->valuestring, " ")] == '\0')
+		return NULL;
+	return "interim";
+}
+
+static void
+dg_line(struct agent *a, const char *s, size_t n)
+{
+	cJSON *m;
+	const char *why;
+
+	/* only while the bot's audio plays: a clear first, then the bot hears of it */
+	if (a->waitmark || a->fresh) {
+		if ((m = cJSON_ParseWithLength(s, n)) != NULL) {
+			if ((why = speech(m, a->chan)) != NULL)
+				bargein(a, why);
+			cJSON_Delete(m);
+		}
+	}
+	tobot(a, s, n);
+}
+
+/* ---- Twilio's events (mark echoes): the bot's audio has played, or was cleared ---- */
+
+static const char *
+markname(const cJSON *m)
+{
+	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(m, "mark"), "name");
+
+	return cJSON_IsString(nm) ? nm->valuestring : NULL;
+}
+
+static void
+ev_line(struct agent *a, const char *s, size_t n)
+{
+	cJSON *m = cJSON_ParseWithLength(s, n);
+	const char *nm = m ? markname(m) : NULL;
+
+	if (nm != NULL && strcmp(nm, a->lastmark) == 0)
+		a->waitmark = 0;
+	cJSON_Delete(m);
+	tobot(a, s, n);
+}
+
+/* ---- the bot's output: Twilio messages for this stream only ---- */
+
+static void
+bot_line(struct agent *a, const char *s, size_t n)
+{
+	cJSON *m = cJSON_ParseWithLength(s, n);
+	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(m, "event");
+	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(m, "streamSid");
+	const char *e = cJSON_IsString(ev) ? ev->valuestring : "", *nm;
+
+	if (!cJSON_IsObject(m) || !cJSON_IsString(sid))
+		bad(a, "bot line skipped: %s", "not a Twilio message (JSON with event, streamSid)");
+	else if (strcmp(sid->valuestring, a->sid) != 0)
+		bad(a, "bot line skipped: streamSid is not this stream's (%.64s)", a->sid);
+	else if (strcmp(e, "media") == 0) {
+		if (a->muted)
+			a->nmuted++;
+		else {
+			a->fresh = 1;
+			totwilio(a, s, n);
+		}
+	} else if (strcmp(e, "mark") == 0) {
+		if ((nm = markname(m)) == NULL || strlen(nm) > NAME_MAX_LEN)
+			bad(a, "bot line skipped: %s", "mark without a name (at most 64 bytes)");
+		else {
+			/* a mark after no new audio covers nothing: echoed at once */
+			a->waitmark = a->waitmark || a->fresh;
+			a->fresh = a->muted = 0;
+			snprintf(a->lastmark, sizeof a->lastmark, "%s", nm);
+			totwilio(a, s, n);
+		}
+	} else if (strcmp(e, "clear") == 0) {
+		a->waitmark = a->fresh = a->muted = 0;
+		totwilio(a, s, n);
+	} else
+		bad(a, "bot line skipped: event %.40s is not media, mark or clear", e);
+	cJSON_Delete(m);
+}
+
+/* ---- the loop ---- */
+
+static void
+spawn_bot(struct agent *a)
+{
+	posix_spawn_file_actions_t fa;
+	int i[2], o[2], rc;
+
+	if (pipe(i) < 0 || pipe(o) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to create pipes");
+	(void)cp_setcloexec(i[0]);
+	(void)cp_setcloexec(i[1]);
+	(void)cp_setcloexec(o[0]);
+	(void)cp_setcloexec(o[1]);
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to set up posix_spawn");
+	(void)posix_spawn_file_actions_adddup2(&fa, i[0], 0);
+	(void)posix_spawn_file_actions_adddup2(&fa, o[1], 1);
+	rc = posix_spawnp(&a->bot, a->cmd[0], &fa, NULL, a->cmd, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		errno = rc;
+		cp_diesys(rc == ENOENT ? CP_EXIT_NOTFOUND : CP_EXIT_NOEXEC,
+		    "unable to run %.200s", a->cmd[0]);
+	}
+	(void)close(i[0]);
+	(void)close(o[1]);
+	a->botin = i[1];
+	if (cp_setnonblock(a->botin, 1) < 0 || lb_init(&a->in[IN_BOT], o[0], BOT_LINE_MAX) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to set up the bot's pipes");
+}
+
+static void
+lines(struct agent *a, int k)
+{
+	static const char *const what[IN_N] = { "Deepgram message", "event", "bot" };
+	char *s;
+	size_t n;
+	int r;
+
+	while ((r = lb_next(&a->in[k], &s, &n)) != LR_AGAIN && r != LR_EOF) {
+		if (r == LR_TOOLONG) {
+			bad(a, "%s line too long: skipped", what[k]);
+			continue;
+		}
+		if (n == 0)
+			continue;
+		if (k == IN_DG)
+			dg_line(a, s, n);
+		else if (k == IN_EV)
+			ev_line(a, s, n);
+		else
+			bot_line(a, s, n);
+	}
+	if (r == LR_EOF)
+		a->eof[k] = 1;
+}
+
+static void
+readable(struct agent *a, int k)
+{
+	int r = lb_fill(&a->in[k]);
+
+	if (r == LR_ERR) {
+		cp_warnsys("unable to read %s", k == IN_BOT ? "the bot's output" : "input");
+		a->in[k].eof = 1;
+	}
+	lines(a, k);
+}
+
+static void
+signals(struct agent *a)
+{
+	int sg, st;
+
+	while ((sg = cp_sigread(a->sigfd)) != 0) {
+		if (sg != SIGCHLD) {
+			cp_info("signal %d: stopping the bot", sg);
+			if (a->deadline == 0 || a->deadline > cp_now_ms())
+				a->deadline = cp_now_ms();
+			continue;
+		}
+		if (!a->botdone && waitpid(a->bot, &st, WNOHANG) == a->bot) {
+			a->botdone = 1;
+			a->botst = st;
+		}
+	}
+}
+
+/* The bot gets `grace` seconds after the end of the call's input, then SIGTERM, then,
+ * 2 s later, SIGKILL: the call's processes must all end on their own. */
+static void
+timers(struct agent *a)
+{
+	int64_t now = cp_now_ms();
+
+	if (a->eof[IN_DG] && a->qlen == 0 && a->botin >= 0) {
+		(void)close(a->botin);
+		a->botin = -1;
+		if (a->deadline == 0)
+			a->deadline = now + a->grace_s * 1000;
+	}
+	if (a->botdone || a->deadline == 0 || now < a->deadline)
+		return;
+	if (!a->termsent) {
+		(void)kill(a->bot, SIGTERM);
+		a->termsent = 1;
+		a->deadline = now + 2000;
+	} else
+		(void)kill(a->bot, SIGKILL);
+}
+
+static void
+loop(struct agent *a)
+{
+	struct pollfd pf[5];
+	int idx[5], np, i, tmo;
+
+	while (!(a->botdone && a->eof[IN_BOT])) {
+		flush_bot(a);
+		timers(a);
+		np = 0;
+		pf[np].fd = a->sigfd, pf[np].events = POLLIN, idx[np++] = -1;
+		for (i = 0; i < IN_N; i++)
+			if (!a->eof[i] && a->in[i].fd >= 0)
+				pf[np].fd = a->in[i].fd, pf[np].events = POLLIN, idx[np++] = i;
+		if (a->botin >= 0 && a->qlen > 0)
+			pf[np].fd = a->botin, pf[np].events = POLLOUT, idx[np++] = -2;
+		tmo = a->deadline ? (int)(a->deadline - cp_now_ms()) : -1;
+		if (poll(pf, (nfds_t)np, a->deadline && tmo < 0 ? 0 : tmo) < 0 && errno != EINTR)
+			cp_diesys(CP_EXIT_TEMP, "unable to poll");
+		for (i = 0; i < np; i++) {
+			if (pf[i].revents == 0)
+				continue;
+			if (idx[i] == -1)
+				signals(a);
+			else if (idx[i] >= 0)
+				readable(a, idx[i]);
+		}
+	}
+}
+
+/* -k: end the stream when the bot ends, by stopping the handler that serves it; only
+ * an ancestor of ours, so a stale or wrong number cannot hit a stranger. */
+static int
+ancestor(pid_t pid)
+{
+	pid_t p = getppid();
+	int depth;
+
+	for (depth = 0; depth < 16 && p > 1; depth++) {
+		char path[64], buf[512], *rp;
+		FILE *f;
+		int ppid;
+
+		if (p == pid)
+			return 1;
+		snprintf(path, sizeof path, "/proc/%ld/stat", (long)p);
+		if ((f = fopen(path, "r")) == NULL)
+			return 0;
+		rp = fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+		(void)fclose(f);
+		if (rp == NULL || sscanf(rp, ") %*c %d", &ppid) != 1)
+			return 0;
+		p = ppid;
+	}
+	return 0;
+}
+
+static int
+finish(struct agent *a)
+{
+	int code = CP_EXIT_OK;
+
+	if (WIFEXITED(a->botst))
+		code = WEXITSTATUS(a->botst);
+	else
+		code = CP_EXIT_TEMP;
+	cp_info("the bot %s %d; %llu messages to Twilio, %llu barge-ins, %llu bot media "
+	    "muted, %llu bot lines skipped, %llu lines for the bot dropped",
+	    WIFEXITED(a->botst) ? "exited with status" : "was killed by signal",
+	    WIFEXITED(a->botst) ? WEXITSTATUS(a->botst) : WTERMSIG(a->botst),
+	    (unsigned long long)a->nsent, (unsigned long long)a->nbarge,
+	    (unsigned long long)a->nmuted, (unsigned long long)a->nbad,
+	    (unsigned long long)a->ndrop);
+	if (a->killpid > 0 && !a->eof[IN_DG]) {
+		if (ancestor((pid_t)a->killpid) && kill((pid_t)a->killpid, SIGTERM) == 0)
+			cp_info("the bot is done: ending the stream (SIGTERM to %lld)", a->killpid);
+		else
+			cp_warn("-k %lld: not an ancestor of this process: left alone", a->killpid);
+	}
+	return code;
+}
+
+static void
+options(int argc, char **argv, struct agent *a)
+{
+	long long fd;
+	int c;
+
+	while ((c = getopt(argc, argv, "+b:c:e:k:w:")) != -1) {
+		switch (c) {
+		case 'b':
+			if (cp_strtonum(optarg, 65536, 1 << 30, &a->maxbuf) < 0)
+				cp_die(CP_EXIT_PERM, "bad -b %.40s: want 65536..1073741824 bytes", optarg);
+			break;
+		case 'c':
+			if (cp_strtonum(optarg, 0, 31, &a->chan) < 0)
+				cp_die(CP_EXIT_PERM, "bad -c %.40s: want a channel 0..31", optarg);
+			break;
+		case 'e':
+			if (cp_strtonum(optarg, 3, 255, &fd) < 0)
+				cp_die(CP_EXIT_PERM, "bad -e %.40s: want a file descriptor 3..255", optarg);
+			a->evfd = (int)fd;
+			break;
+		case 'k':
+			if (cp_strtonum(optarg, 2, 0x7fffffff, &a->killpid) < 0)
+				cp_die(CP_EXIT_PERM, "bad -k %.40s: want a process id", optarg);
+			break;
+		case 'w':
+			if (cp_strtonum(optarg, 0, 3600, &a->grace_s) < 0)
+				cp_die(CP_EXIT_PERM, "bad -w %.40s: want 0..3600 seconds", optarg);
+			break;
+		default:
+			cp_usage(usage);
+		}
+	}
+	if (optind >= argc)
+		cp_usage(usage);
+	a->cmd = argv + optind;
+}
+
+static void
+configure(struct agent *a)
+{
+	static const int sigl[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD };
+	const char *e = getenv("TWILIO_EVENTS_FD");
+	long long fd;
+
+	a->sid = getenv("TWILIO_STREAM_SID");
+	if (a->sid == NULL || *a->sid == '\0' || strlen(a->sid) > NAME_MAX_LEN ||
+	    strpbrk(a->sid, "\"\\") != NULL)
+		cp_die(CP_EXIT_PERM, "need TWILIO_STREAM_SID: unset, empty or not a SID");
+	if (a->evfd < 0 && e != NULL && cp_strtonum(e, 3, 255, &fd) == 0)
+		a->evfd = (int)fd;
+	if (a->evfd >= 0 && cp_setcloexec(a->evfd) < 0)
+		cp_die(CP_EXIT_PERM, "events fd %d is not open", a->evfd);
+	(void)unsetenv("TWILIO_EVENTS_FD");
+	cp_ignore_sigpipe();
+	if ((a->sigfd = cp_sigfd(sigl, 4)) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
+	if ((a->q = malloc((size_t)a->maxbuf)) == NULL ||
+	    lb_init(&a->in[IN_DG], 0, DG_LINE_MAX) < 0 ||
+	    lb_init(&a->in[IN_EV], a->evfd, EV_LINE_MAX) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to allocate buffers");
+	if (a->evfd < 0)
+		a->eof[IN_EV] = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct agent a = { .maxbuf = 4 << 20, .grace_s = 5, .evfd = -1, .botin = -1 };
+	int code;
+
+	cp_help(argc, argv, usage);
+	cp_setprog(argv[0]);
+	options(argc, argv, &a);
+	configure(&a);
+	spawn_bot(&a);
+	loop(&a);
+	code = finish(&a);
+	lb_free(&a.in[IN_DG]);
+	lb_free(&a.in[IN_EV]);
+	lb_free(&a.in[IN_BOT]);
+	free(a.q);
+	return code;
+}
