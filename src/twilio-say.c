@@ -104,7 +104,7 @@ start_conv(struct say *s)
 	posix_spawn_file_actions_t fa;
 	int out[2], err[2], in[2] = { -1, -1 }, rc;
 
-	rc = snprintf(script, sizeof script, "%s%ssox -V1 -t %s - "
+	rc = snprintf(script, sizeof script, "%s%ssox -V1 -D -t %s - "
 	    "-t raw -e mu-law -b 8 -r 8000 -c 1 -", s->text ? s->tts : "",
 	    s->text ? " | " : "", s->type);
 	if (rc < 0 || (size_t)rc >= sizeof script)
