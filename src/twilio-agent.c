@@ -1,8 +1,9 @@
-/* twilio-agent: runs a voice bot on a bidirectional Media Stream. The bot's stdin gets
- * every Deepgram message read on stdin, Twilio's mark/dtmf/stop events (from
- * twilio-mix -E) and barge-in notices; what the bot writes (Twilio media, mark and clear
- * messages, e.g. from twilio-say) goes to stdout, that is to Twilio. When the caller
- * starts speaking over the bot's audio, a clear goes to Twilio at once. */
+/* twilio-agent: runs a voice bot on a bidirectional Media Stream. The bot's
+ * stdin gets every Deepgram message read on stdin, Twilio's mark/dtmf/stop
+ * events (from twilio-mix -E) and barge-in notices; what the bot writes (Twilio
+ * media, mark and clear messages, e.g. from twilio-say) goes to stdout, that is
+ * to Twilio. When the caller starts speaking over the bot's audio, a clear goes
+ * to Twilio at once. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,7 +24,7 @@ static const char usage[] =
     "twilio-agent [-b max-buffer] [-c channel] [-e fd] [-k pid] [-w seconds] "
     "command [arg ...]";
 
-#define DG_LINE_MAX (1 << 20)  /* Deepgram message, as deepgram-stream bounds it */
+#define DG_LINE_MAX (1 << 20)  /* a Deepgram message, as deepgram-stream */
 #define BOT_LINE_MAX 65536     /* a Twilio message from the bot */
 #define EV_LINE_MAX 4096       /* an event line from twilio-mix (<= PIPE_BUF) */
 #define NAME_MAX_LEN 64
@@ -42,16 +43,16 @@ struct agent {
 	int botst, botdone;
 	struct linebuf in[IN_N];
 	int eof[IN_N];
-	char *q;                     /* lines for the bot's stdin, not yet taken */
+	char *q;                     /* lines for the bot, not yet taken */
 	size_t qlen;
 	int outdead;
-	int64_t deadline;            /* ms: when the bot is made to stop (0: none) */
+	int64_t deadline;            /* ms: when to stop the bot (0: never) */
 	int termsent;
 	/* the bot's audio at Twilio */
 	char lastmark[NAME_MAX_LEN + 1];
 	int waitmark;                /* the last mark sent is not echoed yet */
 	int fresh;                   /* media sent since the last mark */
-	int muted;                   /* after a barge-in: media dropped until mark/clear */
+	int muted;                   /* barge-in: no media until mark/clear */
 	/* counters */
 	uint64_t nbarge, nbad, ndrop, nmuted, nsent;
 };
@@ -63,7 +64,7 @@ bad(struct agent *a, const char *fmt, const char *detail)
 		cp_warn(fmt, detail);
 }
 
-/* ---- the bot's stdin: a bounded queue; a line that does not fit is dropped ---- */
+/* ---- the bot's stdin: a bounded queue; a line that does not fit is dropped */
 
 static void
 tobot(struct agent *a, const char *s, size_t n)
@@ -72,7 +73,8 @@ tobot(struct agent *a, const char *s, size_t n)
 		return;
 	if (n + 1 > (size_t)a->maxbuf - a->qlen) {
 		if (a->ndrop++ < WARN_EACH)
-			cp_warn("the bot is %zu bytes behind: a line for it dropped", a->qlen);
+			cp_warn("the bot is %zu bytes behind: a line for it "
+			    "dropped", a->qlen);
 		return;
 	}
 	memcpy(a->q + a->qlen, s, n);
@@ -92,7 +94,7 @@ flush_bot(struct agent *a)
 		if (w < 0 && errno == EAGAIN)
 			return;
 		if (w < 0) {
-			cp_warn("the bot closed its input: no more lines for it");
+			cp_warn("the bot closed its input: no more lines");
 			(void)close(a->botin);
 			a->botin = -1;
 			a->qlen = 0;
@@ -124,23 +126,26 @@ bargein(struct agent *a, const char *trigger)
 	char line[256];
 	int n;
 
-	n = snprintf(line, sizeof line, "{\"event\":\"clear\",\"streamSid\":\"%s\"}", a->sid);
+	n = snprintf(line, sizeof line,
+	    "{\"event\":\"clear\",\"streamSid\":\"%s\"}", a->sid);
 	totwilio(a, line, (size_t)n);
 	a->waitmark = a->fresh = 0;
 	a->muted = 1;
 	a->nbarge++;
-	n = snprintf(line, sizeof line, "{\"type\":\"callpipe.bargein\",\"trigger\":\"%s\","
+	n = snprintf(line, sizeof line,
+	    "{\"type\":\"callpipe.bargein\",\"trigger\":\"%s\","
 	    "\"mark\":\"%s\"}", trigger, a->lastmark);
 	tobot(a, line, (size_t)n);
 	cp_info("barge-in (%s): clear sent, the bot told", trigger);
 }
 
-/* ---- Deepgram messages: the caller speaking over the bot is a barge-in ---- */
+/* ---- Deepgram messages: the caller speaking over the bot is a barge-in */
 
 static int
 onchannel(const cJSON *m, const char *key, long long chan)
 {
-	const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m, key), 0);
+	const cJSON *c = cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(m, key), 0);
 
 	return cJSON_IsNumber(c) && c->valuedouble == (double)chan;
 }
@@ -154,13 +159,15 @@ speech(const cJSON *m, long long chan)
 		return NULL;
 	if (strcmp(t->valuestring, "SpeechStarted") == 0)
 		return onchannel(m, "channel", chan) ? "SpeechStarted" : NULL;
-	if (strcmp(t->valuestring, "Results") != 0 || !onchannel(m, "channel_index", chan) ||
+	if (strcmp(t->valuestring, "Results") != 0 ||
+	    !onchannel(m, "channel_index", chan) ||
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "is_final")))
 		return NULL;
 	alt = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
 	    cJSON_GetObjectItemCaseSensitive(m, "channel"), "alternatives"), 0);
 	tr = cJSON_GetObjectItemCaseSensitive(alt, "transcript");
-	if (!cJSON_IsString(tr) || tr->valuestring[strspn(tr->valuestring, " ")] == '\0')
+	if (!cJSON_IsString(tr) ||
+	    tr->valuestring[strspn(tr->valuestring, " ")] == '\0')
 		return NULL;
 	return "interim";
 }
@@ -171,7 +178,7 @@ dg_line(struct agent *a, const char *s, size_t n)
 	cJSON *m;
 	const char *why;
 
-	/* only while the bot's audio plays: a clear first, then the bot hears of it */
+	/* only while the bot's audio plays: a clear first, then the bot */
 	if (a->waitmark || a->fresh) {
 		if ((m = cJSON_ParseWithLength(s, n)) != NULL) {
 			if ((why = speech(m, a->chan)) != NULL)
@@ -182,7 +189,7 @@ dg_line(struct agent *a, const char *s, size_t n)
 	tobot(a, s, n);
 }
 
-/* ---- Twilio's events (mark echoes): the bot's audio has played, or was cleared ---- */
+/* ---- Twilio's events: a mark echo: the bot's audio played, or was cleared */
 
 static const char *
 markname(const cJSON *m)
@@ -216,9 +223,11 @@ bot_line(struct agent *a, const char *s, size_t n)
 	const char *e = cJSON_IsString(ev) ? ev->valuestring : "", *nm;
 
 	if (!cJSON_IsObject(m) || !cJSON_IsString(sid))
-		bad(a, "bot line skipped: %s", "not a Twilio message (JSON with event, streamSid)");
+		bad(a, "bot line skipped: %s",
+		    "not a Twilio message (JSON with event, streamSid)");
 	else if (strcmp(sid->valuestring, a->sid) != 0)
-		bad(a, "bot line skipped: streamSid is not this stream's (%.64s)", a->sid);
+		bad(a, "bot line skipped: streamSid is not this stream's "
+		    "(%.64s)", a->sid);
 	else if (strcmp(e, "media") == 0) {
 		if (a->muted)
 			a->nmuted++;
@@ -228,9 +237,10 @@ bot_line(struct agent *a, const char *s, size_t n)
 		}
 	} else if (strcmp(e, "mark") == 0) {
 		if ((nm = markname(m)) == NULL || strlen(nm) > NAME_MAX_LEN)
-			bad(a, "bot line skipped: %s", "mark without a name (at most 64 bytes)");
+			bad(a, "bot line skipped: %s",
+			    "mark without a name (at most 64 bytes)");
 		else {
-			/* a mark after no new audio covers nothing: echoed at once */
+			/* a mark after no new audio covers nothing */
 			a->waitmark = a->waitmark || a->fresh;
 			a->fresh = a->muted = 0;
 			snprintf(a->lastmark, sizeof a->lastmark, "%s", nm);
@@ -240,7 +250,8 @@ bot_line(struct agent *a, const char *s, size_t n)
 		a->waitmark = a->fresh = a->muted = 0;
 		totwilio(a, s, n);
 	} else
-		bad(a, "bot line skipped: event %.40s is not media, mark or clear", e);
+		bad(a, "bot line skipped: event %.40s is not media, mark or "
+		    "clear", e);
 	cJSON_Delete(m);
 }
 
@@ -272,14 +283,17 @@ spawn_bot(struct agent *a)
 	(void)close(i[0]);
 	(void)close(o[1]);
 	a->botin = i[1];
-	if (cp_setnonblock(a->botin, 1) < 0 || lb_init(&a->in[IN_BOT], o[0], BOT_LINE_MAX) < 0)
+	if (cp_setnonblock(a->botin, 1) < 0 ||
+	    lb_init(&a->in[IN_BOT], o[0], BOT_LINE_MAX) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up the bot's pipes");
 }
 
 static void
 lines(struct agent *a, int k)
 {
-	static const char *const what[IN_N] = { "Deepgram message", "event", "bot" };
+	static const char *const what[IN_N] = {
+		"Deepgram message", "event", "bot"
+	};
 	char *s;
 	size_t n;
 	int r;
@@ -308,7 +322,8 @@ readable(struct agent *a, int k)
 	int r = lb_fill(&a->in[k]);
 
 	if (r == LR_ERR) {
-		cp_warnsys("unable to read %s", k == IN_BOT ? "the bot's output" : "input");
+		cp_warnsys("unable to read %s",
+		    k == IN_BOT ? "the bot's output" : "input");
 		a->in[k].eof = 1;
 	}
 	lines(a, k);
@@ -333,8 +348,8 @@ signals(struct agent *a)
 	}
 }
 
-/* The bot gets `grace` seconds after the end of the call's input, then SIGTERM, then,
- * 2 s later, SIGKILL: the call's processes must all end on their own. */
+/* The bot gets `grace` seconds after the end of the call's input, then SIGTERM,
+ * then, 2 s later, SIGKILL: the call's processes must all end on their own. */
 static void
 timers(struct agent *a)
 {
@@ -357,6 +372,14 @@ timers(struct agent *a)
 }
 
 static void
+watch(struct pollfd *pf, int *idx, int *np, int fd, short ev, int id)
+{
+	pf[*np].fd = fd;
+	pf[*np].events = ev;
+	idx[(*np)++] = id;
+}
+
+static void
 loop(struct agent *a)
 {
 	struct pollfd pf[5];
@@ -366,14 +389,16 @@ loop(struct agent *a)
 		flush_bot(a);
 		timers(a);
 		np = 0;
-		pf[np].fd = a->sigfd, pf[np].events = POLLIN, idx[np++] = -1;
+		watch(pf, idx, &np, a->sigfd, POLLIN, -1);
 		for (i = 0; i < IN_N; i++)
 			if (!a->eof[i] && a->in[i].fd >= 0)
-				pf[np].fd = a->in[i].fd, pf[np].events = POLLIN, idx[np++] = i;
+				watch(pf, idx, &np, a->in[i].fd, POLLIN, i);
 		if (a->botin >= 0 && a->qlen > 0)
-			pf[np].fd = a->botin, pf[np].events = POLLOUT, idx[np++] = -2;
+			watch(pf, idx, &np, a->botin, POLLOUT, -2);
 		tmo = a->deadline ? (int)(a->deadline - cp_now_ms()) : -1;
-		if (poll(pf, (nfds_t)np, a->deadline && tmo < 0 ? 0 : tmo) < 0 && errno != EINTR)
+		if (a->deadline && tmo < 0)
+			tmo = 0;
+		if (poll(pf, (nfds_t)np, tmo) < 0 && errno != EINTR)
 			cp_diesys(CP_EXIT_TEMP, "unable to poll");
 		for (i = 0; i < np; i++) {
 			if (pf[i].revents == 0)
@@ -386,8 +411,8 @@ loop(struct agent *a)
 	}
 }
 
-/* -k: end the stream when the bot ends, by stopping the handler that serves it; only
- * an ancestor of ours, so a stale or wrong number cannot hit a stranger. */
+/* -k: end the stream when the bot ends, by stopping the handler that serves it;
+ * only an ancestor of ours: a stale or wrong number cannot hit a stranger. */
 static int
 ancestor(pid_t pid)
 {
@@ -422,18 +447,23 @@ finish(struct agent *a)
 		code = WEXITSTATUS(a->botst);
 	else
 		code = CP_EXIT_TEMP;
-	cp_info("the bot %s %d; %llu messages to Twilio, %llu barge-ins, %llu bot media "
-	    "muted, %llu bot lines skipped, %llu lines for the bot dropped",
+	cp_info("the bot %s %d; %llu messages to Twilio, %llu barge-ins, "
+	    "%llu bot media muted, %llu bot lines skipped, "
+	    "%llu lines for the bot dropped",
 	    WIFEXITED(a->botst) ? "exited with status" : "was killed by signal",
 	    WIFEXITED(a->botst) ? WEXITSTATUS(a->botst) : WTERMSIG(a->botst),
 	    (unsigned long long)a->nsent, (unsigned long long)a->nbarge,
 	    (unsigned long long)a->nmuted, (unsigned long long)a->nbad,
 	    (unsigned long long)a->ndrop);
 	if (a->killpid > 0 && !a->eof[IN_DG]) {
-		if (ancestor((pid_t)a->killpid) && kill((pid_t)a->killpid, SIGTERM) == 0)
-			cp_info("the bot is done: ending the stream (SIGTERM to %lld)", a->killpid);
+		pid_t h = (pid_t)a->killpid;
+
+		if (ancestor(h) && kill(h, SIGTERM) == 0)
+			cp_info("the bot is done: ending the stream "
+			    "(SIGTERM to %ld)", (long)h);
 		else
-			cp_warn("-k %lld: not an ancestor of this process: left alone", a->killpid);
+			cp_warn("-k %ld: not an ancestor of this process: "
+			    "left alone", (long)h);
 	}
 	return code;
 }
@@ -448,24 +478,31 @@ options(int argc, char **argv, struct agent *a)
 		switch (c) {
 		case 'b':
 			if (cp_strtonum(optarg, 65536, 1 << 30, &a->maxbuf) < 0)
-				cp_die(CP_EXIT_PERM, "bad -b %.40s: want 65536..1073741824 bytes", optarg);
+				cp_die(CP_EXIT_PERM, "bad -b %.40s: "
+				    "want 65536..1073741824 bytes", optarg);
 			break;
 		case 'c':
 			if (cp_strtonum(optarg, 0, 31, &a->chan) < 0)
-				cp_die(CP_EXIT_PERM, "bad -c %.40s: want a channel 0..31", optarg);
+				cp_die(CP_EXIT_PERM,
+				    "bad -c %.40s: want a channel 0..31",
+				    optarg);
 			break;
 		case 'e':
 			if (cp_strtonum(optarg, 3, 255, &fd) < 0)
-				cp_die(CP_EXIT_PERM, "bad -e %.40s: want a file descriptor 3..255", optarg);
+				cp_die(CP_EXIT_PERM, "bad -e %.40s: "
+				    "want a file descriptor 3..255", optarg);
 			a->evfd = (int)fd;
 			break;
 		case 'k':
 			if (cp_strtonum(optarg, 2, 0x7fffffff, &a->killpid) < 0)
-				cp_die(CP_EXIT_PERM, "bad -k %.40s: want a process id", optarg);
+				cp_die(CP_EXIT_PERM,
+				    "bad -k %.40s: want a process id", optarg);
 			break;
 		case 'w':
 			if (cp_strtonum(optarg, 0, 3600, &a->grace_s) < 0)
-				cp_die(CP_EXIT_PERM, "bad -w %.40s: want 0..3600 seconds", optarg);
+				cp_die(CP_EXIT_PERM,
+				    "bad -w %.40s: want 0..3600 seconds",
+				    optarg);
 			break;
 		default:
 			cp_usage(usage);
@@ -484,9 +521,10 @@ configure(struct agent *a)
 	long long fd;
 
 	a->sid = getenv("TWILIO_STREAM_SID");
-	if (a->sid == NULL || *a->sid == '\0' || strlen(a->sid) > NAME_MAX_LEN ||
-	    strpbrk(a->sid, "\"\\") != NULL)
-		cp_die(CP_EXIT_PERM, "need TWILIO_STREAM_SID: unset, empty or not a SID");
+	if (a->sid == NULL || *a->sid == '\0' ||
+	    strlen(a->sid) > NAME_MAX_LEN || strpbrk(a->sid, "\"\\") != NULL)
+		cp_die(CP_EXIT_PERM,
+		    "need TWILIO_STREAM_SID: unset, empty or not a SID");
 	if (a->evfd < 0 && e != NULL && cp_strtonum(e, 3, 255, &fd) == 0)
 		a->evfd = (int)fd;
 	if (a->evfd >= 0 && cp_setcloexec(a->evfd) < 0)
@@ -506,7 +544,9 @@ configure(struct agent *a)
 int
 main(int argc, char **argv)
 {
-	struct agent a = { .maxbuf = 4 << 20, .grace_s = 5, .evfd = -1, .botin = -1 };
+	struct agent a = {
+		.maxbuf = 4 << 20, .grace_s = 5, .evfd = -1, .botin = -1
+	};
 	int code;
 
 	cp_help(argc, argv, usage);

@@ -36,7 +36,7 @@ static int opt_raw;
 static long long opt_frame = 20, opt_gap = 60000, opt_lag = 1000, opt_buf = 30000;
 static char **cmd;
 
-/* -E: Twilio's non-media events (mark, dtmf, stop) as lines on the command's fd opt_evfd */
+/* -E: Twilio's mark, dtmf and stop messages as lines on the command's fd */
 static long long opt_evfd = -1;
 static int evfd = -1;
 static uint64_t nevdrop;
@@ -351,7 +351,8 @@ static int
 ours(const char *e)
 {
 	static const char *const names[] = { "TWILIO_CALL_SID=", "TWILIO_STREAM_SID=",
-		"TWILIO_ACCOUNT_SID=", "TWILIO_TRACKS=", "TWILIO_START=", "TWILIO_EVENTS_FD=" };
+		"TWILIO_ACCOUNT_SID=", "TWILIO_TRACKS=", "TWILIO_START=",
+		"TWILIO_EVENTS_FD=" };
 	size_t i;
 
 	if (strncmp(e, "TWILIO_", 7) != 0)
@@ -380,8 +381,8 @@ events_pipe(posix_spawn_file_actions_t *fa)
 	evfd = e[1];
 }
 
-/* One event line, whole (<= PIPE_BUF) or not at all: a reader that lags loses lines,
- * counted, and never holds up the call. */
+/* One event line, whole (<= PIPE_BUF) or not at all: a reader that lags loses
+ * lines, counted, and never holds up the call. */
 static void
 event_line(const char *s, size_t len)
 {
@@ -392,8 +393,8 @@ event_line(const char *s, size_t len)
 		return;
 	if (len + 1 > sizeof buf) {
 		nevdrop++;
-		cp_warn("line %llu: event longer than %d bytes not passed to the command",
-		    (unsigned long long)nmsg, PIPE_BUF - 1);
+		cp_warn("line %llu: event longer than %d bytes not passed to "
+		    "the command", (unsigned long long)nmsg, PIPE_BUF - 1);
 		return;
 	}
 	memcpy(buf, s, len);
@@ -405,7 +406,8 @@ event_line(const char *s, size_t len)
 		(void)close(evfd);
 		evfd = -1;
 	} else if (w < 0 && nevdrop++ < WARN_EACH)
-		cp_warnsys("line %llu: event not passed to the command", (unsigned long long)nmsg);
+		cp_warnsys("line %llu: event not passed to the command",
+		    (unsigned long long)nmsg);
 }
 
 static void
@@ -724,7 +726,8 @@ options(int argc, char **argv)
 			break;
 		case 'E':
 			if (cp_strtonum(optarg, 3, 255, &opt_evfd) < 0)
-				cp_die(CP_EXIT_PERM, "bad --events-fd %.40s: want 3..255", optarg);
+				cp_die(CP_EXIT_PERM, "bad --events-fd %.40s: "
+				    "want 3..255", optarg);
 			break;
 		case 'f':
 			if (cp_strtonum(optarg, 1, 1000, &opt_frame) < 0)
@@ -747,7 +750,8 @@ options(int argc, char **argv)
 	if (argc > 0)
 		cmd = argv;
 	if (opt_evfd >= 0 && cmd == NULL)
-		cp_die(CP_EXIT_PERM, "--events-fd needs a command to pass the events to");
+		cp_die(CP_EXIT_PERM,
+		    "--events-fd needs a command to pass the events to");
 }
 
 int
@@ -881,7 +885,8 @@ main(int argc, char **argv)
 	if (!started)
 		cp_warn("no start event: no audio");
 	if (nevdrop)
-		cp_warn("%llu event lines not passed to the command", (unsigned long long)nevdrop);
+		cp_warn("%llu event lines not passed to the command",
+		    (unsigned long long)nevdrop);
 	summary();
 	mix_free(&mx);
 	free(out.ring);

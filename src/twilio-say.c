@@ -1,7 +1,7 @@
-/* twilio-say: audio (or text, through a TTS command) in, what Twilio must receive to
- * play it in a bidirectional Media Stream out: media messages of 8 kHz mu-law, then a
- * mark, one JSON object a line. Sent ahead of real time by a bounded lead only, so a
- * clear takes effect at once and nothing piles up. */
+/* twilio-say: audio (or text, through a TTS command) in, what Twilio must
+ * receive to play it in a bidirectional Media Stream out: media messages of
+ * 8 kHz mu-law, then a mark, one JSON object a line. Sent ahead of real time by
+ * a bounded lead only, so a clear takes effect at once and nothing piles up. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -39,7 +39,7 @@ struct say {
 	int stopped;
 };
 
-/* [A-Za-z0-9] and the few punctuation marks SIDs and names use: nothing to escape */
+/* [A-Za-z0-9] and the punctuation SIDs and names use: nothing to escape */
 static int
 plain(const char *s, const char *extra)
 {
@@ -72,7 +72,8 @@ send_media(struct say *s, const unsigned char *a, size_t n)
 	int k;
 
 	k = snprintf(line, sizeof line,
-	    "{\"event\":\"media\",\"streamSid\":\"%s\",\"media\":{\"payload\":\"", s->sid);
+	    "{\"event\":\"media\",\"streamSid\":\"%s\","
+	    "\"media\":{\"payload\":\"", s->sid);
 	k += (int)b64_encode(a, n, line + k);
 	k += snprintf(line + k, sizeof line - (size_t)k, "\"}}\n");
 	emit(s, line, (size_t)k);
@@ -86,7 +87,8 @@ send_event(struct say *s, const char *event)
 	int k;
 
 	if (strcmp(event, "mark") == 0)
-		k = snprintf(line, sizeof line, "{\"event\":\"mark\",\"streamSid\":\"%s\","
+		k = snprintf(line, sizeof line,
+		    "{\"event\":\"mark\",\"streamSid\":\"%s\","
 		    "\"mark\":{\"name\":\"%s\"}}\n", s->sid, s->mark);
 	else
 		k = snprintf(line, sizeof line,
@@ -94,8 +96,9 @@ send_event(struct say *s, const char *event)
 	emit(s, line, (size_t)k);
 }
 
-/* The converter: sh -c '[TTS |] sox ... -> raw 8 kHz mu-law mono' on a pipe. The text
- * (at most TEXT_MAX bytes) fits in the pipe, so it is written before anything is read. */
+/* The converter: sh -c '[TTS |] sox ... -> raw 8 kHz mu-law mono' on a pipe.
+ * The text (at most TEXT_MAX bytes) fits in the pipe: written before any
+ * reading. */
 static void
 start_conv(struct say *s)
 {
@@ -137,8 +140,10 @@ start_conv(struct say *s)
 	s->errfd = err[0];
 	if (s->text) {
 		(void)close(in[0]);
-		if (cp_writeall(in[1], s->text, strlen(s->text)) < 0 && errno != EPIPE)
-			cp_diesys(CP_EXIT_TEMP, "unable to pass the text to the TTS command");
+		if (cp_writeall(in[1], s->text, strlen(s->text)) < 0 &&
+		    errno != EPIPE)
+			cp_diesys(CP_EXIT_TEMP,
+			    "unable to pass the text to the TTS command");
 		(void)close(in[1]);
 	}
 }
@@ -222,12 +227,14 @@ end_conv(struct say *s)
 		*nl = '\0';
 	while (waitpid(s->child, &st, 0) < 0)
 		if (errno != EINTR)
-			cp_diesys(CP_EXIT_TEMP, "unable to wait for the converter");
+			cp_diesys(CP_EXIT_TEMP,
+			    "unable to wait for the converter");
 	if (s->stopped || (WIFEXITED(st) && WEXITSTATUS(st) == 0))
 		return;
 	cp_die(CP_EXIT_PERM, "unable to convert %s to 8 kHz mu-law%s%s",
 	    s->text ? "the text (TTS command, then sox)" : "stdin (sox)",
-	    msg[0] ? ": " : ": exit status ", msg[0] ? msg : (WIFEXITED(st) ? "non-zero" : "signal"));
+	    msg[0] ? ": " : ": exit status ",
+	    msg[0] ? msg : (WIFEXITED(st) ? "non-zero" : "signal"));
 }
 
 static void
@@ -253,13 +260,15 @@ say(struct say *s)
 	if (!s->raw)
 		end_conv(s);
 	if (s->bytes == 0 && !s->stopped)
-		cp_die(CP_EXIT_PERM, "no audio: %s", s->raw ? "stdin is empty"
-		    : s->text ? "the TTS command wrote none" : "stdin held none");
-	/* interrupted too: the mark closes the utterance for whoever counts them */
+		cp_die(CP_EXIT_PERM, "no audio: %s", s->raw ? "stdin is empty" :
+		    s->text ? "the TTS command wrote none" : "stdin held none");
+	/* interrupted too: the mark closes the utterance for who counts them */
 	send_event(s, "mark");
 	cp_info("%s: %llu.%03llu s of audio in %llu messages, mark %s",
-	    s->stopped ? "interrupted" : "done", (unsigned long long)(s->bytes / 8000),
-	    (unsigned long long)(s->bytes % 8000 / 8), (unsigned long long)s->msgs, s->mark);
+	    s->stopped ? "interrupted" : "done",
+	    (unsigned long long)(s->bytes / 8000),
+	    (unsigned long long)(s->bytes % 8000 / 8),
+	    (unsigned long long)s->msgs, s->mark);
 }
 
 static void
@@ -277,7 +286,8 @@ options(int argc, char **argv, struct say *s)
 			break;
 		case 'l':
 			if (cp_strtonum(optarg, 0, 60000, &s->lead) < 0)
-				cp_die(CP_EXIT_PERM, "bad -l %.40s: want 0..60000 ms", optarg);
+				cp_die(CP_EXIT_PERM,
+				    "bad -l %.40s: want 0..60000 ms", optarg);
 			break;
 		case 'm':
 			s->mark = optarg;
@@ -310,25 +320,32 @@ configure(struct say *s)
 	if (s->sid == NULL)
 		s->sid = getenv("TWILIO_STREAM_SID");
 	if (s->sid == NULL || *s->sid == '\0')
-		cp_die(CP_EXIT_PERM, "need the stream SID: -s or TWILIO_STREAM_SID");
+		cp_die(CP_EXIT_PERM,
+		    "need the stream SID: -s or TWILIO_STREAM_SID");
 	if (!plain(s->sid, "-_"))
-		cp_die(CP_EXIT_PERM, "bad stream SID %.80s: want 1 to %d letters, digits, - or _",
-		    s->sid, NAME_MAX_LEN);
+		cp_die(CP_EXIT_PERM, "bad stream SID %.80s: "
+		    "want 1 to %d letters, digits, - or _", s->sid,
+		    NAME_MAX_LEN);
 	if (s->mark == NULL) {
-		snprintf(s->markbuf, sizeof s->markbuf, "say-%ld", (long)getpid());
+		snprintf(s->markbuf, sizeof s->markbuf, "say-%ld",
+		    (long)getpid());
 		s->mark = s->markbuf;
 	}
 	if (!plain(s->mark, "-_.:"))
-		cp_die(CP_EXIT_PERM, "bad mark name %.80s: want 1 to %d letters, digits, - _ . or :",
-		    s->mark, NAME_MAX_LEN);
+		cp_die(CP_EXIT_PERM, "bad mark name %.80s: "
+		    "want 1 to %d letters, digits, - _ . or :", s->mark,
+		    NAME_MAX_LEN);
 	if (s->text && (*s->text == '\0' || strlen(s->text) > TEXT_MAX))
-		cp_die(CP_EXIT_PERM, "bad -t text: want 1 to %d bytes", TEXT_MAX);
+		cp_die(CP_EXIT_PERM, "bad -t text: want 1 to %d bytes",
+		    TEXT_MAX);
 	if (s->tts == NULL && (s->tts = getenv("TWILIO_SAY_TTS")) == NULL)
 		s->tts = DEFAULT_TTS;
 	if (s->type == NULL)
 		s->type = "wav";
 	if (!plain(s->type, "-_."))
-		cp_die(CP_EXIT_PERM, "bad -f type %.40s: want a sox file type such as wav", s->type);
+		cp_die(CP_EXIT_PERM,
+		    "bad -f type %.40s: want a sox file type such as wav",
+		    s->type);
 	cp_ignore_sigpipe();
 	if ((s->sigfd = cp_sigfd(sigl, 3)) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
