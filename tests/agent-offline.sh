@@ -22,6 +22,19 @@ twilio-mix -E 3 -- sh -c 'cat > /dev/null & cat <&3 | jq -c "[.event, .mark.name
 echo "? $?"
 twilio-mix -E 2 -- true < /dev/null 2>&1; echo "? $?"
 
+case_ "a command that never reads its events: lines dropped and counted, the audio flows"
+{
+	head -n 3 cap.jsonl
+	for i in $(seq 1000); do
+		echo '{"event":"mark","sequenceNumber":"5","streamSid":"'"$S"'","mark":{"name":"mark-'"$i"'-a-longer-name-to-fill-the-pipe-sooner"}}'
+	done
+	tail -n +4 cap.jsonl
+} > many.jsonl
+twilio-mix -E 3 -- sh -c 'exec wc -c' < many.jsonl 2> err
+echo "? $?"
+grep -c 'event not passed to the command: Resource temporarily unavailable' err
+grep -o 'warning: [0-9]* event lines not passed' err | sed -E 's/[0-9]+ event/N event/'
+
 media='{"event":"media","streamSid":"'"$S"'","media":{"payload":"//////////8="}}'
 mark() { echo '{"event":"mark","streamSid":"'"$S"'","mark":{"name":"'"$1"'"}}'; }
 dg() { # TYPE CHANNEL [is_final transcript]
