@@ -2,11 +2,12 @@
 # a scripted Deepgram (tests/bin/dg-script: words the bot understands, at set points of
 # the audio), and a simulated Twilio (tests/bin/twilio-sim) that POSTs nothing itself:
 # the test POSTs the signed voice webhook to /twiml, takes the single-use stream URL from
-# the TwiML, and twilio-sim plays 14 s of caller audio into it in real time, plays back
+# the TwiML, and twilio-sim plays 15 s of caller audio into it in real time, plays back
 # what comes back and echoes marks as Twilio does.
-# Script: 2.0 s SpeechStarted (over the greeting: barge-in), 2.5 s an interim, 3.0 s the
-# final "What are your hours?", 8.0 s the final "Okay, bye." The bot answers the hours,
-# says goodbye, and ends the call once Twilio echoes the goodbye mark.
+# Script: 3.0 s SpeechStarted (over the 4.4 s greeting: barge-in), 3.25 s an
+# interim, 3.5 s the final "What are your hours?", 9.0 s the final "Okay, bye."
+# The bot answers the hours, says goodbye, and ends the call once Twilio echoes
+# the goodbye mark.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/bin/server-lib.sh"
 export TWILIO_AUTH_TOKEN=0123456789abcdef0123456789abcdef
@@ -16,10 +17,10 @@ C=$(sid 71)
 sig() { printf %s "$1" | openssl dgst -sha1 -hmac "$TWILIO_AUTH_TOKEN" -binary | base64; }
 
 cat > script.txt <<'DG'
-2.0 {"type":"SpeechStarted","channel":[0,1],"timestamp":2.0}
-2.5 {"type":"Results","channel_index":[0,1],"start":2.0,"duration":0.5,"is_final":false,"speech_final":false,"channel":{"alternatives":[{"transcript":"what are","confidence":0.9,"words":[]}]}}
-3.0 {"type":"Results","channel_index":[0,1],"start":2.0,"duration":1.0,"is_final":true,"speech_final":true,"channel":{"alternatives":[{"transcript":"What are your hours?","confidence":0.99,"words":[]}]}}
-8.0 {"type":"Results","channel_index":[0,1],"start":7.0,"duration":1.0,"is_final":true,"speech_final":true,"channel":{"alternatives":[{"transcript":"Okay, bye.","confidence":0.99,"words":[]}]}}
+3.0 {"type":"SpeechStarted","channel":[0,1],"timestamp":3.0}
+3.25 {"type":"Results","channel_index":[0,1],"start":3.0,"duration":0.25,"is_final":false,"speech_final":false,"channel":{"alternatives":[{"transcript":"what are","confidence":0.9,"words":[]}]}}
+3.5 {"type":"Results","channel_index":[0,1],"start":3.0,"duration":0.5,"is_final":true,"speech_final":true,"channel":{"alternatives":[{"transcript":"What are your hours?","confidence":0.99,"words":[]}]}}
+9.0 {"type":"Results","channel_index":[0,1],"start":8.0,"duration":1.0,"is_final":true,"speech_final":true,"channel":{"alternatives":[{"transcript":"Okay, bye.","confidence":0.99,"words":[]}]}}
 DG
 dg-script --port-file "$WORK/dg.port" --log "$WORK/dg.log" script.txt 2>> "$WORK/dg.err" &
 SPID=$!
@@ -36,7 +37,7 @@ echo "$url" | sed -E 's|/agent/[0-9a-f]{32}$|/agent/NONCE|'
 path=${url#wss://callpipe.example.com}
 
 case_ "the call: greeting, barge-in, the hours, goodbye, hang-up"
-fake-capture -c "$C" -t inbound -s 14 > cap.jsonl
+fake-capture -c "$C" -t inbound -s 15 > cap.jsonl
 S=$(jq -r 'select(.event == "start") | .streamSid' cap.jsonl)
 twilio-sim -H "X-Twilio-Signature: $(sig "$url")" -r rec.jsonl "ws://127.0.0.1:$PORT$path" < cap.jsonl
 echo "twilio-sim exit $?"
