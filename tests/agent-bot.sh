@@ -39,7 +39,12 @@ path=${url#wss://callpipe.example.com}
 case_ "the call: greeting, barge-in, the hours, goodbye, hang-up"
 fake-capture -c "$C" -t inbound -s 15 > cap.jsonl
 S=$(jq -r 'select(.event == "start") | .streamSid' cap.jsonl)
-twilio-sim -H "X-Twilio-Signature: $(sig "$url")" -r rec.jsonl "ws://127.0.0.1:$PORT$path" < cap.jsonl
+twilio-sim -H "X-Twilio-Signature: $(sig "$url")" -r rec.jsonl "ws://127.0.0.1:$PORT$path" < cap.jsonl &
+SIM=$!
+# someone watches the bot call live, as any call
+waitfor 10 live "$C" && subscribe -Hn "$C" > watched.jsonl 2> sub.err &
+SUB=$!
+waitexit 60 $SIM
 echo "twilio-sim exit $?"
 echo "messages Twilio would flag: $(jq -s 'map(select(.bad)) | length' rec.jsonl)"
 echo "first message: $(jq -rs '.[0].msg.event' rec.jsonl); streamSids: $(jq -r 'select(.msg) | .msg.streamSid == "'"$S"'"' rec.jsonl | sort -u)"
@@ -65,5 +70,7 @@ grep -o 'twilio-agent: info: the bot exited with status [0-9]*' "$WORK/pipeline.
 grep -c 'twilio-agent: info: barge-in (SpeechStarted)' "$WORK/pipeline.log"
 grep -o 'twilio-agent: info: the bot is done: ending the stream' "$WORK/pipeline.log"
 summary "$(calldir "$C")/log.jsonl"
+waitexit 20 $SUB
+same watched.jsonl "$(calldir "$C")/log.jsonl"
 waitfor 10 noprocs && echo "no processes left"
 stop_pipeline
