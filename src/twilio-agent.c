@@ -14,8 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
+#include "barge.h"
 #include "cp.h"
 
 extern char **environ;
@@ -48,11 +47,7 @@ struct agent {
 	int outdead;
 	int64_t deadline;            /* ms: when to stop the bot (0: never) */
 	int termsent;
-	/* the bot's audio at Twilio */
-	char lastmark[NAME_MAX_LEN + 1];
-	int waitmark;                /* the last mark sent is not echoed yet */
-	int fresh;                   /* media sent since the last mark */
-	int muted;                   /* barge-in: no media until mark/clear */
+	struct barge b;              /* the bot's audio at Twilio */
 	/* counters */
 	uint64_t nbarge, nbad, ndrop, nmuted, nsent;
 };
@@ -105,7 +100,7 @@ flush_bot(struct agent *a)
 	}
 }
 
-/* ---- to Twilio ---- */
+/* ---- to Twilio, and barge-in (rules in barge.c) ---- */
 
 static void
 totwilio(struct agent *a, const char *s, size_t n)
@@ -129,130 +124,49 @@ bargein(struct agent *a, const char *trigger)
 	n = snprintf(line, sizeof line,
 	    "{\"event\":\"clear\",\"streamSid\":\"%s\"}", a->sid);
 	totwilio(a, line, (size_t)n);
-	a->waitmark = a->fresh = 0;
-	a->muted = 1;
 	a->nbarge++;
 	n = snprintf(line, sizeof line,
 	    "{\"type\":\"callpipe.bargein\",\"trigger\":\"%s\","
-	    "\"mark\":\"%s\"}", trigger, a->lastmark);
+	    "\"mark\":\"%s\"}", trigger, a->b.lastmark);
 	tobot(a, line, (size_t)n);
 	cp_info("barge-in (%s): clear sent, the bot told", trigger);
 }
 
-/* ---- Deepgram messages: the caller speaking over the bot is a barge-in */
-
-static int
-onchannel(const cJSON *m, const char *key, long long chan)
-{
-	const cJSON *c = cJSON_GetArrayItem(
-	    cJSON_GetObjectItemCaseSensitive(m, key), 0);
-
-	return cJSON_IsNumber(c) && c->valuedouble == (double)chan;
-}
-
-static const char *
-speech(const cJSON *m, long long chan)
-{
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "type"), *alt, *tr;
-
-	if (!cJSON_IsString(t))
-		return NULL;
-	if (strcmp(t->valuestring, "SpeechStarted") == 0)
-		return onchannel(m, "channel", chan) ? "SpeechStarted" : NULL;
-	if (strcmp(t->valuestring, "Results") != 0 ||
-	    !onchannel(m, "channel_index", chan) ||
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "is_final")))
-		return NULL;
-	alt = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(m, "channel"), "alternatives"), 0);
-	tr = cJSON_GetObjectItemCaseSensitive(alt, "transcript");
-	if (!cJSON_IsString(tr) ||
-	    tr->valuestring[strspn(tr->valuestring, " ")] == '\0')
-		return NULL;
-	return "interim";
-}
-
+/* A Deepgram message: a clear first if the caller speaks over the bot. */
 static void
 dg_line(struct agent *a, const char *s, size_t n)
 {
-	cJSON *m;
-	const char *why;
+	const char *why = barge_dg(&a->b, s, n);
 
-	/* only while the bot's audio plays: a clear first, then the bot */
-	if (a->waitmark || a->fresh) {
-		if ((m = cJSON_ParseWithLength(s, n)) != NULL) {
-			if ((why = speech(m, a->chan)) != NULL)
-				bargein(a, why);
-			cJSON_Delete(m);
-		}
-	}
+	if (why != NULL)
+		bargein(a, why);
 	tobot(a, s, n);
 }
 
-/* ---- Twilio's events: a mark echo: the bot's audio played, or was cleared */
-
-static const char *
-markname(const cJSON *m)
-{
-	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(m, "mark"), "name");
-
-	return cJSON_IsString(nm) ? nm->valuestring : NULL;
-}
-
+/* A Twilio event: a mark echo says the bot's audio played, or was cleared. */
 static void
 ev_line(struct agent *a, const char *s, size_t n)
 {
-	cJSON *m = cJSON_ParseWithLength(s, n);
-	const char *nm = m ? markname(m) : NULL;
-
-	if (nm != NULL && strcmp(nm, a->lastmark) == 0)
-		a->waitmark = 0;
-	cJSON_Delete(m);
+	barge_event(&a->b, s, n);
 	tobot(a, s, n);
 }
 
-/* ---- the bot's output: Twilio messages for this stream only ---- */
-
+/* The bot's output: Twilio messages for this stream only. */
 static void
 bot_line(struct agent *a, const char *s, size_t n)
 {
-	cJSON *m = cJSON_ParseWithLength(s, n);
-	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(m, "event");
-	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(m, "streamSid");
-	const char *e = cJSON_IsString(ev) ? ev->valuestring : "", *nm;
+	const char *why = NULL;
 
-	if (!cJSON_IsObject(m) || !cJSON_IsString(sid))
-		bad(a, "bot line skipped: %s",
-		    "not a Twilio message (JSON with event, streamSid)");
-	else if (strcmp(sid->valuestring, a->sid) != 0)
-		bad(a, "bot line skipped: streamSid is not this stream's "
-		    "(%.64s)", a->sid);
-	else if (strcmp(e, "media") == 0) {
-		if (a->muted)
-			a->nmuted++;
-		else {
-			a->fresh = 1;
-			totwilio(a, s, n);
-		}
-	} else if (strcmp(e, "mark") == 0) {
-		if ((nm = markname(m)) == NULL || strlen(nm) > NAME_MAX_LEN)
-			bad(a, "bot line skipped: %s",
-			    "mark without a name (at most 64 bytes)");
-		else {
-			/* a mark after no new audio covers nothing */
-			a->waitmark = a->waitmark || a->fresh;
-			a->fresh = a->muted = 0;
-			snprintf(a->lastmark, sizeof a->lastmark, "%s", nm);
-			totwilio(a, s, n);
-		}
-	} else if (strcmp(e, "clear") == 0) {
-		a->waitmark = a->fresh = a->muted = 0;
+	switch (barge_bot(&a->b, s, n, a->sid, &why)) {
+	case BARGE_SEND:
 		totwilio(a, s, n);
-	} else
-		bad(a, "bot line skipped: event %.40s is not media, mark or "
-		    "clear", e);
-	cJSON_Delete(m);
+		break;
+	case BARGE_MUTED:
+		a->nmuted++;
+		break;
+	default:
+		bad(a, "bot line skipped: %s", why);
+	}
 }
 
 /* ---- the loop ---- */
@@ -520,6 +434,7 @@ configure(struct agent *a)
 	const char *e = getenv("TWILIO_EVENTS_FD");
 	long long fd;
 
+	barge_init(&a->b, (long)a->chan);
 	a->sid = getenv("TWILIO_STREAM_SID");
 	if (a->sid == NULL || *a->sid == '\0' ||
 	    strlen(a->sid) > NAME_MAX_LEN || strpbrk(a->sid, "\"\\") != NULL)
