@@ -42,8 +42,8 @@ struct agent {
 	int botst, botdone;
 	struct linebuf in[IN_N];
 	int eof[IN_N];
-	char *q;                     /* lines for the bot, not yet taken */
-	size_t qlen;
+	char *q;                     /* lines for the bot: q[qoff..qlen) */
+	size_t qoff, qlen;
 	int outdead;
 	int64_t deadline;            /* ms: when to stop the bot (0: never) */
 	int termsent;
@@ -66,10 +66,15 @@ tobot(struct agent *a, const char *s, size_t n)
 {
 	if (a->botin < 0)
 		return;
+	if (n + 1 > (size_t)a->maxbuf - a->qlen && a->qoff > 0) {
+		memmove(a->q, a->q + a->qoff, a->qlen - a->qoff);
+		a->qlen -= a->qoff;
+		a->qoff = 0;
+	}
 	if (n + 1 > (size_t)a->maxbuf - a->qlen) {
 		if (a->ndrop++ < WARN_EACH)
 			cp_warn("the bot is %zu bytes behind: a line for it "
-			    "dropped", a->qlen);
+			    "dropped", a->qlen - a->qoff);
 		return;
 	}
 	memcpy(a->q + a->qlen, s, n);
@@ -82,8 +87,8 @@ flush_bot(struct agent *a)
 {
 	ssize_t w;
 
-	while (a->botin >= 0 && a->qlen > 0) {
-		w = write(a->botin, a->q, a->qlen);
+	while (a->botin >= 0 && a->qoff < a->qlen) {
+		w = write(a->botin, a->q + a->qoff, a->qlen - a->qoff);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno == EAGAIN)
@@ -92,12 +97,13 @@ flush_bot(struct agent *a)
 			cp_warn("the bot closed its input: no more lines");
 			(void)close(a->botin);
 			a->botin = -1;
-			a->qlen = 0;
+			a->qoff = a->qlen = 0;
 			return;
 		}
-		memmove(a->q, a->q + w, a->qlen - (size_t)w);
-		a->qlen -= (size_t)w;
+		a->qoff += (size_t)w;
 	}
+	if (a->qoff == a->qlen)
+		a->qoff = a->qlen = 0;
 }
 
 /* ---- to Twilio, and barge-in (rules in barge.c) ---- */
