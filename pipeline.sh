@@ -141,7 +141,7 @@ config_tools() {
 	if [ -d "$here/endpoints" ]; then share=$here
 	elif [ -d "$here/../share/callpipe/endpoints" ]; then share=$(cd "$here/../share/callpipe" && pwd)
 	else die "unable to find the endpoints folder next to $0 or in $here/../share/callpipe"; fi
-	for f in endpoints/twilio endpoints/client cgi/health; do
+	for f in endpoints/twilio endpoints/client endpoints/agent cgi/health cgi/twiml; do
 		[ -x "$share/$f" ] || die "missing or not executable: $share/$f"
 	done
 }
@@ -170,12 +170,27 @@ config_auth() {
 	esac
 }
 
+# Talking back (/twiml, /agent): the bot command, a number to dial for listen-only
+# calls, and <Parameter>s for the streams /twiml returns.
+config_bot() {
+	case ${CALLPIPE_BOT:-} in *[[:cntrl:]]*) die "CALLPIPE_BOT contains control characters" ;; esac
+	case ${CALLPIPE_DIAL:-} in *[!+0-9A-Za-z@:._-]*) die "CALLPIPE_DIAL must be a phone number or SIP address, not '$CALLPIPE_DIAL'" ;; esac
+	for _p in ${CALLPIPE_STREAM_PARAMS:-}; do
+		case $_p in
+		*=*=* | =* | *[!A-Za-z0-9._:=-]*) die "CALLPIPE_STREAM_PARAMS: want name=value words of letters, digits and . _ : -, not '$_p'" ;;
+		*=*) ;;
+		*) die "CALLPIPE_STREAM_PARAMS: want name=value words, not '$_p'" ;;
+		esac
+	done
+}
+
 config() {
 	config_listen
 	config_deepgram
 	config_limits
 	config_tools
 	config_auth
+	config_bot
 	dir=${CALLPIPE_DIR:-${XDG_STATE_HOME:-${HOME:-/nonexistent}/.local/state}/callpipe}
 	case $dir in /*) ;; *) dir=$(pwd)/$dir ;; esac
 	case $dir in *[[:cntrl:]]*) die "CALLPIPE_DIR contains control characters" ;; esac
@@ -238,8 +253,16 @@ state() {
 	# $run/health.conf, one folder above the CGI folder made here for this run.
 	rm -rf "$run/cgi" "$run/draining"
 	: >"$run/failures" || dietemp "unable to write $run/failures"
-	mkdir "$run/cgi" && cp "$share/cgi/health" "$run/cgi/health" && chmod 0755 "$run/cgi/health" ||
+	mkdir "$run/cgi" && cp "$share/cgi/health" "$run/cgi/health" && chmod 0755 "$run/cgi/health" &&
+		cp "$share/cgi/twiml" "$run/cgi/twiml" && chmod 0755 "$run/cgi/twiml" ||
 		dietemp "unable to prepare $run/cgi"
+	# /twiml's settings, the auth token among them: mode 600 (umask 077), this user only.
+	printf 'dir=%s\npublic=%s\ntoken=%s\nbot=%s\ndial=%s\nparams=%s\n' "$dir" \
+		"${CALLPIPE_PUBLIC_URL:-}" "${TWILIO_AUTH_TOKEN:-}" \
+		"$([ -n "${CALLPIPE_BOT:-}" ] && echo 1)" "${CALLPIPE_DIAL:-}" \
+		"${CALLPIPE_STREAM_PARAMS:-}" >"$run/twiml.conf.tmp" &&
+		mv -f "$run/twiml.conf.tmp" "$run/twiml.conf" ||
+		dietemp "unable to write $run/twiml.conf"
 	printf 'dir=%s\nbin=%s\nstarted=%s\npid=%s\n' "$dir" "$bindir" "$(date +%s)" "$$" \
 		>"$run/health.conf.tmp" && mv -f "$run/health.conf.tmp" "$run/health.conf" ||
 		dietemp "unable to write $run/health.conf"
@@ -403,7 +426,8 @@ drain() {
 	kill -TERM "$tickpid" 2>/dev/null
 	stop_log
 	rm -rf "$run/draining" "$run/websocketd.pid" "$run/logfilter.pid" "$run/log.fifo" \
-		"$run/calls.fifo" "$run/cgi" "$run/health.conf" "$run/failures"
+		"$run/calls.fifo" "$run/cgi" "$run/health.conf" "$run/failures" \
+		"$run/twiml.conf"
 	log info "stopped ($n live calls left)"
 }
 

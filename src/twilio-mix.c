@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -24,8 +25,9 @@
 extern char **environ;
 
 static const char usage[] =
-    "twilio-mix [-r] [-b max-buffer-ms] [-f frame-ms] [-g max-gap-ms] [-l max-lag-ms] "
-    "[-M media-timeout] [-T start-timeout] [--] [command [arg ...]]";
+    "twilio-mix [-r] [-b max-buffer-ms] [-E fd] [-f frame-ms] [-g max-gap-ms] "
+    "[-l max-lag-ms] [-M media-timeout] [-T start-timeout] [--] "
+    "[command [arg ...]]";
 
 #define LINE_MAX_BYTES 65536   /* longer lines are discarded as they stream by */
 #define STDOUT_RING (1 << 20)  /* batch size for stdout */
@@ -38,6 +40,11 @@ static int opt_raw;
 static long long opt_frame = 20, opt_gap = 60000, opt_lag = 1000, opt_buf = 30000;
 static long long opt_startwait, opt_mediawait; /* seconds, 0 = wait for ever */
 static char **cmd;
+
+/* -E: Twilio's mark, dtmf and stop messages as lines on the command's fd */
+static long long opt_evfd = -1;
+static int evfd = -1;
+static uint64_t nevdrop;
 
 /* input */
 static struct linebuf lb;
@@ -337,6 +344,9 @@ close_out(void)
 		return;
 	(void)close(out.fd);
 	out.closed = 1;
+	if (evfd >= 0)
+		(void)close(evfd);
+	evfd = -1;
 }
 
 /* stdout a regular file: write the real lengths into the header. */
@@ -380,7 +390,8 @@ static int
 ours(const char *e)
 {
 	static const char *const names[] = { "TWILIO_CALL_SID=", "TWILIO_STREAM_SID=",
-		"TWILIO_ACCOUNT_SID=", "TWILIO_TRACKS=", "TWILIO_START=" };
+		"TWILIO_ACCOUNT_SID=", "TWILIO_TRACKS=", "TWILIO_START=",
+		"TWILIO_EVENTS_FD=" };
 	size_t i;
 
 	if (strncmp(e, "TWILIO_", 7) != 0)
@@ -391,6 +402,51 @@ ours(const char *e)
 		if (strncmp(e, names[i], strlen(names[i])) == 0)
 			return 1;
 	return 0;
+}
+
+/* -E: the read end goes to the command as fd opt_evfd; ours is non-blocking. */
+static int evpipe_r = -1;
+
+static void
+events_pipe(posix_spawn_file_actions_t *fa)
+{
+	int e[2];
+
+	if (pipe(e) < 0 || cp_setcloexec(e[0]) < 0 || cp_setcloexec(e[1]) < 0 ||
+	    cp_setnonblock(e[1], 1) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to create the events pipe");
+	(void)posix_spawn_file_actions_adddup2(fa, e[0], (int)opt_evfd);
+	evpipe_r = e[0];
+	evfd = e[1];
+}
+
+/* One event line, whole (<= PIPE_BUF) or not at all: a reader that lags loses
+ * lines, counted, and never holds up the call. */
+static void
+event_line(const char *s, size_t len)
+{
+	static char buf[PIPE_BUF];
+	ssize_t w;
+
+	if (evfd < 0)
+		return;
+	if (len + 1 > sizeof buf) {
+		nevdrop++;
+		cp_warn("line %llu: event longer than %d bytes not passed to "
+		    "the command", (unsigned long long)nmsg, PIPE_BUF - 1);
+		return;
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\n';
+	do
+		w = write(evfd, buf, len + 1);
+	while (w < 0 && errno == EINTR);
+	if (w < 0 && errno == EPIPE) {
+		(void)close(evfd);
+		evfd = -1;
+	} else if (w < 0 && nevdrop++ < WARN_EACH)
+		cp_warnsys("line %llu: event not passed to the command",
+		    (unsigned long long)nmsg);
 }
 
 static void
@@ -405,7 +461,7 @@ spawn(const struct tw_msg *m, const char *tracks)
 
 	for (ne = 0; environ && environ[ne]; ne++)
 		;
-	envp = calloc(ne + 6 + m->nparams, sizeof *envp);
+	envp = calloc(ne + 7 + m->nparams, sizeof *envp);
 	if (envp == NULL)
 		cp_diesys(CP_EXIT_TEMP, "unable to build the environment");
 	for (i = 0; i < ne; i++)
@@ -423,6 +479,12 @@ spawn(const struct tw_msg *m, const char *tracks)
 	else if (quota(W_ENV))
 		cp_warn("start: event too large to pass on (%zu bytes as "
 		    "JSON): TWILIO_START left out", strlen(m->start_json));
+	if (opt_evfd >= 0) {
+		char num[24];
+
+		snprintf(num, sizeof num, "%lld", opt_evfd);
+		envp[n++] = envstr("TWILIO_EVENTS_FD", num);
+	}
 	for (i = 0; i < m->nparams; i++) {
 		const char *s = m->params[i].name;
 		size_t len = strlen(s), first = n;
@@ -475,6 +537,8 @@ spawn(const struct tw_msg *m, const char *tracks)
 	if (posix_spawn_file_actions_init(&fa) != 0 || posix_spawnattr_init(&sa) != 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up posix_spawn");
 	(void)posix_spawn_file_actions_adddup2(&fa, p[0], 0);
+	if (opt_evfd >= 0)
+		events_pipe(&fa);
 	sigemptyset(&def);
 	sigaddset(&def, SIGPIPE);
 	sigaddset(&def, SIGINT);
@@ -496,6 +560,8 @@ spawn(const struct tw_msg *m, const char *tracks)
 		cp_diesys(rc == ENOENT ? CP_EXIT_NOTFOUND : CP_EXIT_NOEXEC, "unable to run %.200s", cmd[0]);
 	}
 	(void)close(p[0]);
+	if (opt_evfd >= 0)
+		(void)close(evpipe_r);
 	out.fd = p[1];
 	out.pipe = 1;
 	if (cp_setnonblock(out.fd, 1) < 0)
@@ -682,7 +748,12 @@ line(const char *s, size_t len)
 	case TW_START:
 		start(&m);
 		break;
+	case TW_MARK:
+	case TW_DTMF:
+		event_line(s, len);
+		break;
 	case TW_STOP:
+		event_line(s, len);
 		stopped = 1;
 		finish();
 		break;
@@ -724,6 +795,7 @@ options(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "raw", no_argument, NULL, 'r' },
+		{ "events-fd", required_argument, NULL, 'E' },
 		{ "max-buffer-ms", required_argument, NULL, 'b' },
 		{ "frame-ms", required_argument, NULL, 'f' },
 		{ "max-gap-ms", required_argument, NULL, 'g' },
@@ -734,7 +806,7 @@ options(int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+rb:f:g:l:M:T:", lo, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+rb:E:f:g:l:M:T:", lo, NULL)) !=
 	    -1) {
 		switch (c) {
 		case 'r':
@@ -743,6 +815,11 @@ options(int argc, char **argv)
 		case 'b':
 			if (cp_strtonum(optarg, 1, 3600000, &opt_buf) < 0)
 				cp_die(CP_EXIT_PERM, "bad --max-buffer-ms %.40s: want 1..3600000", optarg);
+			break;
+		case 'E':
+			if (cp_strtonum(optarg, 3, 255, &opt_evfd) < 0)
+				cp_die(CP_EXIT_PERM, "bad --events-fd %.40s: "
+				    "want 3..255", optarg);
 			break;
 		case 'f':
 			if (cp_strtonum(optarg, 1, 1000, &opt_frame) < 0)
@@ -774,6 +851,9 @@ options(int argc, char **argv)
 	argv += optind;
 	if (argc > 0)
 		cmd = argv;
+	if (opt_evfd >= 0 && cmd == NULL)
+		cp_die(CP_EXIT_PERM,
+		    "--events-fd needs a command to pass the events to");
 }
 
 int
@@ -916,6 +996,9 @@ main(int argc, char **argv)
 		tw_free();
 		return CP_EXIT_NEG;
 	}
+	if (nevdrop)
+		cp_warn("%llu event lines not passed to the command",
+		    (unsigned long long)nevdrop);
 	summary();
 	if (timedout && code == CP_EXIT_OK)
 		code = CP_EXIT_NEG;
