@@ -263,7 +263,8 @@ state() {
 		"${CALLPIPE_STREAM_PARAMS:-}" >"$run/twiml.conf.tmp" &&
 		mv -f "$run/twiml.conf.tmp" "$run/twiml.conf" ||
 		dietemp "unable to write $run/twiml.conf"
-	printf 'dir=%s\nbin=%s\nstarted=%s\npid=%s\n' "$dir" "$bindir" "$(date +%s)" "$$" \
+	printf 'dir=%s\nbin=%s\nstarted=%s\npid=%s\ngrace=%s\n' "$dir" "$bindir" \
+		"$(date +%s)" "$$" "${CALLPIPE_CALL_GRACE_SECONDS:-}" \
 		>"$run/health.conf.tmp" && mv -f "$run/health.conf.tmp" "$run/health.conf" ||
 		dietemp "unable to write $run/health.conf"
 }
