@@ -15,6 +15,7 @@ void
 dg_state_init(struct dg_state *st, unsigned nch)
 {
 	memset(st, 0, sizeof *st);
+	st->heard = -1;
 	st->nch = nch < 1 ? 1 : nch > DG_MAXCH ? DG_MAXCH : nch;
 }
 
@@ -120,62 +121,109 @@ chanpair(const cJSON *a, int *c, int *n)
 		*n = (int)x->valuedouble;
 }
 
-/* Removes the words whose middle (shifted) lies at or before cut, rebuilds transcript. */
+/* Appends word w's text (punctuated_word, else word) to t, space-separated. */
+static int
+addword(const cJSON *w, char **t, size_t *len, size_t *cap)
+{
+	const cJSON *pw = cJSON_GetObjectItemCaseSensitive(w, "punctuated_word");
+	size_t wl;
+
+	if (!cJSON_IsString(pw))
+		pw = cJSON_GetObjectItemCaseSensitive(w, "word");
+	if (!cJSON_IsString(pw) || pw->valuestring == NULL)
+		return 0;
+	wl = strlen(pw->valuestring);
+	if (*len + wl + 2 > *cap) {
+		size_t c = (*len + wl + 2) * 2;
+		char *p = realloc(*t, c);
+
+		if (p == NULL)
+			return -1;
+		*t = p;
+		*cap = c;
+	}
+	if (*len)
+		(*t)[(*len)++] = ' ';
+	memcpy(*t + *len, pw->valuestring, wl);
+	*len += wl;
+	(*t)[*len] = '\0';
+	return 0;
+}
+
+/* Moves entities[].start_word/end_word (end exclusive) to the kept words: map[i] is
+ * the new index of old word i, -1 if cut. An entity that touches a cut word, or
+ * indexes no kept word, is removed. */
+static void
+fixentities(cJSON *alt, const int *map, int nold, int nnew)
+{
+	cJSON *ents = cJSON_GetObjectItemCaseSensitive(alt, "entities"), *e, *next;
+
+	if (!cJSON_IsArray(ents))
+		return;
+	for (e = ents->child; e; e = next) {
+		cJSON *sw = cJSON_GetObjectItemCaseSensitive(e, "start_word");
+		cJSON *ew = cJSON_GetObjectItemCaseSensitive(e, "end_word");
+		double a, b;
+		int ok;
+
+		next = e->next;
+		a = cJSON_IsNumber(sw) ? sw->valuedouble : -1;
+		b = cJSON_IsNumber(ew) ? ew->valuedouble : -1;
+		ok = a >= 0 && a == floor(a) && b == floor(b) && a < b && b <= nold;
+		ok = ok && map[(int)a] >= 0 && map[(int)b - 1] >= 0 &&
+		    map[(int)b - 1] - map[(int)a] == (int)b - 1 - (int)a &&
+		    map[(int)b - 1] < nnew;
+		if (!ok) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(ents, e));
+			continue;
+		}
+		cJSON_SetNumberValue(sw, map[(int)a]);
+		cJSON_SetNumberValue(ew, map[(int)b - 1] + 1);
+	}
+}
+
+/* Removes the words whose middle (shifted) lies at or before cut, rebuilds the
+ * transcript and moves the entities to the kept words. */
 static int
 cutwords(cJSON *alt, double shift, double cut)
 {
-	cJSON *words = cJSON_GetObjectItemCaseSensitive(alt, "words"), *w, *next;
+	cJSON *words = cJSON_GetObjectItemCaseSensitive(alt, "words"), *w, *next, *tr;
 	size_t len = 0, cap = 0;
 	char *t = NULL;
+	int *map, nold, nnew = 0, i = 0;
 
 	if (!cJSON_IsArray(words))
 		return 0;
-	for (w = words->child; w; w = next) {
+	nold = cJSON_GetArraySize(words);
+	map = malloc(((size_t)nold + 1) * sizeof *map);
+	if (map == NULL)
+		return -1;
+	for (w = words->child; w; w = next, i++) {
 		double s, e;
 
 		next = w->next;
 		if (num(w, "start", &s) && num(w, "end", &e) && (s + e) / 2 + shift <= cut) {
+			map[i] = -1;
 			cJSON_Delete(cJSON_DetachItemViaPointer(words, w));
 			continue;
 		}
-		{
-			const cJSON *pw = cJSON_GetObjectItemCaseSensitive(w, "punctuated_word");
-			const char *ws;
-			size_t wl;
-
-			if (!cJSON_IsString(pw))
-				pw = cJSON_GetObjectItemCaseSensitive(w, "word");
-			if (!cJSON_IsString(pw) || pw->valuestring == NULL)
-				continue;
-			ws = pw->valuestring;
-			wl = strlen(ws);
-			if (len + wl + 2 > cap) {
-				char *p;
-				cap = (len + wl + 2) * 2;
-				p = realloc(t, cap);
-				if (p == NULL) {
-					free(t);
-					return -1;
-				}
-				t = p;
-			}
-			if (len)
-				t[len++] = ' ';
-			memcpy(t + len, ws, wl);
-			len += wl;
-			t[len] = '\0';
+		map[i] = nnew++;
+		if (addword(w, &t, &len, &cap) < 0) {
+			free(map);
+			free(t);
+			return -1;
 		}
 	}
-	{
-		cJSON *tr = cJSON_CreateString(t ? t : "");
-		free(t);
-		if (tr == NULL)
-			return -1;
-		if (cJSON_GetObjectItemCaseSensitive(alt, "transcript"))
-			cJSON_ReplaceItemInObjectCaseSensitive(alt, "transcript", tr);
-		else
-			cJSON_AddItemToObject(alt, "transcript", tr);
-	}
+	fixentities(alt, map, nold, nnew);
+	free(map);
+	tr = cJSON_CreateString(t ? t : "");
+	free(t);
+	if (tr == NULL)
+		return -1;
+	if (cJSON_GetObjectItemCaseSensitive(alt, "transcript"))
+		cJSON_ReplaceItemInObjectCaseSensitive(alt, "transcript", tr);
+	else
+		cJSON_AddItemToObject(alt, "transcript", tr);
 	return 0;
 }
 
@@ -470,6 +518,15 @@ dg_json_check(const char *msg, size_t len, int *ws)
 	}
 }
 
+/* Times a Result cannot have: negative, or ending past the audio sent so far. */
+static int
+implausible(const struct dg_state *st, double start, double dur, double end)
+{
+	if (start < -DG_EPS || dur < 0)
+		return 1;
+	return st->heard >= 0 && end > st->heard + DG_SLACK;
+}
+
 int
 dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg_out *out)
 {
@@ -527,6 +584,13 @@ dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg
 		s = start + shift;
 		e = s + dur;
 		out->end = e;
+		if (havestart && implausible(st, start, dur, e)) {
+			/* a final far beyond the audio would silence its channel for good */
+			out->action = DG_DROP;
+			out->why = "result times outside the audio sent";
+			st->implausible++;
+			break;
+		}
 		fe = c >= 0 ? st->final_end[c] : 0;
 		if (c >= 0 && havestart && e <= fe + DG_EPS) {
 			out->action = DG_DROP;
@@ -563,7 +627,7 @@ dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg
 		}
 		if (out->is_final && c >= 0) {
 			st->finals++;
-			if (e > st->final_end[c])
+			if (havestart && e > st->final_end[c])
 				st->final_end[c] = e;
 		}
 		break;
