@@ -14,8 +14,12 @@
 void
 dg_state_init(struct dg_state *st, unsigned nch)
 {
+	unsigned c;
+
 	memset(st, 0, sizeof *st);
 	st->heard = -1;
+	for (c = 0; c < DG_MAXCH; c++)
+		st->ue_end[c] = st->ss_end[c] = -1;
 	st->nch = nch < 1 ? 1 : nch > DG_MAXCH ? DG_MAXCH : nch;
 }
 
@@ -637,15 +641,22 @@ dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg
 		const char *k = out->type == DGT_UTTERANCE_END ? "last_word_end" : "timestamp";
 		double v;
 
+		double *hw;
+
 		chanpair(cJSON_GetObjectItemCaseSensitive(root, "channel"), &c, &n);
-		/* an earlier connection reported events up to there already */
+		hw = c < 0 ? NULL : out->type == DGT_UTTERANCE_END ? &st->ue_end[c] :
+		    &st->ss_end[c];
+		/* an earlier connection reported events up to there already: up to its
+		 * replay point, and each event at or before the last one delivered */
 		if (c >= 0 && num(root, k, &v) && st->conns > 1 &&
-		    v + shift <= st->replay_end[c] + DG_EPS) {
+		    (v + shift <= st->replay_end[c] + DG_EPS || v + shift <= *hw + DG_EPS)) {
 			out->action = DG_DROP;
 			out->why = "event for replayed audio";
 			st->events_dropped++;
 			break;
 		}
+		if (c >= 0 && num(root, k, &v) && v + shift > *hw)
+			*hw = v + shift;
 		if (shift != 0 && (r = shiftkey(root, k, shift)) > 0)
 			rewrite = 1;
 		break;

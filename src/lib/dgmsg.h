@@ -18,7 +18,8 @@
  * An UtteranceEnd whose last_word_end is at or before the channel's final end as it was
  * when the connection opened (dg_newconn), and a SpeechStarted whose timestamp is
  * strictly before it, describe replayed audio that an earlier connection reported
- * already: dropped. (If the previous connection
+ * already: dropped; so is, after a reconnect, an event at or before the last one of
+ * its type delivered for its channel. (If the previous connection
  * died between a final and its UtteranceEnd, that UtteranceEnd is lost, never doubled.)
  *
  * Plausibility: a Result with a negative start or duration, or (when the caller sets
@@ -61,6 +62,8 @@ enum {
 struct dg_state {
 	double final_end[DG_MAXCH]; /* absolute end of the last delivered final, 0 if none */
 	double replay_end[DG_MAXCH]; /* final_end when the current connection opened */
+	double ue_end[DG_MAXCH];    /* last UtteranceEnd last_word_end delivered, -1 none */
+	double ss_end[DG_MAXCH];    /* last SpeechStarted timestamp delivered, -1 none */
 	unsigned nch;               /* channels that results are tracked for (>= 1) */
 	unsigned conns;             /* dg_newconn calls */
 	double heard;               /* absolute seconds of audio sent on this connection;

@@ -113,8 +113,8 @@ main(void)
 	/* UtteranceEnd and SpeechStarted shifted; Metadata untouched */
 	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":1.0}", 1.0, &o) == DG_REWRITE);
 	CHECK(strcmp(got, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":2.0}") == 0 && o.channel == 1);
-	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":0.25}", 10, &o) == DG_REWRITE);
-	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":10.25}") == 0);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[1,2],\"timestamp\":0.25}", 10, &o) == DG_REWRITE);
+	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[1,2],\"timestamp\":10.25}") == 0);
 	/* events for replayed audio that the first connection reported: dropped */
 	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[0,2],\"last_word_end\":1.0}", 1.0, &o) == DG_DROP);
 	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":0.5}", 1.0, &o) == DG_DROP);
@@ -122,6 +122,13 @@ main(void)
 	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":1.5}", 1.0, &o) == DG_REWRITE);
 	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":2.5}") == 0);
 	CHECK(st.events_dropped == 3);
+	/* after a reconnect, an event at or before the last one delivered is a repeat */
+	dg_newconn(&st);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":4.0}", 1.0, &o) == DG_REWRITE);
+	dg_newconn(&st); /* replays from 4.0 again: 5.0 was delivered after it */
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":4.0}", 1.0, &o) == DG_DROP);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":4.1}", 1.0, &o) == DG_REWRITE);
+	CHECK(st.events_dropped == 4);
 	CHECK(run(&st, "{\"type\":\"Metadata\",\"duration\":3.0,\"channels\":2}", 1.0, &o) == DG_PASS);
 	CHECK(o.type == DGT_METADATA);
 	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":5.0}", 0, &o) == DG_PASS);
