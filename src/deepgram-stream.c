@@ -914,9 +914,9 @@ pump(struct dgs *d, int64_t now)
 	}
 }
 
-/* A Deepgram that stopped reading (a frame stuck in flight, no byte out and no
- * message in for stall-timeout) is replaced, not left to TCP's retransmission
- * timeout of many minutes. */
+/* A Deepgram that stopped reading (a frame stuck in flight, or the last results
+ * owed after CloseStream, with no byte out and no message in for stall-timeout) is
+ * replaced, not left to TCP's retransmission timeout of many minutes. */
 static void
 check_stall(struct dgs *d, int64_t now)
 {
@@ -929,13 +929,13 @@ check_stall(struct dgs *d, int64_t now)
 		c->out_seen = out;
 		c->last_progress = now;
 	}
-	if (wsc_idle(c->ws))
-		return;
+	if (wsc_idle(c->ws) && c->state != C_CLOSING)
+		return; /* nothing waits to go out, and nothing is owed to us */
 	last = c->last_progress > c->last_msg ? c->last_progress : c->last_msg;
 	if (now - last < d->o.stall_s * 1000)
 		return;
 	d->n.stalls++;
-	snprintf(cause, sizeof cause, "Deepgram took no audio and sent nothing for %ld s",
+	snprintf(cause, sizeof cause, "Deepgram stalled: no byte out and no message in for %ld s",
 	    d->o.stall_s);
 	conn_drop(d, cause);
 }

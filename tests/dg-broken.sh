@@ -37,7 +37,7 @@ import sys
 sys.stdout.buffer.write(bytes(((i * 7) ^ (i >> 9)) & 255 for i in range(192000 * 12)))' > big.raw
 standin --stall-after 1 --stall-for 86400
 deepgram-stream -e linear16 -r 48000 -c 2 -S 2 -p 1000 < big.raw > out.jsonl 2> err; echo "? $?"
-grep -c 'connection 1 lost after .*Deepgram took no audio and sent nothing for 2 s; reconnecting' err
+grep -c 'connection 1 lost after .*Deepgram stalled: no byte out and no message in for 2 s; reconnecting' err
 jq -r 'select(.ev=="connect" or .ev=="stall" or .ev=="control") | "\(.ev) \(.conn) \(.type // "")"' log
 finals out.jsonl > got
 expect_finals big.raw 2 2 48000 | cmp - got && echo finals match the input audio

@@ -597,10 +597,10 @@ control(struct wsc *w, unsigned flags, struct wsc_msg *m)
 		if (!w->close_rcvd && !w->close_sent && !w->sclose && !w->close_due) {
 			/* answer with the same code (none if it had none), or 1002 for a
 			 * code that must never be sent (RFC 6455 7.4) */
-			int code = n >= 2 ? m->close_code : n == 1 ? 1 : 0;
+			int code = n >= 2 ? m->close_code : 1002;
 
-			w->closelen = code ? 2 : 0;
-			if (code && !wsc_close_code_ok(code))
+			w->closelen = n > 0 ? 2 : 0;
+			if (!wsc_close_code_ok(code))
 				code = 1002;
 			w->closep[0] = (unsigned char)(code >> 8);
 			w->closep[1] = (unsigned char)code;
