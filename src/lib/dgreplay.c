@@ -6,7 +6,8 @@
 #include "dgreplay.h"
 
 int
-dgr_init(struct dgr *r, size_t bpf, unsigned rate, long cap_ms, size_t frame_bytes)
+dgr_init(struct dgr *r, size_t bpf, unsigned rate, long cap_ms,
+    size_t frame_bytes)
 {
 	memset(r, 0, sizeof *r);
 	r->bpf = bpf;
@@ -47,7 +48,8 @@ dgr_room(const struct dgr *r)
 unsigned char *
 dgr_wptr(const struct dgr *r, size_t *len)
 {
-	size_t idx = (size_t)(r->end % r->cap), k = r->cap - idx, room = dgr_room(r);
+	size_t idx = (size_t)(r->end % r->cap), k = r->cap - idx;
+	size_t room = dgr_room(r);
 
 	*len = k < room ? k : room;
 	return r->buf + idx;
@@ -66,7 +68,7 @@ forget(struct dgr *r, uint64_t n)
 	r->start += n;
 	r->dropped += n;
 	if (r->sent < r->start) {
-		r->lost = 1; /* the connection's times would no longer fit its audio */
+		r->lost = 1; /* its times no longer fit its audio */
 		r->sent = r->start;
 	}
 	if (r->sent_max < r->sent)

@@ -1,4 +1,4 @@
-/* netfail.c: permanent or temporary, for a failure to connect (see netfail.h). */
+/* netfail.c: permanent or temporary, for a failure to connect (netfail.h). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <string.h>
@@ -16,11 +16,11 @@ netfail_http(long status)
 	return CP_EXIT_PERM;
 }
 
-/* OpenSSL's words for a peer that does not speak TLS, or a certificate it refused */
+/* OpenSSL's words for a peer that speaks no TLS, or a certificate refused */
 static const char *const tls_perm[] = {
 	"wrong version number", "certificate", "unknown protocol",
-	"packet length too long", "unsupported protocol", "no protocols available",
-	"unknown ca", "http request",
+	"packet length too long", "unsupported protocol",
+	"no protocols available", "unknown ca", "http request",
 };
 
 static int

@@ -7,16 +7,18 @@
 #include "netfail.h"
 
 static int failures;
-#define CHECK(c) do { if (!(c)) { failures++; fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); } } while (0)
+#define CHECK(c) do { if (!(c)) { failures++; fprintf(stderr, \
+	"%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); } } while (0)
 #define P CP_EXIT_PERM
 #define T CP_EXIT_TEMP
 
 static void
 test_http(void)
 {
-	static const long perm[] = { 100, 200, 204, 300, 301, 302, 307, 308, 400,
-	    401, 402, 403, 404, 405, 426, 499, 600 };
-	static const long temp[] = { 0, 408, 425, 429, 500, 502, 503, 504, 599 };
+	static const long perm[] = { 100, 200, 204, 300, 301, 302, 307, 308,
+	    400, 401, 402, 403, 404, 405, 426, 499, 600 };
+	static const long temp[] = { 0, 408, 425, 429, 500, 502, 503, 504,
+	    599 };
 	size_t i;
 
 	for (i = 0; i < sizeof perm / sizeof perm[0]; i++)
@@ -29,18 +31,19 @@ static void
 test_curl(void)
 {
 	CHECK(netfail_curl(CURLE_URL_MALFORMAT, NULL) == P);
-	CHECK(netfail_curl(CURLE_UNSUPPORTED_PROTOCOL, "Protocol \"http\" not supported") == P);
+	CHECK(netfail_curl(CURLE_UNSUPPORTED_PROTOCOL,
+	    "Protocol \"http\" not supported") == P);
 	CHECK(netfail_curl(CURLE_PEER_FAILED_VERIFICATION, NULL) == P);
 	CHECK(netfail_curl(CURLE_SSL_CACERT_BADFILE, NULL) == P);
 	CHECK(netfail_curl(CURLE_SSL_CERTPROBLEM, NULL) == P);
 	/* wss:// pointed at a plain server */
-	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR,
-	    "OpenSSL/3.0.15: error:0A00010B:SSL routines::wrong version number") == P);
-	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR,
-	    "OpenSSL/3.0.15: error:0A000412:SSL routines::sslv3 alert bad certificate") == P);
+	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR, "OpenSSL/3.0.15: "
+	    "error:0A00010B:SSL routines::wrong version number") == P);
+	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR, "OpenSSL/3.0.15: "
+	    "error:0A000412:SSL routines::sslv3 alert bad certificate") == P);
 	/* a reset in the middle of a TLS handshake may clear */
-	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR,
-	    "OpenSSL SSL_connect: Connection reset by peer in connection to x:443") == T);
+	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR, "OpenSSL SSL_connect: "
+	    "Connection reset by peer in connection to x:443") == T);
 	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR, NULL) == T);
 	CHECK(netfail_curl(CURLE_COULDNT_RESOLVE_HOST, NULL) == T);
 	CHECK(netfail_curl(CURLE_COULDNT_CONNECT, "Connection refused") == T);
