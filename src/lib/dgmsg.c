@@ -405,6 +405,30 @@ jnumber(const unsigned char *p, size_t len, size_t *i)
 	return NULL;
 }
 
+/* A string, number, true, false or null at p[*i]. NULL if valid (then *i is past
+ * it), else why. */
+static const char *
+scalar(const unsigned char *p, size_t len, size_t *i)
+{
+	unsigned c = p[*i];
+
+	if (c == '"')
+		return jstring(p, len, i);
+	if (c == '-' || (c >= '0' && c <= '9'))
+		return jnumber(p, len, i);
+	if (len - *i >= 4 && memcmp(p + *i, "true", 4) == 0)
+		*i += 4;
+	else if (len - *i >= 5 && memcmp(p + *i, "false", 5) == 0)
+		*i += 5;
+	else if (len - *i >= 4 && memcmp(p + *i, "null", 4) == 0)
+		*i += 4;
+	else if (c >= 0x80 && utf8len(p + *i, len - *i) == 0)
+		return "not valid UTF-8";
+	else
+		return "not valid JSON";
+	return NULL;
+}
+
 const char *
 dg_json_check(const char *msg, size_t len, int *ws)
 {
@@ -461,21 +485,7 @@ dg_json_check(const char *msg, size_t len, int *ws)
 				break;
 			}
 			state = AFTER;
-			if (c == '"')
-				why = jstring(p, len, &i);
-			else if (c == '-' || (c >= '0' && c <= '9'))
-				why = jnumber(p, len, &i);
-			else if (len - i >= 4 && memcmp(p + i, "true", 4) == 0)
-				why = NULL, i += 4;
-			else if (len - i >= 5 && memcmp(p + i, "false", 5) == 0)
-				why = NULL, i += 5;
-			else if (len - i >= 4 && memcmp(p + i, "null", 4) == 0)
-				why = NULL, i += 4;
-			else if (c >= 0x80 && utf8len(p + i, len - i) == 0)
-				why = "not valid UTF-8";
-			else
-				why = "not valid JSON";
-			if (why)
+			if ((why = scalar(p, len, &i)) != NULL)
 				return why;
 			break;
 		case KEY_OR_CLOSE:
@@ -531,12 +541,126 @@ implausible(const struct dg_state *st, double start, double dur, double end)
 	return st->heard >= 0 && end > st->heard + DG_SLACK;
 }
 
+/* Results: drop a repeat, trim an overlap, shift the rest, track the final end.
+ * Returns 1 when the message changed, 0 when not, -1 when out of memory. */
+static int
+on_results(struct dg_state *st, cJSON *root, double shift, struct dg_out *out)
+{
+	double start = 0, dur = 0, s, e, fe;
+	int havestart, c, n, r = 0, rewrite = 0;
+
+	chanpair(cJSON_GetObjectItemCaseSensitive(root, "channel_index"), &c, &n);
+	if (n > 0 && (unsigned)n != st->nch)
+		st->nch = (unsigned)n;
+	out->channel = c;
+	out->is_final = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "is_final"));
+	havestart = num(root, "start", &start);
+	(void)num(root, "duration", &dur);
+	s = start + shift;
+	e = s + dur;
+	out->end = e;
+	if (havestart && implausible(st, start, dur, e)) {
+		/* a final far beyond the audio would silence its channel for good */
+		out->action = DG_DROP;
+		out->why = "result times outside the audio sent";
+		st->implausible++;
+		return 0;
+	}
+	fe = c >= 0 ? st->final_end[c] : 0;
+	if (c >= 0 && havestart && e <= fe + DG_EPS) {
+		out->action = DG_DROP;
+		if (out->is_final) {
+			st->dups++;
+			out->why = "final result for audio already transcribed";
+		} else {
+			st->interims_dropped++;
+			out->why = "interim result for audio already transcribed";
+		}
+		return 0;
+	}
+	if (havestart && shift != 0)
+		rewrite = 1;
+	if (out->is_final && c >= 0 && havestart && s < fe - DG_EPS) {
+		/* overlaps what was delivered: keep only the new part */
+		cJSON *it;
+
+		st->trimmed++;
+		if (cutall(root, shift, fe) < 0)
+			r = -1;
+		it = cJSON_GetObjectItemCaseSensitive(root, "start");
+		if (r == 0 && setraw(it, fe) < 0)
+			r = -1;
+		it = cJSON_GetObjectItemCaseSensitive(root, "duration");
+		if (r == 0 && cJSON_IsNumber(it) && setraw(it, e - fe) < 0)
+			r = -1;
+		if (r == 0 && shift != 0 && shiftwords(root, shift) < 0)
+			r = -1;
+		rewrite = 1;
+	} else if (rewrite) {
+		if (shiftkey(root, "start", shift) < 0 || shiftwords(root, shift) < 0)
+			r = -1;
+	}
+	if (out->is_final && c >= 0) {
+		st->finals++;
+		if (havestart && e > st->final_end[c])
+			st->final_end[c] = e;
+	}
+	return r < 0 ? -1 : rewrite;
+}
+
+/* UtteranceEnd and SpeechStarted: drop what an earlier connection reported,
+ * shift the rest. Returns 1 when changed, 0 when not, -1 when out of memory. */
+static int
+on_event(struct dg_state *st, cJSON *root, double shift, struct dg_out *out)
+{
+	const char *k = out->type == DGT_UTTERANCE_END ? "last_word_end" : "timestamp";
+	double v, *hw;
+	int c, n, r;
+
+	chanpair(cJSON_GetObjectItemCaseSensitive(root, "channel"), &c, &n);
+	out->channel = c;
+	hw = c < 0 ? NULL : out->type == DGT_UTTERANCE_END ? &st->ue_end[c] :
+	    &st->ss_end[c];
+	/* an earlier connection reported events up to there already: up to its
+	 * replay point, and each event at or before the last one delivered */
+	if (c >= 0 && num(root, k, &v) && st->conns > 1 &&
+	    (v + shift <= st->replay_end[c] + DG_EPS || v + shift <= *hw + DG_EPS)) {
+		out->action = DG_DROP;
+		out->why = "event for replayed audio";
+		st->events_dropped++;
+		return 0;
+	}
+	if (c >= 0 && num(root, k, &v) && v + shift > *hw)
+		*hw = v + shift;
+	if (shift != 0 && (r = shiftkey(root, k, shift)) != 0)
+		return r;
+	return 0;
+}
+
+static int
+msgtype(const cJSON *root)
+{
+	const cJSON *ty = cJSON_GetObjectItemCaseSensitive(root, "type");
+
+	if (!cJSON_IsString(ty) || ty->valuestring == NULL)
+		return DGT_OTHER;
+	if (strcmp(ty->valuestring, "Results") == 0)
+		return DGT_RESULTS;
+	if (strcmp(ty->valuestring, "Metadata") == 0)
+		return DGT_METADATA;
+	if (strcmp(ty->valuestring, "UtteranceEnd") == 0)
+		return DGT_UTTERANCE_END;
+	if (strcmp(ty->valuestring, "SpeechStarted") == 0)
+		return DGT_SPEECH_STARTED;
+	return DGT_OTHER;
+}
+
 int
-dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg_out *out)
+dg_msg(struct dg_state *st, const char *msg, size_t len, double shift,
+    struct dg_out *out)
 {
 	cJSON *root;
-	const cJSON *ty;
-	int rewrite = 0, c = -1, n = 0, r = 0, hasnl;
+	int r = 0, hasnl;
 	const char *why;
 
 	memset(out, 0, sizeof *out);
@@ -551,126 +675,26 @@ dg_msg(struct dg_state *st, const char *msg, size_t len, double shift, struct dg
 	}
 	root = cJSON_ParseWithLength(msg, len);
 	if (!cJSON_IsObject(root)) {
-		/* valid JSON that cJSON cannot hold (e.g. a string with an escaped NUL ends
-		 * early, never an error; this is the rare case of running out of memory) */
+		/* valid JSON that cJSON cannot hold (e.g. a string with an escaped NUL
+		 * ends early, never an error; this is the rare case of running out of
+		 * memory) */
 		cJSON_Delete(root);
 		out->type = DGT_INVALID;
 		out->action = DG_DROP;
 		out->why = "JSON object that cannot be parsed";
 		return 0;
 	}
-	ty = cJSON_GetObjectItemCaseSensitive(root, "type");
-	if (!cJSON_IsString(ty) || ty->valuestring == NULL)
-		out->type = DGT_OTHER;
-	else if (strcmp(ty->valuestring, "Results") == 0)
-		out->type = DGT_RESULTS;
-	else if (strcmp(ty->valuestring, "Metadata") == 0)
-		out->type = DGT_METADATA;
-	else if (strcmp(ty->valuestring, "UtteranceEnd") == 0)
-		out->type = DGT_UTTERANCE_END;
-	else if (strcmp(ty->valuestring, "SpeechStarted") == 0)
-		out->type = DGT_SPEECH_STARTED;
-	else
-		out->type = DGT_OTHER;
-
-	switch (out->type) {
-	case DGT_RESULTS: {
-		double start = 0, dur = 0, s, e, fe;
-		const cJSON *fin = cJSON_GetObjectItemCaseSensitive(root, "is_final");
-		int havestart;
-
-		chanpair(cJSON_GetObjectItemCaseSensitive(root, "channel_index"), &c, &n);
-		if (n > 0 && (unsigned)n != st->nch)
-			st->nch = (unsigned)n;
-		out->is_final = cJSON_IsTrue(fin);
-		havestart = num(root, "start", &start);
-		(void)num(root, "duration", &dur);
-		s = start + shift;
-		e = s + dur;
-		out->end = e;
-		if (havestart && implausible(st, start, dur, e)) {
-			/* a final far beyond the audio would silence its channel for good */
-			out->action = DG_DROP;
-			out->why = "result times outside the audio sent";
-			st->implausible++;
-			break;
-		}
-		fe = c >= 0 ? st->final_end[c] : 0;
-		if (c >= 0 && havestart && e <= fe + DG_EPS) {
-			out->action = DG_DROP;
-			if (out->is_final) {
-				st->dups++;
-				out->why = "final result for audio already transcribed";
-			} else {
-				st->interims_dropped++;
-				out->why = "interim result for audio already transcribed";
-			}
-			break;
-		}
-		if (havestart && shift != 0)
-			rewrite = 1;
-		if (out->is_final && c >= 0 && havestart && s < fe - DG_EPS) {
-			/* overlaps what was delivered: keep only the new part */
-			cJSON *it;
-
-			st->trimmed++;
-			if (cutall(root, shift, fe) < 0)
-				r = -1;
-			it = cJSON_GetObjectItemCaseSensitive(root, "start");
-			if (r == 0 && setraw(it, fe) < 0)
-				r = -1;
-			it = cJSON_GetObjectItemCaseSensitive(root, "duration");
-			if (r == 0 && cJSON_IsNumber(it) && setraw(it, e - fe) < 0)
-				r = -1;
-			if (r == 0 && shift != 0 && shiftwords(root, shift) < 0)
-				r = -1;
-			rewrite = 1;
-		} else if (rewrite) {
-			if (shiftkey(root, "start", shift) < 0 || shiftwords(root, shift) < 0)
-				r = -1;
-		}
-		if (out->is_final && c >= 0) {
-			st->finals++;
-			if (havestart && e > st->final_end[c])
-				st->final_end[c] = e;
-		}
-		break;
-	}
-	case DGT_UTTERANCE_END:
-	case DGT_SPEECH_STARTED: {
-		const char *k = out->type == DGT_UTTERANCE_END ? "last_word_end" : "timestamp";
-		double v;
-
-		double *hw;
-
-		chanpair(cJSON_GetObjectItemCaseSensitive(root, "channel"), &c, &n);
-		hw = c < 0 ? NULL : out->type == DGT_UTTERANCE_END ? &st->ue_end[c] :
-		    &st->ss_end[c];
-		/* an earlier connection reported events up to there already: up to its
-		 * replay point, and each event at or before the last one delivered */
-		if (c >= 0 && num(root, k, &v) && st->conns > 1 &&
-		    (v + shift <= st->replay_end[c] + DG_EPS || v + shift <= *hw + DG_EPS)) {
-			out->action = DG_DROP;
-			out->why = "event for replayed audio";
-			st->events_dropped++;
-			break;
-		}
-		if (c >= 0 && num(root, k, &v) && v + shift > *hw)
-			*hw = v + shift;
-		if (shift != 0 && (r = shiftkey(root, k, shift)) > 0)
-			rewrite = 1;
-		break;
-	}
-	default:
-		break;
-	}
-	out->channel = c;
+	out->type = msgtype(root);
+	if (out->type == DGT_RESULTS)
+		r = on_results(st, root, shift, out);
+	else if (out->type == DGT_UTTERANCE_END || out->type == DGT_SPEECH_STARTED)
+		r = on_event(st, root, shift, out);
 	if (r < 0) {
 		cJSON_Delete(root);
 		out->action = DG_PASS;
 		return -1;
 	}
-	if (out->action == DG_PASS && (rewrite || hasnl)) {
+	if (out->action == DG_PASS && (r > 0 || hasnl)) {
 		out->text = cJSON_PrintUnformatted(root);
 		if (out->text == NULL) {
 			cJSON_Delete(root);
