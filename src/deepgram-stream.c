@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cp.h"
+#include "dgconn.h"
 #include "dgmsg.h"
 #include "dgreplay.h"
 #include "netfail.h"
@@ -33,8 +34,6 @@
 #define DEFAULT_URL "wss://api.deepgram.com/v1/listen"
 #define READ_MAX 65536
 #define SNDBUF 65536 /* keep the backlog in the ring, where it can be replayed and counted */
-#define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 8000
 #define FAST_LEAD_MS 10000 /* input this far ahead of the clock is not a live call */
 #define MAX_PARAMS 64
 #define RECV_SWEEP_MS 200 /* read the socket at least this often (see net_io) */
@@ -63,25 +62,18 @@ struct input {
 	size_t frame_bytes;     /* largest audio frame we send */
 };
 
-/* The connection: DOWN -> CONNECTING -> STREAMING -> CLOSING -> (exit), and back to
- * DOWN from CONNECTING, STREAMING or CLOSING through conn_drop (or a failed
- * handshake). ws != NULL exactly in CONNECTING, STREAMING and CLOSING. */
-enum cstate { C_DOWN, C_CONNECTING, C_STREAMING, C_CLOSING };
-
+/* The connection: the state machine (dgconn.c: down, connecting, streaming,
+ * closing) and what belongs to one WebSocket. ws != NULL exactly in CONNECTING,
+ * STREAMING and CLOSING. */
 struct conn {
-	enum cstate state;
+	struct dgc m;
 	struct wsc *ws;
-	int n;                  /* handshakes that succeeded */
 	double shift;           /* seconds of input before this connection's first byte */
-	double mark;            /* sum of the channels' final ends when it opened */
-	int64_t opened, last_send, last_progress, last_msg, last_recv, cs_at;
-	uint64_t out_seen;      /* wsc_bytes_out at the last look */
+	int64_t last_recv;
 	int metadata;           /* Metadata arrived after CloseStream */
 	int pacing;
 	int64_t pace_t0;
 	uint64_t pace_b0;
-	int64_t next_attempt, fail_since; /* fail_since: first failure without progress */
-	int backoff_n;
 };
 
 struct stats {
@@ -599,56 +591,43 @@ finals_mark(const struct dg_state *st)
 	return s;
 }
 
-/* Schedules the next attempt; exits 111 when --retry-for has passed without
- * progress. Sessions that end without a new final count as failures, so a server
- * that accepts and drops every connection is given up on like one that refuses. */
+/* Any live state -> DOWN: schedules the next attempt, or exits 111 when
+ * --retry-for has passed without progress (dgconn.c: sessions that end without a
+ * new final count as failures, so a server that accepts and drops every
+ * connection is given up on like one that refuses). */
 static void
-schedule(struct dgs *d, const char *cause, int was_connected)
+conn_down(struct dgs *d, const char *cause, int was_connected)
 {
 	struct conn *c = &d->c;
-	int64_t now = cp_now_ms(), t;
+	int64_t now = cp_now_ms(), opened = c->m.opened, t;
 
-	if (c->fail_since < 0)
-		c->fail_since = now;
-	if (now - c->fail_since >= d->o.retry_for_s * 1000) {
+	wsc_free(c->ws);
+	c->ws = NULL;
+	t = dgc_down(&c->m, now, finals_mark(&d->st), random());
+	if (t < 0) {
 		summary(d);
 		say(CP_EXIT_TEMP, "giving up after %ld s of failed attempts: %s",
 		    d->o.retry_for_s, cause);
 	}
-	t = BACKOFF_MIN_MS;
-	if (c->backoff_n > 0)
-		t = (int64_t)BACKOFF_MIN_MS << (c->backoff_n < 6 ? c->backoff_n : 6);
-	if (t > BACKOFF_MAX_MS)
-		t = BACKOFF_MAX_MS;
-	c->backoff_n++;
-	t = t / 2 + (int64_t)(random() % (t / 2 + 1)); /* jitter */
-	c->next_attempt = now + t;
 	if (was_connected)
 		say('w', "connection %d lost after %.1f s: %s; reconnecting in %.2f s, replaying from %.3f s (%.3f s of audio)",
-		    c->n, (double)(now - c->opened) / 1000, cause, (double)t / 1000,
+		    c->m.n, (double)(now - opened) / 1000, cause, (double)t / 1000,
 		    dgr_secs(&d->ring, d->ring.start),
 		    dgr_secs(&d->ring, d->ring.sent - d->ring.start));
 	else
 		say('w', "%s; retrying in %.2f s", cause, (double)t / 1000);
 }
 
-/* STREAMING or CLOSING -> DOWN: the one way a connection ends before the stream is
- * over. A connection that moved some channel's finals ends a run of failures. */
+/* STREAMING or CLOSING -> DOWN: the one way a connection ends before the stream
+ * is over. */
 static void
 conn_drop(struct dgs *d, const char *cause)
 {
 	char why[600];
 
 	snprintf(why, sizeof why, "%s", cause); /* cause may point into ws */
-	if (finals_mark(&d->st) > d->c.mark + 1e-9) {
-		d->c.fail_since = -1;
-		d->c.backoff_n = 0;
-	}
-	wsc_free(d->c.ws);
-	d->c.ws = NULL;
-	d->c.state = C_DOWN;
 	d->n.reconnects++;
-	schedule(d, why, 1);
+	conn_down(d, why, 1);
 }
 
 /* CONNECTING -> STREAMING: resend everything the ring still holds. */
@@ -658,19 +637,15 @@ conn_up(struct dgs *d)
 	struct conn *c = &d->c;
 	struct dgr *r = &d->ring;
 
-	c->state = C_STREAMING;
-	c->n++;
-	c->opened = c->last_send = c->last_progress = c->last_msg = cp_now_ms();
-	c->out_seen = 0;
+	(void)dgc_up(&c->m, cp_now_ms(), finals_mark(&d->st));
 	c->shift = dgr_rewind(r);
-	c->mark = finals_mark(&d->st);
-	c->pacing = c->n > 1 && d->o.catchup_pct > 0 && r->end > r->base;
-	c->pace_t0 = c->opened;
+	c->pacing = c->m.n > 1 && d->o.catchup_pct > 0 && r->end > r->base;
+	c->pace_t0 = c->m.opened;
 	c->pace_b0 = r->base;
 	c->metadata = 0;
 	dg_newconn(&d->st);
-	if (c->n > 1)
-		say('i', "connection %d open, sending from %.3f s (%.3f s to catch up)", c->n,
+	if (c->m.n > 1)
+		say('i', "connection %d open, sending from %.3f s (%.3f s to catch up)", c->m.n,
 		    c->shift, dgr_secs(r, r->end - r->base));
 }
 
@@ -697,12 +672,9 @@ conn_refused(struct dgs *d, int r)
 		cls = r == WSC_EPROTO ? CP_EXIT_PERM : r == WSC_ERR ?
 		    netfail_curl(wsc_curlcode(ws), wsc_errmsg(ws)) : CP_EXIT_TEMP;
 	}
-	wsc_free(ws);
-	d->c.ws = NULL;
-	d->c.state = C_DOWN;
 	if (cls == CP_EXIT_PERM)
 		say(CP_EXIT_PERM, "%s", cause);
-	schedule(d, cause, 0);
+	conn_down(d, cause, 0);
 }
 
 /* DOWN -> CONNECTING -> STREAMING, or back to DOWN. The handshake blocks; tick()
@@ -725,7 +697,7 @@ conn_open(struct dgs *d)
 	o.cafile = d->cafile;
 	if ((d->c.ws = wsc_new(&o)) == NULL)
 		cp_die(CP_EXIT_TEMP, "out of memory");
-	d->c.state = C_CONNECTING;
+	(void)dgc_connecting(&d->c.m);
 	r = wsc_connect(d->c.ws);
 	if (r == WSC_OK)
 		conn_up(d);
@@ -743,8 +715,7 @@ conn_closestream(struct dgs *d, int64_t now)
 		conn_drop(d, wsc_errmsg(d->c.ws));
 		return;
 	}
-	d->c.state = C_CLOSING;
-	d->c.cs_at = now;
+	(void)dgc_closestream(&d->c.m, now);
 }
 
 /* CLOSING -> the end: answer the close frame, wait (bounded) for the socket's end. */
@@ -784,7 +755,7 @@ on_close(struct dgs *d, const struct wsc_msg *m)
 	for (i = 0; i < n; i++)
 		why[i] = (m->data[i] < 0x20 || m->data[i] == 0x7f) ? '?' : (char)m->data[i];
 	why[n] = '\0';
-	if (d->c.state == C_CLOSING && (m->close_code == 1000 || d->c.metadata))
+	if (d->c.m.state == DGC_CLOSING && (m->close_code == 1000 || d->c.metadata))
 		return 1;
 	if (m->close_code == 1008)
 		say(CP_EXIT_PERM, "Deepgram closed the stream: %d %s (it cannot decode the audio as %s, %u Hz, %u channels)",
@@ -825,7 +796,7 @@ on_text(struct dgs *d, const struct wsc_msg *m)
 	}
 	if (o.type == DGT_RESULTS && o.is_final)
 		dgr_confirm(&d->ring, dg_confirmed(&d->st));
-	if (o.type == DGT_METADATA && d->c.state == C_CLOSING)
+	if (o.type == DGT_METADATA && d->c.m.state == DGC_CLOSING)
 		d->c.metadata = 1;
 }
 
@@ -833,7 +804,7 @@ on_text(struct dgs *d, const struct wsc_msg *m)
 static int
 on_message(struct dgs *d, const struct wsc_msg *m)
 {
-	d->c.last_msg = cp_now_ms();
+	dgc_msg(&d->c.m, cp_now_ms());
 	switch (m->type) {
 	case WSC_TEXT:
 		if (m->truncated)
@@ -879,7 +850,7 @@ send_audio(struct dgs *d, int64_t now)
 			return;
 		}
 		dgr_sent(r, n);
-		c->last_send = now;
+		dgc_sent(&c->m, now);
 		if (c->pacing && r->sent >= r->end)
 			c->pacing = 0; /* caught up: live audio again goes out as it comes */
 	}
@@ -898,20 +869,20 @@ pump(struct dgs *d, int64_t now)
 		return;
 	}
 	send_audio(d, now);
-	if (c->state != C_STREAMING || !wsc_idle(c->ws))
+	if (c->m.state != DGC_STREAMING || !wsc_idle(c->ws))
 		return;
 	if (d->in.eof && dgr_unsent(&d->ring) == 0) {
 		conn_closestream(d, now);
 		return;
 	}
-	if (now - c->last_send >= d->o.keepalive_ms) {
+	if (now - c->m.last_send >= d->o.keepalive_ms) {
 		r = wsc_send(c->ws, WSC_TEXT, "{\"type\":\"KeepAlive\"}", 20);
 		if (r != WSC_OK && r != WSC_AGAIN) {
 			conn_drop(d, wsc_errmsg(c->ws));
 			return;
 		}
 		d->n.keepalives++;
-		c->last_send = now;
+		dgc_sent(&c->m, now);
 	}
 }
 
@@ -922,20 +893,9 @@ static void
 check_stall(struct dgs *d, int64_t now)
 {
 	struct conn *c = &d->c;
-	uint64_t out = wsc_bytes_out(c->ws);
-	int64_t last;
 	char cause[200];
 
-	if (out != c->out_seen) {
-		c->out_seen = out;
-		c->last_progress = now;
-	}
-	if (wsc_idle(c->ws) && c->state != C_CLOSING)
-		return; /* nothing waits to go out, and nothing is owed to us */
-	if (c->state == C_CLOSING && d->o.stall_s >= d->o.close_timeout_s)
-		return; /* close-timeout decides */
-	last = c->last_progress > c->last_msg ? c->last_progress : c->last_msg;
-	if (now - last < d->o.stall_s * 1000)
+	if (!dgc_stalled(&c->m, now, !wsc_idle(c->ws), wsc_bytes_out(c->ws)))
 		return;
 	d->n.stalls++;
 	snprintf(cause, sizeof cause, "Deepgram stalled: no byte out and no message in for %ld s",
@@ -962,15 +922,15 @@ step(struct dgs *d, int64_t now)
 			exit(CP_EXIT_OK);
 		}
 	}
-	if (c->state == C_DOWN && now >= c->next_attempt) {
+	if (dgc_due(&c->m, now)) {
 		conn_open(d);
 		now = cp_now_ms();
 	}
-	if (c->state == C_STREAMING)
+	if (c->m.state == DGC_STREAMING)
 		pump(d, now);
-	if (c->state == C_STREAMING || c->state == C_CLOSING)
+	if (c->m.state == DGC_STREAMING || c->m.state == DGC_CLOSING)
 		check_stall(d, now);
-	if (c->state == C_CLOSING && now - c->cs_at >= d->o.close_timeout_s * 1000) {
+	if (dgc_close_expired(&c->m, now)) {
 		if (c->metadata)
 			finish(d, CP_EXIT_OK);
 		say('w', "Deepgram did not finish within %ld s after CloseStream",
@@ -987,14 +947,14 @@ timeout(const struct dgs *d, int64_t now)
 	const struct conn *c = &d->c;
 	int64_t t = 1000;
 
-	if (c->state == C_STREAMING) {
-		t = c->last_send + d->o.keepalive_ms - now;
+	if (c->m.state == DGC_STREAMING) {
+		t = c->m.last_send + d->o.keepalive_ms - now;
 		if (c->pacing && dgr_unsent(&d->ring) > 0 && t > 20)
 			t = 20;
-	} else if (c->state == C_CLOSING)
-		t = c->cs_at + d->o.close_timeout_s * 1000 - now;
-	else if (c->state == C_DOWN && d->in.have_fmt)
-		t = c->next_attempt - now;
+	} else if (c->m.state == DGC_CLOSING)
+		t = c->m.cs_at + d->o.close_timeout_s * 1000 - now;
+	else if (c->m.state == DGC_DOWN && d->in.have_fmt)
+		t = c->m.next_attempt - now;
 	if (t > 1000)
 		t = 1000;
 	return t < 0 ? 0 : (int)t;
@@ -1039,7 +999,7 @@ net_io(struct dgs *d, short revents, int64_t now)
 		if (on_message(d, &m))
 			conn_done(d);
 	if (c->ws != NULL && (r == WSC_EOF || r == WSC_ERR)) {
-		if (c->state == C_CLOSING && c->metadata)
+		if (c->m.state == DGC_CLOSING && c->metadata)
 			finish(d, CP_EXIT_OK);
 		conn_drop(d, wsc_errmsg(c->ws));
 	}
@@ -1270,8 +1230,9 @@ main(int argc, char **argv)
 	d.o.stall_s = 10;
 	d.in.first_at = -1;
 	d.in.data_left = UINT64_MAX;
-	d.c.fail_since = -1;
 	options(argc, argv, &d.o);
+	dgc_init(&d.c.m, d.o.retry_for_s * 1000, d.o.stall_s * 1000,
+	    d.o.close_timeout_s * 1000);
 	configure(&d);
 	loop(&d);
 }
