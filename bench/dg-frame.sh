@@ -11,6 +11,10 @@
 # at the first and after the last frame; the deltas divided by the frames give CPU
 # and wake-ups per frame. A second run under strace -f -ttt counts the system calls
 # between the same two instants. CPU per real-time hour = CPU per frame x 180000.
+# CPU time depends on what else the machine runs, so the runs are interleaved and
+# repeated (ROUNDS, default 3; the median is shown, with min-max); perf stat's
+# instruction counts (user and kernel, per frame: a run of S s minus one of S/2)
+# do not depend on load.
 #
 # before: deepgram-stream built from git revision REV (-b, default main; -b none
 # skips it) or the binary given with -B; after: $BIN or bin/deepgram-stream.
@@ -137,17 +141,20 @@ c1, w1 = sample(pid); t1 = time.time()
 open(out, "w").write("%.6f %.6f %d %d %d\n" % (t0, t1, c1 - c0, w1 - w0, n))
 EOF
 
-# run NAME BINARY [strace]: one paced run; leaves $tmp/NAME.res (and NAME.trace)
+# run NAME BINARY [MODE] [SECS]: one paced run. MODE "": CPU sample into NAME.res;
+# strace: NAME.trace and NAME.res.s; perf: instruction counts into NAME.perf.SECS
 run() {
+	_s=${4:-$secs}
 	rm -f "$tmp/$1.pid"
-	if [ "$2" = floor ]; then set -- "$1" "$tools/dg-floor" "${3-}"; cmd=$2
+	if [ "$2" = floor ]; then cmd=$tools/dg-floor
 	else cmd="$2 -e mulaw -r 8000 -c 2 -u $url"; fi
-	if [ -n "${3-}" ]; then
-		pre="strace -f -ttt -o $tmp/$1.trace"
-	else
-		pre=
-	fi
-	/usr/bin/python3 "$tmp/pacer.py" "$secs" "$tmp/$1.pid" "$tmp/$1.res${3:+.s}" |
+	case ${3-} in
+	strace) pre="strace -f -ttt -o $tmp/$1.trace" out=$tmp/$1.res.s ;;
+	perf) pre="perf stat -i -x , -e instructions:u,instructions:k -o $tmp/$1.perf.$_s --"
+	      out=$tmp/$1.res.p ;;
+	*) pre= out=$tmp/$1.res.$round ;;
+	esac
+	/usr/bin/python3 "$tmp/pacer.py" "$_s" "$tmp/$1.pid" "$out" |
 	    DEEPGRAM_API_KEY=bench sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$tmp/$1.pid" \
 	    $pre $cmd >/dev/null 2>"$tmp/$1.err"
 }
@@ -162,27 +169,57 @@ syscalls() {
 	END { line = ""; for (k in c) line = line sprintf(" %s %.2f", k, c[k] / n)
 	      printf "%.2f%s\n", tot / n, line }' "$tmp/$1.trace"
 }
+# cpu NAME: the median over the rounds of CPU (us) and wake-ups per frame
+cpu() {
+	for f in "$tmp/$1".res.[0-9]*; do
+		awk '{ printf "%.3f %.3f\n", $3 / 1000 / $5, $4 / $5 }' "$f"
+	done | sort -n | awk '{ u[NR] = $1; w[NR] = $2 } END {
+		m = int((NR + 1) / 2); printf "%.1f %.2f %.1f %.1f\n", u[m], w[m], u[1], u[NR] }'
+}
+# insns NAME: instructions (user, kernel) per frame: the difference between a run
+# of secs and one of secs/2, over the frames between them (startup cancels out)
+insns() {
+	[ -s "$tmp/$1.perf.$secs" ] && [ -s "$tmp/$1.perf.$half" ] || { echo "- -"; return; }
+	awk -F, -v n=$(( (secs - half) * 50 )) '
+	FNR == 1 { f++ }
+	$3 ~ /instructions:u/ && $1 ~ /^[0-9]+$/ { u[f] = $1 }
+	$3 ~ /instructions:k/ && $1 ~ /^[0-9]+$/ { k[f] = $1 }
+	END { if (u[1] == "" || u[2] == "") print "- -"
+	      else printf "%.0f %.0f\n", (u[1] - u[2]) / n, (k[1] - k[2]) / n }' \
+	    "$tmp/$1.perf.$secs" "$tmp/$1.perf.$half"
+}
 row() { # NAME LABEL
-	set -- "$1" "$2" $(cat "$tmp/$1.res")
 	sc=$(syscalls "$1")
-	awk -v l="$2" -v cpu="$5" -v w="$6" -v n="$7" -v sc="${sc%% *}" 'BEGIN {
-		us = cpu / 1000 / n
-		printf "%-22s %9s %9.2f %9.1f %11.1f %9.3f\n", l, sc, w / n, us, us * 180000 / 1e6,
-		    us * 50 / 1e4 }'
+	set -- "$1" "$2" $(cpu "$1") $(insns "$1")
+	printf "%-20s %8s %8s %8s %9s %8s %10s %10s\n" "$2" "${sc%% *}" "$4" "$3" \
+	    "$5-$6" "$(awk -v u="$3" 'BEGIN { printf "%.1f", u * 180000 / 1e6 }')" "$7" "$8"
 	echo "    syscalls per frame by name:${sc#* }" >>"$tmp/detail"
 }
 
 : >"$tmp/detail"
-names=
-if [ -n "$before_bin" ]; then
-	run before "$before_bin" && run before "$before_bin" strace || die "the before run failed: $(tail -n 2 "$tmp/before.err")"
-	names="before"
-fi
-run after "$after_bin" && run after "$after_bin" strace || die "the after run failed: $(tail -n 2 "$tmp/after.err")"
-run floor floor && run floor floor strace || die "the floor run failed"
-echo "deepgram-stream, cost per 20 ms frame ($secs s paced, $((secs * 50)) frames of 320 bytes, 8 kHz stereo mu-law)"
-printf "%-22s %9s %9s %9s %11s %9s\n" run syscalls wake-ups "CPU us" "CPU s/hour" "% core"
-for n in $names after floor; do
+names="after floor"
+[ -n "$before_bin" ] && names="before after floor"
+bin_of() { case $1 in before) echo "$before_bin" ;; after) echo "$after_bin" ;; *) echo floor ;; esac; }
+rounds=${ROUNDS:-3}
+half=$((secs / 2))
+round=1
+while [ $round -le "$rounds" ]; do # interleaved, so that load from elsewhere hits all
+	for n in $names; do
+		run "$n" "$(bin_of $n)" || die "the $n run failed: $(tail -n 2 "$tmp/$n.err")"
+	done
+	round=$((round + 1))
+done
+for n in $names; do
+	run "$n" "$(bin_of $n)" strace || die "the $n strace run failed"
+	if command -v perf >/dev/null 2>&1; then
+		run "$n" "$(bin_of $n)" perf "$secs" && run "$n" "$(bin_of $n)" perf "$half" ||
+		    rm -f "$tmp/$n.perf".*
+	fi
+done
+echo "deepgram-stream, cost per 20 ms frame ($secs s paced, $((secs * 50)) frames of 320 bytes, 8 kHz stereo mu-law; CPU: median of $rounds interleaved runs)"
+printf "%-20s %8s %8s %8s %9s %8s %10s %10s\n" run syscalls wake-ups "CPU us" "min-max" \
+    "CPU s/h" "insns usr" "insns krn"
+for n in $names; do
 	case $n in
 	before) l="before (${rev:-$before_bin})" ;;
 	after) l="after ($(git -C "$top" rev-parse --short HEAD 2>/dev/null))" ;;
@@ -192,3 +229,5 @@ for n in $names after floor; do
 	row "$n" "$l"
 done
 cat "$tmp/detail"
+echo "(CPU s/h: CPU seconds per hour of real-time audio; insns: instructions per frame in"
+echo " user space and in the kernel, from perf stat; - where the machine has no counters)"
