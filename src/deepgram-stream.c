@@ -1,13 +1,14 @@
-/* deepgram-stream: audio on stdin -> Deepgram live speech-to-text -> one JSON message a line.
+/* deepgram-stream: audio on stdin -> Deepgram live speech-to-text -> one JSON
+ * message a line.
  *
- * One poll() loop (loop(), after netcat's readwrite()) over three named slots: the
- * signal pipe, stdin and the WebSocket (wsc.c, libcurl CONNECT_ONLY). Audio goes into
- * the replay buffer (dgreplay.c): every byte since the end of the last final result
- * of the slowest channel, bounded by --replay-max-ms. The connection is a state
- * machine (struct conn: down, connecting, streaming, closing) with one function per
- * transition; every way a connection ends goes through conn_drop(). A new connection
- * sends the buffer again from its start, and dgmsg.c shifts its times and drops
- * finals that were already delivered. */
+ * One poll() loop (loop(), after netcat's readwrite()) over three named slots:
+ * the signal pipe, stdin and the WebSocket (wsc.c, libcurl CONNECT_ONLY). Audio
+ * goes into the replay buffer (dgreplay.c): every byte since the end of the
+ * last final result of the slowest channel, bounded by --replay-max-ms. The
+ * connection is a state machine (struct conn: down, connecting, streaming,
+ * closing) with one function per transition; every way a connection ends goes
+ * through conn_drop(). A new connection sends the buffer again from its start,
+ * and dgmsg.c shifts its times and drops finals that were already delivered. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -27,22 +28,24 @@
 #include "wav.h"
 #include "wsc.h"
 
-#define USAGE "deepgram-stream [-n] [-L | -O] [-e encoding -r rate -c channels] [-u url]" \
-	" [-P name=value] [-f frame-ms] [-k keepalive-ms] [-t close-timeout]" \
-	" [-m replay-max-ms] [-T retry-for] [-p catchup-percent] [-C connect-timeout]" \
-	" [-S stall-timeout]"
+#define USAGE "deepgram-stream [-n] [-L | -O]" \
+	" [-e encoding -r rate -c channels] [-u url] [-P name=value]" \
+	" [-f frame-ms] [-k keepalive-ms] [-t close-timeout]" \
+	" [-m replay-max-ms] [-T retry-for] [-p catchup-percent]" \
+	" [-C connect-timeout] [-S stall-timeout]"
 #define DEFAULT_URL "wss://api.deepgram.com/v1/listen"
 #define READ_MAX 65536
-#define SNDBUF 65536 /* keep the backlog in the ring, where it can be replayed and counted */
-#define FAST_LEAD_MS 10000 /* input this far ahead of the clock is not a live call */
+/* a small send buffer keeps the backlog in the ring: replayable, counted */
+#define SNDBUF 65536
+#define FAST_LEAD_MS 10000 /* input this far ahead of the clock: not live */
 #define MAX_PARAMS 64
 #define RECV_SWEEP_MS 200 /* read the socket at least this often (see net_io) */
-#define SECRET_MIN 4      /* shorter "secrets" would blank ordinary words out of logs */
+#define SECRET_MIN 4 /* shorter "secrets" would blank words out of logs */
 
 struct opts {
-	long frame_ms, keepalive_ms, close_timeout_s, replay_max_ms, retry_for_s;
-	long catchup_pct, connect_timeout_s, stall_s;
-	int mode;               /* 0: decide (auto), 'L': --live, 'O': --offline */
+	long frame_ms, keepalive_ms, close_timeout_s, replay_max_ms;
+	long retry_for_s, catchup_pct, connect_timeout_s, stall_s;
+	int mode;       /* 0: decide (auto), 'L': --live, 'O': --offline */
 	int print_url;
 	const char *enc, *rate, *chans, *url;
 	const char *param[MAX_PARAMS]; /* -P name=value, as given */
@@ -53,7 +56,7 @@ struct input {
 	struct wav_fmt fmt;
 	int have_fmt, raw, eof;
 	int regular;            /* a regular file: nobody upstream to stall */
-	int fast;               /* auto: ran FAST_LEAD_MS ahead of real time (sticky) */
+	int fast;               /* FAST_LEAD_MS ahead of real time (sticky) */
 	int64_t first_at;
 	unsigned char hdr[WAV_SCAN_MAX + 16];
 	size_t hdrlen;
@@ -68,7 +71,7 @@ struct input {
 struct conn {
 	struct dgc m;
 	struct wsc *ws;
-	double shift;           /* seconds of input before this connection's first byte */
+	double shift;           /* seconds of input before its first byte */
 	int64_t last_recv;
 	int metadata;           /* Metadata arrived after CloseStream */
 	int pacing;
@@ -92,14 +95,14 @@ struct dgs {
 	const char *base_url;   /* -u, DEEPGRAM_URL or the default */
 	char *url;              /* the URL connected to */
 	char *shown;            /* the URL as printed: no user:password */
-	const char *cafile;     /* DEEPGRAM_CA_FILE: CAs to trust instead of the system's */
+	const char *cafile;     /* DEEPGRAM_CA_FILE: CAs to trust, or NULL */
 	char *auth;             /* the Authorization header */
 	char *out;
 	size_t outcap;
 	int sfd, nsig;
 };
 
-/* ---------------------------------------------------------------- messages */
+/* ----------------------------------------------------------------- messages */
 
 /* Secrets never printed: the key or token, the URL's password (see redact). */
 static const char *secret[4];
@@ -112,7 +115,8 @@ add_secret(const char *s, size_t len)
 
 	int i;
 
-	if (len < SECRET_MIN || nsecret == (int)(sizeof secret / sizeof secret[0]))
+	if (len < SECRET_MIN ||
+	    nsecret == (int)(sizeof secret / sizeof secret[0]))
 		return;
 	for (i = 0; i < nsecret; i++)
 		if (strlen(secret[i]) == len && memcmp(secret[i], s, len) == 0)
@@ -145,7 +149,8 @@ redact(char *buf, size_t size)
 	}
 }
 
-/* Every line goes through here: 'i' info, 'w' warning, or an exit code (fatal). */
+/* Every line goes through here: 'i' info, 'w' warning, or an exit code (fatal).
+ */
 static void __attribute__((format(printf, 2, 3)))
 say(int level, const char *fmt, ...)
 {
@@ -175,11 +180,12 @@ summary(struct dgs *d)
 
 	chs[0] = '\0';
 	for (c = 0; hf && c < d->in.fmt.channels && n < sizeof chs - 40; c++)
-		n += (size_t)snprintf(chs + n, sizeof chs - n, "%sch%u=%.3f", c ? " " : "",
-		    c, secs);
+		n += (size_t)snprintf(chs + n, sizeof chs - n, "%sch%u=%.3f",
+		    c ? " " : "", c, secs);
 	say('i', "summary: audio sent s %s, messages %lu, finals %lu, reconnects %lu, replayed %.0f ms, keepalives %lu, dropped audio %.0f ms, ignored messages %lu",
 	    n ? chs : "none", d->n.msgs, d->st.finals, d->n.reconnects,
-	    hf ? dgr_secs(&d->ring, d->ring.replayed) * 1000 : 0, d->n.keepalives,
+	    hf ? dgr_secs(&d->ring, d->ring.replayed) * 1000 : 0,
+	    d->n.keepalives,
 	    hf ? dgr_secs(&d->ring, d->ring.dropped) * 1000 : 0, d->n.bad);
 }
 
@@ -187,10 +193,11 @@ static void __attribute__((noreturn))
 finish(struct dgs *d, int code)
 {
 	summary(d);
-	/* Everything went out with write(2) (no stdio buffers), and the kernel closes the
-	 * socket: skip the exit handlers and destructors of libcurl's ~35 libraries, which
-	 * touch pages that were never needed (~0.3 MB on the peak RSS). Sanitizer builds
-	 * keep exit() for the leak check. */
+	/* Everything went out with write(2) (no stdio buffers), and the kernel
+	 * closes the socket: skip the exit handlers and destructors of
+	 * libcurl's ~35 libraries, which touch pages that were never needed
+	 * (~0.3 MB on the peak RSS). Sanitizer builds keep exit() for the leak
+	 * check. */
 #if defined(__SANITIZE_ADDRESS__)
 	wsc_free(d->c.ws);
 	dgr_free(&d->ring);
@@ -226,14 +233,14 @@ emit(struct dgs *d, const char *s, size_t len)
 		errno = e;
 		cp_diesys(CP_EXIT_TEMP, "unable to write to stdout");
 	}
-	if (d->outcap > 65536) { /* a big message is out: give its memory back */
+	if (d->outcap > 65536) { /* a big message went: give memory back */
 		free(d->out);
 		d->out = NULL;
 		d->outcap = 0;
 	}
 }
 
-/* ---------------------------------------------------------------- input */
+/* -------------------------------------------------------------------- input */
 
 static void
 setup_format(struct dgs *d)
@@ -241,7 +248,8 @@ setup_format(struct dgs *d)
 	struct input *in = &d->in;
 
 	in->bpf = (size_t)in->fmt.channels * (in->fmt.bits / 8);
-	in->frame_bytes = (size_t)((double)in->fmt.rate * d->o.frame_ms / 1000) * in->bpf;
+	in->frame_bytes = (size_t)((double)in->fmt.rate * d->o.frame_ms /
+	    1000) * in->bpf;
 	if (in->frame_bytes < in->bpf)
 		in->frame_bytes = in->bpf;
 	if (dgr_init(&d->ring, in->bpf, in->fmt.rate, d->o.replay_max_ms,
@@ -252,9 +260,10 @@ setup_format(struct dgs *d)
 	in->have_fmt = 1;
 }
 
-/* A full ring pauses reading (backpressure) instead of dropping the oldest audio:
- * always with -O, never with -L; otherwise for a regular file, or once the input has
- * arrived FAST_LEAD_MS faster than real time, which no live call can. */
+/* A full ring pauses reading (backpressure) instead of dropping the oldest
+ * audio: always with -O, never with -L; otherwise for a regular file, or once
+ * the input has arrived FAST_LEAD_MS faster than real time, which no live call
+ * can. */
 static int
 pause_when_full(const struct dgs *d)
 {
@@ -308,7 +317,8 @@ warn_dropped(struct dgs *d)
 	if (now - d->n.last_drop_warn >= 5000) {
 		d->n.last_drop_warn = now;
 		say('w', "replay buffer full (%ld ms): dropping the oldest audio (%.0f ms so far)",
-		    d->o.replay_max_ms, dgr_secs(&d->ring, d->ring.dropped) * 1000);
+		    d->o.replay_max_ms,
+		    dgr_secs(&d->ring, d->ring.dropped) * 1000);
 	}
 }
 
@@ -317,7 +327,7 @@ take_audio(struct dgs *d, const unsigned char *p, size_t n)
 {
 	if (d->in.data_left != UINT64_MAX) {
 		if (n > d->in.data_left)
-			n = (size_t)d->in.data_left; /* bytes after the WAV data are ignored */
+			n = (size_t)d->in.data_left; /* the rest: not audio */
 		d->in.data_left -= n;
 		if (d->in.data_left == 0)
 			d->in.eof = 1;
@@ -365,8 +375,9 @@ read_header(struct dgs *d)
 	return r;
 }
 
-/* Audio: straight into the ring when it has contiguous room, else through a buffer
- * (a live input keeps being read into a full ring: the oldest audio goes). */
+/* Audio: straight into the ring when it has contiguous room, else through a
+ * buffer (a live input keeps being read into a full ring: the oldest audio
+ * goes). */
 static ssize_t
 read_audio(struct dgs *d)
 {
@@ -417,7 +428,8 @@ read_input(struct dgs *d)
 	return 0;
 }
 
-/* At the end of the input: there must have been a header, and whole sample frames. */
+/* At the end of the input: there must have been a header, and whole sample
+ * frames. */
 static void
 input_ended(struct dgs *d)
 {
@@ -429,9 +441,10 @@ input_ended(struct dgs *d)
 		say('w', "input ends inside a sample frame: the last %zu bytes are ignored", k);
 }
 
-/* ---------------------------------------------------------------- URL */
+/* ---------------------------------------------------------------------- URL */
 
-/* Deepgram's query parameters for a phone call, each added unless the user set it. */
+/* Deepgram's query parameters for a phone call, each added unless the user set
+ * it. */
 static const struct {
 	const char *name, *value;
 } defaults[] = {
@@ -451,13 +464,14 @@ user_param(const struct dgs *d, const char *name, size_t *vlen)
 	int i;
 
 	for (i = 0; i < d->o.nparam; i++)
-		if (strncmp(d->o.param[i], name, nl) == 0 && d->o.param[i][nl] == '=') {
+		if (strncmp(d->o.param[i], name, nl) == 0 &&
+		    d->o.param[i][nl] == '=') {
 			*vlen = strlen(d->o.param[i] + nl + 1);
 			return d->o.param[i] + nl + 1;
 		}
 	for (q = q ? q + 1 : NULL; q && *q && *q != '#'; ) {
-		if (strncmp(q, name, nl) == 0 && (q[nl] == '=' || q[nl] == '&' ||
-		    q[nl] == '\0' || q[nl] == '#')) {
+		if (strncmp(q, name, nl) == 0 && (q[nl] == '=' ||
+		    q[nl] == '&' || q[nl] == '\0' || q[nl] == '#')) {
 			q += nl + (q[nl] == '=');
 			*vlen = strcspn(q, "&#");
 			return q;
@@ -475,8 +489,8 @@ append(char *u, size_t size, const char *name, const char *value)
 	char sep = strchr(u, '?') == NULL ? '?' :
 	    (u[n - 1] == '?' || u[n - 1] == '&') ? 0 : '&';
 
-	snprintf(u + n, size - n, "%s%s=%s", sep ? (sep == '?' ? "?" : "&") : "", name,
-	    value);
+	snprintf(u + n, size - n, "%s%s=%s",
+	    sep ? (sep == '?' ? "?" : "&") : "", name, value);
 }
 
 /* -P value, percent-encoded outside RFC 3986's unreserved characters. */
@@ -526,8 +540,8 @@ shown_url(const char *u)
 	return s;
 }
 
-/* The URL: the user's (fragment removed), -P parameters, the defaults and the audio
- * parameters that neither sets. */
+/* The URL: the user's (fragment removed), -P parameters, the defaults and the
+ * audio parameters that neither sets. */
 static void
 build_url(struct dgs *d)
 {
@@ -541,16 +555,20 @@ build_url(struct dgs *d)
 		size += 3 * strlen(d->o.param[i]) + 1;
 	if ((d->url = malloc(size)) == NULL)
 		cp_die(CP_EXIT_TEMP, "out of memory");
-	snprintf(d->url, size, "%.*s", (int)strcspn(d->base_url, "#"), d->base_url);
+	snprintf(d->url, size, "%.*s", (int)strcspn(d->base_url, "#"),
+	    d->base_url);
 	for (i = 0; i < (size_t)d->o.nparam; i++)
-		if (strchr(d->o.param[i], '=')[1] != '\0') /* name= only turns a default off */
+		/* name= only turns a default off */
+		if (strchr(d->o.param[i], '=')[1] != '\0')
 			append_param(d->url, size, d->o.param[i]);
 	v = user_param(d, "interim_results", &vl);
 	ie_true = v == NULL || (vl == 4 && strncmp(v, "true", 4) == 0);
 	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
 		if (user_param(d, defaults[i].name, &vl) == NULL &&
-		    (ie_true || strcmp(defaults[i].name, "utterance_end_ms") != 0))
-			append(d->url, size, defaults[i].name, defaults[i].value);
+		    (ie_true ||
+		    strcmp(defaults[i].name, "utterance_end_ms") != 0))
+			append(d->url, size, defaults[i].name,
+			    defaults[i].value);
 	if (user_param(d, "encoding", &vl) == NULL)
 		append(d->url, size, "encoding", wav_encoding(f));
 	snprintf(num, sizeof num, "%u", f->rate);
@@ -565,7 +583,7 @@ build_url(struct dgs *d)
 		cp_die(CP_EXIT_TEMP, "out of memory");
 }
 
-/* ---------------------------------------------------------------- connection */
+/* --------------------------------------------------------------- connection */
 
 static int
 tick(void *arg)
@@ -592,8 +610,8 @@ finals_mark(const struct dg_state *st)
 }
 
 /* Any live state -> DOWN: schedules the next attempt, or exits 111 when
- * --retry-for has passed without progress (dgconn.c: sessions that end without a
- * new final count as failures, so a server that accepts and drops every
+ * --retry-for has passed without progress (dgconn.c: sessions that end without
+ * a new final count as failures, so a server that accepts and drops every
  * connection is given up on like one that refuses). */
 static void
 conn_down(struct dgs *d, const char *cause, int was_connected)
@@ -611,7 +629,8 @@ conn_down(struct dgs *d, const char *cause, int was_connected)
 	}
 	if (was_connected)
 		say('w', "connection %d lost after %.1f s: %s; reconnecting in %.2f s, replaying from %.3f s (%.3f s of audio)",
-		    c->m.n, (double)(now - opened) / 1000, cause, (double)t / 1000,
+		    c->m.n, (double)(now - opened) / 1000, cause,
+		    (double)t / 1000,
 		    dgr_secs(&d->ring, d->ring.start),
 		    dgr_secs(&d->ring, d->ring.sent - d->ring.start));
 	else
@@ -645,8 +664,8 @@ conn_up(struct dgs *d)
 	c->metadata = 0;
 	dg_newconn(&d->st);
 	if (c->m.n > 1)
-		say('i', "connection %d open, sending from %.3f s (%.3f s to catch up)", c->m.n,
-		    c->shift, dgr_secs(r, r->end - r->base));
+		say('i', "connection %d open, sending from %.3f s (%.3f s to catch up)",
+		    c->m.n, c->shift, dgr_secs(r, r->end - r->base));
 }
 
 /* CONNECTING -> DOWN: a failed handshake, permanent (exit 100) or not. */
@@ -667,18 +686,19 @@ conn_refused(struct dgs *d, int r)
 		    d->shown, wsc_http_status(ws), es, e ? e : "none");
 		cls = netfail_http(wsc_http_status(ws));
 	} else {
-		snprintf(cause, sizeof cause, "unable to connect to %.300s: %s", d->shown,
-		    wsc_errmsg(ws));
+		snprintf(cause, sizeof cause, "unable to connect to %.300s: %s",
+		    d->shown, wsc_errmsg(ws));
 		cls = r == WSC_EPROTO ? CP_EXIT_PERM : r == WSC_ERR ?
-		    netfail_curl(wsc_curlcode(ws), wsc_errmsg(ws)) : CP_EXIT_TEMP;
+		    netfail_curl(wsc_curlcode(ws), wsc_errmsg(ws)) :
+		    CP_EXIT_TEMP;
 	}
 	if (cls == CP_EXIT_PERM)
 		say(CP_EXIT_PERM, "%s", cause);
 	conn_down(d, cause, 0);
 }
 
-/* DOWN -> CONNECTING -> STREAMING, or back to DOWN. The handshake blocks; tick()
- * keeps reading stdin meanwhile. */
+/* DOWN -> CONNECTING -> STREAMING, or back to DOWN. The handshake blocks;
+ * tick() keeps reading stdin meanwhile. */
 static void
 conn_open(struct dgs *d)
 {
@@ -718,7 +738,8 @@ conn_closestream(struct dgs *d, int64_t now)
 	(void)dgc_closestream(&d->c.m, now);
 }
 
-/* CLOSING -> the end: answer the close frame, wait (bounded) for the socket's end. */
+/* CLOSING -> the end: answer the close frame, wait (bounded) for the socket's
+ * end. */
 static void __attribute__((noreturn))
 conn_done(struct dgs *d)
 {
@@ -726,10 +747,11 @@ conn_done(struct dgs *d)
 	finish(d, CP_EXIT_OK);
 }
 
-/* ---------------------------------------------------------------- from Deepgram */
+/* ------------------------------------------------------------ from Deepgram */
 
-/* Counts a message from Deepgram that is not passed on, with a one-line warning (every
- * one of the first 10, then at most one each 5 s, always with the running count). */
+/* Counts a message from Deepgram that is not passed on, with a one-line warning
+ * (every one of the first 10, then at most one each 5 s, always with the
+ * running count). */
 static void
 ignore_msg(struct dgs *d, const char *head, size_t len)
 {
@@ -753,15 +775,18 @@ on_close(struct dgs *d, const struct wsc_msg *m)
 	int i, n = (int)(m->len < 120 ? m->len : 120);
 
 	for (i = 0; i < n; i++)
-		why[i] = (m->data[i] < 0x20 || m->data[i] == 0x7f) ? '?' : (char)m->data[i];
+		why[i] = (m->data[i] < 0x20 || m->data[i] == 0x7f) ? '?' :
+		    (char)m->data[i];
 	why[n] = '\0';
-	if (d->c.m.state == DGC_CLOSING && (m->close_code == 1000 || d->c.metadata))
+	if (d->c.m.state == DGC_CLOSING &&
+	    (m->close_code == 1000 || d->c.metadata))
 		return 1;
 	if (m->close_code == 1008)
 		say(CP_EXIT_PERM, "Deepgram closed the stream: %d %s (it cannot decode the audio as %s, %u Hz, %u channels)",
-		    m->close_code, why, wav_encoding(&d->in.fmt), d->in.fmt.rate,
-		    d->in.fmt.channels);
-	snprintf(cause, sizeof cause, "closed by Deepgram: %d %s", m->close_code, why);
+		    m->close_code, why, wav_encoding(&d->in.fmt),
+		    d->in.fmt.rate, d->in.fmt.channels);
+	snprintf(cause, sizeof cause, "closed by Deepgram: %d %s", m->close_code,
+	    why);
 	conn_drop(d, cause);
 	return 0;
 }
@@ -800,7 +825,8 @@ on_text(struct dgs *d, const struct wsc_msg *m)
 		d->c.metadata = 1;
 }
 
-/* Handles one message from the connection. Returns 1 when the stream is over. */
+/* Handles one message from the connection. Returns 1 when the stream is over.
+ */
 static int
 on_message(struct dgs *d, const struct wsc_msg *m)
 {
@@ -822,9 +848,23 @@ on_message(struct dgs *d, const struct wsc_msg *m)
 	}
 }
 
-/* ---------------------------------------------------------------- to Deepgram */
+/* -------------------------------------------------------------- to Deepgram */
 
-/* Sends audio while the connection takes it (paced while replaying a backlog). */
+/* Replaying a backlog: would n more bytes go faster than --catchup-percent of
+ * real time? */
+static int
+paced_out(const struct dgs *d, int64_t now, size_t n)
+{
+	const struct conn *c = &d->c;
+	const struct dgr *r = &d->ring;
+	double allowed = (double)(now - c->pace_t0) / 1000 * (double)r->bpf *
+	    r->rate * (double)d->o.catchup_pct / 100 +
+	    (double)d->in.frame_bytes;
+
+	return (double)(r->sent - c->pace_b0) + (double)n > allowed;
+}
+
+/* Sends audio while the connection takes it (paced while replaying). */
 static void
 send_audio(struct dgs *d, int64_t now)
 {
@@ -838,12 +878,8 @@ send_audio(struct dgs *d, int64_t now)
 
 		if ((p = dgr_next(r, d->in.frame_bytes, &n)) == NULL)
 			return;
-		if (c->pacing) {
-			double allowed = (double)(now - c->pace_t0) / 1000 * r->bpf * r->rate *
-			    (double)d->o.catchup_pct / 100 + (double)d->in.frame_bytes;
-			if ((double)(r->sent - c->pace_b0) + (double)n > allowed)
-				return;
-		}
+		if (c->pacing && paced_out(d, now, n))
+			return;
 		rc = wsc_send(c->ws, WSC_BINARY, p, n);
 		if (rc != WSC_OK && rc != WSC_AGAIN) {
 			conn_drop(d, wsc_errmsg(c->ws));
@@ -852,12 +888,12 @@ send_audio(struct dgs *d, int64_t now)
 		dgr_sent(r, n);
 		dgc_sent(&c->m, now);
 		if (c->pacing && r->sent >= r->end)
-			c->pacing = 0; /* caught up: live audio again goes out as it comes */
+			c->pacing = 0; /* caught up: live from here */
 	}
 }
 
-/* While STREAMING: audio, then CloseStream at the end of the input, or KeepAlive
- * when nothing went out for keepalive-ms. */
+/* While STREAMING: audio, then CloseStream at the end of the input, or
+ * KeepAlive when nothing went out for keepalive-ms. */
 static void
 pump(struct dgs *d, int64_t now)
 {
@@ -887,8 +923,8 @@ pump(struct dgs *d, int64_t now)
 }
 
 /* A Deepgram that stopped reading (a frame stuck in flight, or the last results
- * owed after CloseStream, with no byte out and no message in for stall-timeout) is
- * replaced, not left to TCP's retransmission timeout of many minutes. */
+ * owed after CloseStream, with no byte out and no message in for stall-timeout)
+ * is replaced, not left to TCP's retransmission timeout of many minutes. */
 static void
 check_stall(struct dgs *d, int64_t now)
 {
@@ -903,7 +939,7 @@ check_stall(struct dgs *d, int64_t now)
 	conn_drop(d, cause);
 }
 
-/* ---------------------------------------------------------------- the loop */
+/* ----------------------------------------------------------------- the loop */
 
 /* Work that is due now, before sleeping in poll. */
 static void
@@ -916,6 +952,7 @@ step(struct dgs *d, int64_t now)
 	if (d->url == NULL) {
 		build_url(d);
 		if (d->o.print_url) {
+			redact(d->shown, strlen(d->shown) + 1);
 			printf("%s\n", d->shown);
 			if (fflush(stdout) != 0 || ferror(stdout))
 				cp_diesys(CP_EXIT_TEMP, "unable to write to stdout");
@@ -939,8 +976,8 @@ step(struct dgs *d, int64_t now)
 	}
 }
 
-/* How long poll may sleep: the next keepalive, pacing step, close timeout, stall
- * check or connection attempt. */
+/* How long poll may sleep: the next keepalive, pacing step, close timeout,
+ * stall check or connection attempt. */
 static int
 timeout(const struct dgs *d, int64_t now)
 {
@@ -975,11 +1012,11 @@ on_signal(struct dgs *d)
 	}
 }
 
-/* The socket: push what is pending, then read every message libcurl holds: when the
- * socket is readable, and at least each RECV_SWEEP_MS anyway, because libcurl was
- * seen holding a whole frame after saying CURLE_AGAIN (reference/websocketd-libcurl.md).
- * Not after every wake-up: a recvfrom that fails with EAGAIN on each 20 ms audio
- * frame was a quarter of the syscalls. */
+/* The socket: push what is pending, then read every message libcurl holds: when
+ * the socket is readable, and at least each RECV_SWEEP_MS anyway, because
+ * libcurl was seen holding a whole frame after saying CURLE_AGAIN
+ * (reference/websocketd-libcurl.md). Not after every wake-up: a recvfrom that
+ * fails with EAGAIN on each 20 ms audio frame was a quarter of the syscalls. */
 static void
 net_io(struct dgs *d, short revents, int64_t now)
 {
@@ -991,7 +1028,8 @@ net_io(struct dgs *d, short revents, int64_t now)
 		conn_drop(d, wsc_errmsg(c->ws));
 		return;
 	}
-	if (!(revents & (POLLIN | POLLHUP | POLLERR)) && now - c->last_recv < RECV_SWEEP_MS)
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)) &&
+	    now - c->last_recv < RECV_SWEEP_MS)
 		return;
 	c->last_recv = now;
 	/* libcurl buffers: always read until it says CURLE_AGAIN */
@@ -1019,7 +1057,8 @@ loop(struct dgs *d)
 		now = cp_now_ms();
 		p[P_SIG].fd = d->sfd;
 		p[P_SIG].events = POLLIN;
-		p[P_IN].fd = input_wanted(d) ? 0 : -1; /* backpressure: a full ring waits */
+		/* backpressure: a full ring stops reading */
+		p[P_IN].fd = input_wanted(d) ? 0 : -1;
 		p[P_IN].events = POLLIN;
 		p[P_NET].fd = d->c.ws != NULL ? wsc_fd(d->c.ws) : -1;
 		p[P_NET].events = d->c.ws != NULL ? wsc_events(d->c.ws) : 0;
@@ -1038,7 +1077,7 @@ loop(struct dgs *d)
 	}
 }
 
-/* ---------------------------------------------------------------- setup */
+/* -------------------------------------------------------------------- setup */
 
 static long
 numopt(const char *s, long min, long max, const char *what)
@@ -1055,8 +1094,10 @@ add_P(struct opts *o, const char *p)
 {
 	size_t nl = strcspn(p, "=");
 
-	if (p[nl] != '=' || nl == 0 || nl > 100 || strspn(p, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != nl || strlen(p + nl) > 4097)
+	if (p[nl] != '=' || nl == 0 || nl > 100 ||
+	    strspn(p, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != nl ||
+	    strlen(p + nl) > 4097)
 		say(CP_EXIT_PERM, "invalid -P (name=value, name of letters, digits, _ . -): %.200s",
 		    p);
 	if (o->nparam == MAX_PARAMS)
@@ -1088,8 +1129,8 @@ options(int argc, char **argv, struct opts *o)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "e:r:c:u:P:nf:k:t:m:T:p:C:S:LO", lopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "e:r:c:u:P:nf:k:t:m:T:p:C:S:LO",
+	    lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e': o->enc = optarg; break;
 		case 'r': o->rate = optarg; break;
@@ -1097,14 +1138,32 @@ options(int argc, char **argv, struct opts *o)
 		case 'u': o->url = optarg; break;
 		case 'P': add_P(o, optarg); break;
 		case 'n': o->print_url = 1; break;
-		case 'f': o->frame_ms = numopt(optarg, 1, 1000, "frame-ms"); break;
-		case 'k': o->keepalive_ms = numopt(optarg, 100, 60000, "keepalive-ms"); break;
-		case 't': o->close_timeout_s = numopt(optarg, 1, 3600, "close-timeout"); break;
-		case 'm': o->replay_max_ms = numopt(optarg, 1000, 3600000, "replay-max-ms"); break;
-		case 'T': o->retry_for_s = numopt(optarg, 0, 86400, "retry-for"); break;
-		case 'p': o->catchup_pct = numopt(optarg, 0, 100000, "catchup-percent"); break;
-		case 'C': o->connect_timeout_s = numopt(optarg, 1, 600, "connect-timeout"); break;
-		case 'S': o->stall_s = numopt(optarg, 1, 3600, "stall-timeout"); break;
+		case 'f':
+			o->frame_ms = numopt(optarg, 1, 1000, "frame-ms");
+			break;
+		case 'k':
+			o->keepalive_ms = numopt(optarg, 100, 60000, "keepalive-ms");
+			break;
+		case 't':
+			o->close_timeout_s = numopt(optarg, 1, 3600, "close-timeout");
+			break;
+		case 'm':
+			o->replay_max_ms = numopt(optarg, 1000, 3600000,
+			    "replay-max-ms");
+			break;
+		case 'T':
+			o->retry_for_s = numopt(optarg, 0, 86400, "retry-for");
+			break;
+		case 'p':
+			o->catchup_pct = numopt(optarg, 0, 100000, "catchup-percent");
+			break;
+		case 'C':
+			o->connect_timeout_s = numopt(optarg, 1, 600,
+			    "connect-timeout");
+			break;
+		case 'S':
+			o->stall_s = numopt(optarg, 1, 3600, "stall-timeout");
+			break;
 		case 'L':
 		case 'O':
 			if (o->mode && o->mode != ch)
@@ -1141,12 +1200,13 @@ raw_format(struct dgs *d)
 	f->channels = (unsigned)numopt(d->o.chans, 1, DG_MAXCH, "channels");
 }
 
-/* The Authorization header: DEEPGRAM_API_KEY as Token, or DEEPGRAM_ACCESS_TOKEN (a
- * short-lived JWT) as Bearer; exactly one of them. */
+/* The Authorization header: DEEPGRAM_API_KEY as Token, or DEEPGRAM_ACCESS_TOKEN
+ * (a short-lived JWT) as Bearer; exactly one of them. */
 static void
 credentials(struct dgs *d)
 {
-	const char *key = getenv("DEEPGRAM_API_KEY"), *tok = getenv("DEEPGRAM_ACCESS_TOKEN");
+	const char *key = getenv("DEEPGRAM_API_KEY");
+	const char *tok = getenv("DEEPGRAM_ACCESS_TOKEN");
 	const char *name = "DEEPGRAM_API_KEY", *v = key, *scheme = "Token";
 	size_t i;
 
@@ -1162,13 +1222,25 @@ credentials(struct dgs *d)
 		name = "DEEPGRAM_ACCESS_TOKEN", v = tok, scheme = "Bearer";
 	for (i = 0; v[i]; i++)
 		if ((unsigned char)v[i] < 0x21 || v[i] == 0x7f)
-			say(CP_EXIT_PERM, "%s contains spaces or control characters", name);
+			say(CP_EXIT_PERM, "%s contains spaces or control characters",
+			    name);
 	if (i > 4096)
 		say(CP_EXIT_PERM, "%s is longer than 4096 bytes", name);
 	add_secret(v, i);
 	if ((d->auth = malloc(i + 32)) == NULL)
 		cp_die(CP_EXIT_TEMP, "out of memory");
 	snprintf(d->auth, i + 32, "Authorization: %s %s", scheme, v);
+}
+
+static void
+note_secrets(void)
+{
+	const char *v;
+
+	if ((v = getenv("DEEPGRAM_API_KEY")) != NULL)
+		add_secret(v, strlen(v));
+	if ((v = getenv("DEEPGRAM_ACCESS_TOKEN")) != NULL)
+		add_secret(v, strlen(v));
 }
 
 /* Environment, credentials, libcurl, signals, stdin. */
@@ -1182,6 +1254,8 @@ configure(struct dgs *d)
 	raw_format(d);
 	if (!d->o.print_url)
 		credentials(d);
+	else
+		note_secrets(); /* -n needs none, but never prints one */
 	if (u == NULL)
 		u = getenv("DEEPGRAM_URL");
 	if (u == NULL || *u == '\0')
@@ -1198,7 +1272,7 @@ configure(struct dgs *d)
 	if (d->cafile != NULL && access(d->cafile, R_OK) != 0)
 		cp_diesys(CP_EXIT_PERM, "unable to read DEEPGRAM_CA_FILE %s", d->cafile);
 	if (strncmp(u, "ws://", 5) == 0)
-		wsc_no_tls(); /* no TLS: skip OpenSSL's config file and error strings */
+		wsc_no_tls(); /* no TLS: skip OpenSSL's config, error strings */
 	if ((why = wsc_check()) != NULL)
 		say(CP_EXIT_PERM, "unable to use libcurl: %s", why);
 	if ((d->sfd = cp_sigfd(sigs, 2)) < 0)

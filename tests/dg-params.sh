@@ -23,6 +23,9 @@ case_ "-n reads the WAV header for the format, needs no key, never shows a passw
 (unset DEEPGRAM_API_KEY; deepgram-stream -n -u 'wss://me:s3cretpass@127.0.0.1:1/v1/listen' < l16.wav 2>err); echo "? $?"
 grep -c s3cretpass err
 
+case_ "-n never prints the key, wherever it appears"
+DEEPGRAM_API_KEY=verysecretkey1 deepgram-stream -n -e mulaw -r 8000 -c 1 -u 'ws://127.0.0.1:1/v1/listen?x=verysecretkey1' | sed 's/&.*//'
+
 case_ "bad -P: exit 100"
 rc deepgram-stream -n -e mulaw -r 8000 -c 1 -P 'bad name=x' 2>&1
 rc deepgram-stream -n -e mulaw -r 8000 -c 1 -P novalue 2>&1
