@@ -10,8 +10,9 @@
  * DRBG, about 35,000 instructions for a 320-byte audio frame. wsc builds the frame
  * itself (header, mask from a pooled RAND_bytes draw, payload masked a word at a time)
  * and writes the bytes with curl_easy_send, through the same connection filters (TLS
- * included). libcurl's own WebSocket send buffer is then never used, so nothing of
- * libcurl's can be interleaved with a half-sent frame of ours.
+ * included), or for ws:// with send(2) on the socket. libcurl's own WebSocket send
+ * buffer is then never used, so nothing of libcurl's can be interleaved with a
+ * half-sent frame of ours.
  * Receiving still calls curl_ws_recv after every wake-up, even when poll() did not report
  * the socket readable and the last call said CURLE_AGAIN: libcurl 8.14.1 was seen holding
  * a complete 458-byte text frame in that state (socket empty by FIONREAD, no call into
@@ -51,6 +52,7 @@ struct wsc {
 	void *tick_arg;
 	int64_t deadline;
 	int aborted, timedout, sndbuf, rcvbuf;
+	int plain;         /* ws://: frames go to the socket with send(2) */
 
 	int connected, dead, eof;
 	int fd;            /* the socket, cached at connect */
@@ -169,6 +171,7 @@ wsc_new(const struct wsc_opts *o)
 	w->rcvbuf = o->rcvbuf;
 	if (w->rcvbuf == 0)
 		w->rcvbuf = strncmp(o->url, "ws://", 5) == 0 ? WSC_RCVBUF : -1;
+	w->plain = strncmp(o->url, "ws://", 5) == 0;
 	w->curl = curl_easy_init();
 	if (w->url == NULL || w->curl == NULL)
 		goto fail;
@@ -371,6 +374,27 @@ wsc_idle(const struct wsc *w)
 	    !w->close_sent;
 }
 
+/* Without TLS, libcurl's connection filters add nothing to a send but the
+ * memory they touch, cold after each 20 ms sleep: write to the socket. libcurl
+ * holds nothing unsent of ours (wsc never uses curl_ws_send). */
+static CURLcode
+sendplain(struct wsc *w, const unsigned char *p, size_t len, size_t *n)
+{
+	ssize_t r;
+
+	do
+		r = send(w->fd, p, len, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r >= 0) {
+		*n = (size_t)r;
+		return CURLE_OK;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return CURLE_AGAIN;
+	snprintf(w->errbuf, sizeof w->errbuf, "%s", strerror(errno));
+	return CURLE_SEND_ERROR;
+}
+
 /* Pushes the frame in flight. WSC_OK when it is complete, WSC_AGAIN, WSC_ERR. */
 static int
 push(struct wsc *w)
@@ -381,7 +405,10 @@ push(struct wsc *w)
 
 		/* a remainder is always resent as it was (same bytes, same place): what
 		 * OpenSSL's SSL_write asks for after a partial write */
-		rc = curl_easy_send(w->curl, w->sbuf + w->soff, left, &n);
+		if (w->plain)
+			rc = sendplain(w, w->sbuf + w->soff, left, &n);
+		else
+			rc = curl_easy_send(w->curl, w->sbuf + w->soff, left, &n);
 		if (rc == CURLE_AGAIN)
 			return WSC_AGAIN;
 		if (rc != CURLE_OK) {
