@@ -89,3 +89,30 @@ for typ, key in (("UtteranceEnd", "last_word_end"), ("SpeechStarted", "timestamp
     print("%s: no duplicates %s, all at the same times as without drops %s" % (
         typ, len(set(b)) == len(b), set(b) <= set(a)))
 EOF
+
+case_ "three drops (after 2, 3 and 4 s of audio on a connection), interim results on: every channel-second finalized exactly once"
+standin --drop-after 2,3,4
+deepgram-stream -p 1000 < speech.wav > drops3.jsonl 2> drops3.err; echo "? $?"
+jq -r 'select(.ev=="connect" or .ev=="drop") | "\(.ev) \(.conn)"' log
+jq -c 'select(.ev=="connect") | .query | {interim_results, utterance_end_ms, vad_events}' log | sort -u
+grep -c 'warning: connection [123] lost after .*reconnecting in .*replaying from' drops3.err
+/usr/bin/python3 - clean.jsonl drops3.jsonl <<'EOF'
+import json, sys
+def finals(p):
+    return [(m["channel_index"][0], round(m["start"] * 1000), round(m["duration"] * 1000),
+             m["channel"]["alternatives"][0]["transcript"])
+            for m in map(json.loads, open(p)) if m["type"] == "Results" and m.get("is_final")]
+clean, drops = finals(sys.argv[1]), finals(sys.argv[2])
+for c in range(2):
+    sec = [0] * 14
+    for ch, s, d, t in drops:
+        if ch == c:
+            for k in range(s // 1000, (s + d + 999) // 1000):
+                sec[k] += 1
+    print("channel %d: seconds finalized once %d of 14, twice or more %d, never %d" % (
+        c, sum(x == 1 for x in sec), sum(x > 1 for x in sec), sum(x == 0 for x in sec)))
+print("finals identical to the run without drops:", sorted(clean) == sorted(drops))
+print("interim results received:", sum(1 for m in map(json.loads, open(sys.argv[2]))
+      if m["type"] == "Results" and not m.get("is_final")) > 0)
+EOF
+cleanup

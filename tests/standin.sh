@@ -80,6 +80,10 @@ gen 240000 >l16.raw    # 2.5 s of 16 kHz 3-channel linear16
 gen 12000 >mono.raw    # 1.5 s of 8 kHz mono mu-law
 Q="encoding=mulaw&sample_rate=8000"
 
+case_ "--help lists the options and the default key and token"
+dg-standin --help | grep -E -c -- '--(port|port-file|key|token|log|idle-timeout|refuse|drop-after|stall-after|stall-for|ping-after|delay-ms|realtime) '
+dg-standin --help | grep -o 'default testkey\|default testtoken'
+
 case_ usage errors exit 100
 rc dg-standin --bogus 2>/dev/null
 rc dg-standin --refuse 2:abc 2>/dev/null
@@ -92,8 +96,8 @@ rc ws-probe -k wrongkey "$URL?$Q" </dev/null | norm
 rc ws-probe -H 'Authorization: Bearer testkey' "$URL?$Q" </dev/null | norm
 rc ws-probe -H 'Authorization: token testkey' "$URL?$Q" </dev/null | norm
 
-case_ handshake: missing or invalid encoding, sample_rate, channels get 400
-for q in "sample_rate=8000" "encoding=opus&sample_rate=8000" "encoding=mulaw" \
+case_ handshake: invalid encoding, sample_rate, channels get 400
+for q in "encoding=opus&sample_rate=8000" "encoding=mulaw" \
     "encoding=mulaw&sample_rate=abc" "encoding=mulaw&sample_rate=999" \
     "encoding=mulaw&sample_rate=192001" "$Q&channels=0" "$Q&channels=21" "$Q&channels=x" \
     "$Q&encoding=mulaw" "$Q&multichannel=yes"; do
@@ -131,7 +135,7 @@ summ <out | check l16.raw 2 3 16000
 case_ interim_results, vad_events and utterance_end_ms
 ws-probe -k testkey "$URL?$Q&interim_results=true&vad_events=true&utterance_end_ms=1000" >out <<'EOF'
 audio mono.raw 160
-expect 9 5
+expect 7 5
 text {"type":"CloseStream"}
 wait-close 5
 EOF
@@ -146,6 +150,52 @@ text {"type":"CloseStream"}
 wait-close 5
 EOF
 summ <out
+
+case_ "no encoding: a WAV header gives the format; raw audio without one gets 1008 DATA-0000"
+sox -t raw -e mu-law -b 8 -r 8000 -c 1 mono.raw mono.wav
+ws-probe -k testkey "$URL" >out <<'EOF'
+audio mono.wav 160
+text {"type":"CloseStream"}
+wait-close 5
+EOF
+summ <out
+tail -c +59 mono.wav >monow.raw  # the data chunk (sox's 58-byte header)
+summ <out | check monow.raw 1 1 8000
+ws-probe -k testkey "$URL" >out <<'EOF'
+audio mono.raw 160
+wait-close 5
+EOF
+summ <out
+
+case_ "silence and speech: empty finals for silence, SpeechStarted at the onset, speech_final at the endpoint, one UtteranceEnd"
+# 1 s of silence (0xFF), 1.5 s of "speech" (noise), 2 s of silence; 8 kHz mono mu-law
+{ head -c 8000 /dev/zero | tr '\0' '\377'; cat mono.raw; head -c 16000 /dev/zero | tr '\0' '\377'; } >sp.raw
+ws-probe -k testkey "$URL?$Q&interim_results=true&vad_events=true&utterance_end_ms=1000&punctuate=true" >out <<'EOF'
+audio sp.raw 160
+text {"type":"CloseStream"}
+wait-close 5
+EOF
+summ <out | grep -v '^I'
+echo "interims: $(summ <out | grep -c '^I')"
+jq -c 'select(.type == "Results" and .is_final) | .channel.alternatives[0] | [.transcript, (.words | map([.start, .end, has("punctuated_word")]))]' out
+echo "without punctuate or smart_format, no punctuated_word:"
+ws-probe -k testkey "$URL?$Q" >out <<'EOF'
+audio mono.raw 160
+text {"type":"CloseStream"}
+wait-close 5
+EOF
+jq -c 'select(.type == "Results") | .channel.alternatives[0].words[0] | keys' out | sort -u
+echo "endpointing=false: never speech_final"
+ws-probe -k testkey "$URL?$Q&endpointing=false" >out <<'EOF'
+audio sp.raw 160
+text {"type":"CloseStream"}
+wait-close 5
+EOF
+jq -r 'select(.type == "Results") | .speech_final' out | sort | uniq -c | sed 's/^ *//'
+
+case_ "Bearer: the access token (--token, default testtoken) is accepted, a wrong one is not"
+ws-probe -H 'Authorization: Bearer testtoken' "$URL?$Q" </dev/null | norm
+ws-probe -H 'Authorization: Bearer expired' "$URL?$Q" </dev/null | norm
 
 case_ Finalize: the open window becomes a final with from_finalize, the next starts after it
 head -c 24000 st.raw >a.raw; tail -c +24001 st.raw >b.raw

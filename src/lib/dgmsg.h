@@ -11,14 +11,20 @@
  * result delivered. A final that ends at or before it (1 ms tolerance) was delivered
  * already: dropped. A final that starts before it and ends after it overlaps: the words
  * whose middle lies before it are removed, the transcript is rebuilt from the remaining
- * words (punctuated_word, else word, joined by spaces) and start/duration are cut to the
- * new part. An interim result that ends at or before it is dropped (it describes audio
+ * words (punctuated_word, else word, joined by spaces), start/duration are cut to the
+ * new part, and entities[].start_word/end_word (end exclusive) are moved to index the
+ * kept words (an entity that lost a word is removed). An interim result that ends at or before it is dropped (it describes audio
  * whose final was delivered); later interims pass (shifted).
  * An UtteranceEnd whose last_word_end is at or before the channel's final end as it was
  * when the connection opened (dg_newconn), and a SpeechStarted whose timestamp is
  * strictly before it, describe replayed audio that an earlier connection reported
- * already: dropped. (If the previous connection
+ * already: dropped; so is, after a reconnect, an event at or before the last one of
+ * its type delivered for its channel. (If the previous connection
  * died between a final and its UtteranceEnd, that UtteranceEnd is lost, never doubled.)
+ *
+ * Plausibility: a Result with a negative start or duration, or (when the caller sets
+ * st->heard, the seconds of input sent so far) ending more than DG_SLACK past it, is
+ * DG_DROP and counted in implausible: it never moves the dedupe state.
  *
  * Validity: the output is JSON Lines, one message a line, so a message must be exactly
  * one JSON object (RFC 8259, valid UTF-8, no raw control characters or NUL bytes, no
@@ -36,6 +42,7 @@
 
 #define DG_MAXCH 32
 #define DG_EPS 0.001
+#define DG_SLACK 1.0 /* s: how far past the audio sent a Result may end */
 #define DG_TMAX 1e9 /* time values beyond +-1e9 s are not times: left alone */
 #define DG_JSON_DEPTH 512 /* deepest nesting accepted (cJSON's own limit is 1000) */
 #define DG_JSON_MAXVALUES 16384 /* most values (objects, arrays, scalars) in a message:
@@ -55,9 +62,13 @@ enum {
 struct dg_state {
 	double final_end[DG_MAXCH]; /* absolute end of the last delivered final, 0 if none */
 	double replay_end[DG_MAXCH]; /* final_end when the current connection opened */
+	double ue_end[DG_MAXCH];    /* last UtteranceEnd last_word_end delivered, -1 none */
+	double ss_end[DG_MAXCH];    /* last SpeechStarted timestamp delivered, -1 none */
 	unsigned nch;               /* channels that results are tracked for (>= 1) */
 	unsigned conns;             /* dg_newconn calls */
-	unsigned long finals, dups, trimmed, interims_dropped, events_dropped;
+	double heard;               /* absolute seconds of audio sent on this connection;
+	                             * < 0: unknown (no check) */
+	unsigned long finals, dups, trimmed, interims_dropped, events_dropped, implausible;
 };
 
 struct dg_out {

@@ -153,6 +153,30 @@ jnumber(const unsigned char *p, size_t len, size_t *i)
 	return NULL;
 }
 
+/* A string, number, true, false or null at p[*i]. NULL if valid (then *i is past
+ * it), else why. */
+static const char *
+scalar(const unsigned char *p, size_t len, size_t *i)
+{
+	unsigned c = p[*i];
+
+	if (c == '"')
+		return jstring(p, len, i);
+	if (c == '-' || (c >= '0' && c <= '9'))
+		return jnumber(p, len, i);
+	if (len - *i >= 4 && memcmp(p + *i, "true", 4) == 0)
+		*i += 4;
+	else if (len - *i >= 5 && memcmp(p + *i, "false", 5) == 0)
+		*i += 5;
+	else if (len - *i >= 4 && memcmp(p + *i, "null", 4) == 0)
+		*i += 4;
+	else if (c >= 0x80 && utf8len(p + *i, len - *i) == 0)
+		return "not valid UTF-8";
+	else
+		return "not valid JSON";
+	return NULL;
+}
+
 const char *
 dg_json_check(const char *msg, size_t len, int *ws)
 {
@@ -209,21 +233,7 @@ dg_json_check(const char *msg, size_t len, int *ws)
 				break;
 			}
 			state = AFTER;
-			if (c == '"')
-				why = jstring(p, len, &i);
-			else if (c == '-' || (c >= '0' && c <= '9'))
-				why = jnumber(p, len, &i);
-			else if (len - i >= 4 && memcmp(p + i, "true", 4) == 0)
-				why = NULL, i += 4;
-			else if (len - i >= 5 && memcmp(p + i, "false", 5) == 0)
-				why = NULL, i += 5;
-			else if (len - i >= 4 && memcmp(p + i, "null", 4) == 0)
-				why = NULL, i += 4;
-			else if (c >= 0x80 && utf8len(p + i, len - i) == 0)
-				why = "not valid UTF-8";
-			else
-				why = "not valid JSON";
-			if (why)
+			if ((why = scalar(p, len, &i)) != NULL)
 				return why;
 			break;
 		case KEY_OR_CLOSE:

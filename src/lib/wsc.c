@@ -10,8 +10,9 @@
  * DRBG, about 35,000 instructions for a 320-byte audio frame. wsc builds the frame
  * itself (header, mask from a pooled RAND_bytes draw, payload masked a word at a time)
  * and writes the bytes with curl_easy_send, through the same connection filters (TLS
- * included). libcurl's own WebSocket send buffer is then never used, so nothing of
- * libcurl's can be interleaved with a half-sent frame of ours.
+ * included), or for ws:// with send(2) on the socket. libcurl's own WebSocket send
+ * buffer is then never used, so nothing of libcurl's can be interleaved with a
+ * half-sent frame of ours.
  * Receiving still calls curl_ws_recv after every wake-up, even when poll() did not report
  * the socket readable and the last call said CURLE_AGAIN: libcurl 8.14.1 was seen holding
  * a complete 458-byte text frame in that state (socket empty by FIONREAD, no call into
@@ -26,7 +27,9 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
+#include "base64.h"
 #include "cp.h"
 #include "wsc.h"
 
@@ -34,6 +37,7 @@
 #define SCRATCH 4096
 #define HEAD_MAX 14      /* 2 + 8 (64-bit length) + 4 (mask) */
 #define MASKPOOL 512     /* random bytes drawn at a time: 128 frames' masks */
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 /* opcodes */
 enum { OP_CONT = 0, OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10 };
@@ -48,6 +52,7 @@ struct wsc {
 	void *tick_arg;
 	int64_t deadline;
 	int aborted, timedout, sndbuf, rcvbuf;
+	int plain;         /* ws://: frames go to the socket with send(2) */
 
 	int connected, dead, eof;
 	int fd;            /* the socket, cached at connect */
@@ -55,6 +60,9 @@ struct wsc {
 	size_t maskleft;
 	long http_status;
 	int curlcode;
+	char accept[32];   /* the Sec-WebSocket-Accept our key asks for (libcurl never
+	                    * checks it: we send our own key and check the answer) */
+	uint64_t bytes_out; /* bytes written to the connection */
 	char errbuf[CURL_ERROR_SIZE];
 	char errmsg[CURL_ERROR_SIZE + 64];
 
@@ -120,6 +128,29 @@ wsc_no_tls(void)
 		    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
 }
 
+/* Our own Sec-WebSocket-Key (libcurl then sends it instead of its own), and the
+ * Sec-WebSocket-Accept it asks for (RFC 6455 4.1). */
+static int
+addkey(struct wsc *w)
+{
+	unsigned char key[16], dig[SHA_DIGEST_LENGTH];
+	char k64[32], hdr[64], cat[96];
+	struct curl_slist *n;
+
+	if (RAND_bytes(key, sizeof key) != 1)
+		return -1;
+	b64_encode(key, sizeof key, k64);
+	snprintf(cat, sizeof cat, "%s%s", k64, WS_GUID);
+	SHA1((const unsigned char *)cat, strlen(cat), dig);
+	b64_encode(dig, sizeof dig, w->accept);
+	snprintf(hdr, sizeof hdr, "Sec-WebSocket-Key: %s", k64);
+	n = curl_slist_append(w->hdrs, hdr);
+	if (n == NULL)
+		return -1;
+	w->hdrs = n;
+	return 0;
+}
+
 struct wsc *
 wsc_new(const struct wsc_opts *o)
 {
@@ -140,6 +171,7 @@ wsc_new(const struct wsc_opts *o)
 	w->rcvbuf = o->rcvbuf;
 	if (w->rcvbuf == 0)
 		w->rcvbuf = strncmp(o->url, "ws://", 5) == 0 ? WSC_RCVBUF : -1;
+	w->plain = strncmp(o->url, "ws://", 5) == 0;
 	w->curl = curl_easy_init();
 	if (w->url == NULL || w->curl == NULL)
 		goto fail;
@@ -151,6 +183,8 @@ wsc_new(const struct wsc_opts *o)
 			goto fail;
 		w->hdrs = n;
 	}
+	if (addkey(w) < 0)
+		goto fail;
 	return w;
 fail:
 	wsc_free(w);
@@ -209,6 +243,28 @@ sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
 	return CURL_SOCKOPT_OK;
 }
 
+/* Is the 101 a WebSocket upgrade (RFC 6455 4.1: Upgrade: websocket, and the
+ * Sec-WebSocket-Accept of our key)? If not, says why in errmsg. */
+static int
+upgraded(struct wsc *w)
+{
+	const char *up = wsc_header(w, "Upgrade"), *acc;
+	const char *why = NULL;
+
+	if (up == NULL || strcasecmp(up, "websocket") != 0)
+		why = "no \"Upgrade: websocket\" header";
+	else if ((acc = wsc_header(w, "Sec-WebSocket-Accept")) == NULL)
+		why = "no Sec-WebSocket-Accept header";
+	else if (strcmp(acc, w->accept) != 0)
+		why = "wrong Sec-WebSocket-Accept";
+	if (why == NULL)
+		return 1;
+	w->curlcode = 0;
+	snprintf(w->errmsg, sizeof w->errmsg, "not a WebSocket server: HTTP 101 with %s",
+	    why);
+	return 0;
+}
+
 int
 wsc_connect(struct wsc *w)
 {
@@ -260,6 +316,10 @@ wsc_connect(struct wsc *w)
 		seterr(w, CURLE_HTTP_RETURNED_ERROR, "upgrade refused");
 		return WSC_EREFUSED;
 	}
+	if (!upgraded(w)) {
+		w->dead = 1;
+		return WSC_EPROTO;
+	}
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
 	if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK || s == CURL_SOCKET_BAD) {
 		w->dead = 1;
@@ -272,6 +332,7 @@ wsc_connect(struct wsc *w)
 }
 
 long wsc_http_status(const struct wsc *w) { return w->http_status; }
+uint64_t wsc_bytes_out(const struct wsc *w) { return w->bytes_out; }
 int wsc_curlcode(const struct wsc *w) { return w->curlcode; }
 const char *wsc_errmsg(const struct wsc *w) { return w->errmsg; }
 int wsc_close_sent(const struct wsc *w) { return w->close_sent; }
@@ -282,7 +343,8 @@ wsc_header(struct wsc *w, const char *name)
 {
 	struct curl_header *h = NULL;
 
-	if (curl_easy_header(w->curl, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK || h == NULL)
+	if (curl_easy_header(w->curl, name, 0, CURLH_HEADER | CURLH_1XX, -1,
+	    &h) != CURLHE_OK || h == NULL)
 		return NULL;
 	return h->value;
 }
@@ -312,6 +374,27 @@ wsc_idle(const struct wsc *w)
 	    !w->close_sent;
 }
 
+/* Without TLS, libcurl's connection filters add nothing to a send but the
+ * memory they touch, cold after each 20 ms sleep: write to the socket. libcurl
+ * holds nothing unsent of ours (wsc never uses curl_ws_send). */
+static CURLcode
+sendplain(struct wsc *w, const unsigned char *p, size_t len, size_t *n)
+{
+	ssize_t r;
+
+	do
+		r = send(w->fd, p, len, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r >= 0) {
+		*n = (size_t)r;
+		return CURLE_OK;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return CURLE_AGAIN;
+	snprintf(w->errbuf, sizeof w->errbuf, "%s", strerror(errno));
+	return CURLE_SEND_ERROR;
+}
+
 /* Pushes the frame in flight. WSC_OK when it is complete, WSC_AGAIN, WSC_ERR. */
 static int
 push(struct wsc *w)
@@ -322,7 +405,10 @@ push(struct wsc *w)
 
 		/* a remainder is always resent as it was (same bytes, same place): what
 		 * OpenSSL's SSL_write asks for after a partial write */
-		rc = curl_easy_send(w->curl, w->sbuf + w->soff, left, &n);
+		if (w->plain)
+			rc = sendplain(w, w->sbuf + w->soff, left, &n);
+		else
+			rc = curl_easy_send(w->curl, w->sbuf + w->soff, left, &n);
 		if (rc == CURLE_AGAIN)
 			return WSC_AGAIN;
 		if (rc != CURLE_OK) {
@@ -333,6 +419,7 @@ push(struct wsc *w)
 		if (n > left)
 			n = left;
 		w->soff += n;
+		w->bytes_out += n;
 		if (w->soff == w->slen) {
 			w->sbusy = 0;
 			if (w->sclose) {
@@ -494,7 +581,9 @@ wsc_send_close(struct wsc *w, int code, const char *reason)
 	if (rl > CTL_MAX - 2)
 		rl = CTL_MAX - 2;
 	w->closelen = 0;
-	if (code > 0 && code != 1005) {
+	if (code > 0 && !wsc_close_code_ok(code))
+		code = 1002;
+	if (code > 0) {
 		w->closep[0] = (unsigned char)(code >> 8);
 		w->closep[1] = (unsigned char)code;
 		if (rl)
@@ -503,6 +592,15 @@ wsc_send_close(struct wsc *w, int code, const char *reason)
 	}
 	w->close_due = 1;
 	return wsc_flush(w);
+}
+
+int
+wsc_close_code_ok(int code)
+{
+	if (code >= 3000 && code <= 4999)
+		return 1;
+	return code >= 1000 && code <= 1014 && code != 1004 && code != 1005 &&
+	    code != 1006;
 }
 
 /* A complete control frame is in cbuf[0..clen). */
@@ -524,9 +622,15 @@ control(struct wsc *w, unsigned flags, struct wsc_msg *m)
 		}
 		w->cbuf[n] = '\0';
 		if (!w->close_rcvd && !w->close_sent && !w->sclose && !w->close_due) {
-			/* answer with the same code (none if it had none) */
-			w->closelen = n >= 2 ? 2 : 0;
-			memcpy(w->closep, w->cbuf, w->closelen);
+			/* answer with the same code (none if it had none), or 1002 for a
+			 * code that must never be sent (RFC 6455 7.4) */
+			int code = n >= 2 ? m->close_code : 1002;
+
+			w->closelen = n > 0 ? 2 : 0;
+			if (!wsc_close_code_ok(code))
+				code = 1002;
+			w->closep[0] = (unsigned char)(code >> 8);
+			w->closep[1] = (unsigned char)code;
 			w->close_due = 1;
 		}
 		w->close_rcvd = 1;

@@ -22,8 +22,10 @@
  * an earlier frame is still partly unsent (call wsc_flush on POLLOUT, then retry).
  * Pings are answered with pongs automatically, but only between frames (never inside a
  * partly sent frame: libcurl's own auto-pong is switched off because it corrupts the
- * stream then). A received close frame is answered automatically (echoing its code) after
- * the frame in flight; once a close has been sent, data sends return WSC_ECLOSED.
+ * stream then). A received close frame is answered automatically after the frame in
+ * flight, echoing its code, or 1002 when that code may not be sent (1005, 1006, 1015,
+ * 0-999, unassigned ones: RFC 6455 7.4); once a close has been sent, data sends return
+ * WSC_ECLOSED.
  *
  * Receiving: wsc_recv returns one complete message per call (fragments and frame pieces
  * are reassembled; control frames arriving between fragments are returned on their own).
@@ -51,7 +53,9 @@ enum {
 	WSC_ECLOSED = -2,  /* send after our close frame, or on a dead connection */
 	WSC_ETIMEOUT = -3, /* deadline passed (connect, blocking helpers) */
 	WSC_EREFUSED = -4, /* connect: HTTP status other than 101: wsc_http_status */
-	WSC_EABORT = -5    /* connect: the tick callback asked to stop */
+	WSC_EABORT = -5,   /* connect: the tick callback asked to stop */
+	WSC_EPROTO = -6    /* connect: a 101 that is not a WebSocket upgrade (no
+	                    * "Upgrade: websocket", or a wrong Sec-WebSocket-Accept) */
 };
 
 /* message / frame types */
@@ -102,7 +106,9 @@ struct wsc *wsc_new(const struct wsc_opts *o); /* NULL: out of memory; opts copi
 void wsc_free(struct wsc *w);                  /* closes the socket without a close frame */
 
 /* Blocking handshake. WSC_OK, WSC_EREFUSED (wsc_http_status, wsc_header),
- * WSC_ERR (DNS, TCP, TLS...: wsc_curlcode, wsc_errmsg), WSC_ETIMEOUT, WSC_EABORT.
+ * WSC_ERR (DNS, TCP, TLS...: wsc_curlcode, wsc_errmsg), WSC_ETIMEOUT, WSC_EABORT,
+ * WSC_EPROTO (wsc_errmsg). The server's Sec-WebSocket-Accept is checked (libcurl
+ * does not): a Sec-WebSocket-Key header of our own is sent.
  * A struct wsc connects once; make a new one to reconnect. */
 int wsc_connect(struct wsc *w);
 long wsc_http_status(const struct wsc *w);     /* 0 if no HTTP response */
@@ -130,6 +136,8 @@ int wsc_flush(struct wsc *w);
 int wsc_recv(struct wsc *w, struct wsc_msg *m);
 
 int wsc_close_sent(const struct wsc *w);     /* our close frame has fully gone out */
+uint64_t wsc_bytes_out(const struct wsc *w); /* bytes written so far (send progress) */
+int wsc_close_code_ok(int code);             /* 1: a code an endpoint may send */
 int wsc_close_received(const struct wsc *w); /* the peer's close frame has arrived */
 
 /* Blocking conveniences with an absolute deadline in cp_now_ms() milliseconds

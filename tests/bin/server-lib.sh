@@ -76,10 +76,15 @@ start_standin() {
 
 # start_pipeline [QUERY]: pipeline.sh against the stand-in (Deepgram URL query QUERY);
 # set CALLPIPE_* variables in the environment first. Sets PLPID, PORT.
+# interim_results and vad_events are false unless QUERY names them (deepgram-stream
+# turns them on by default).
 start_pipeline() {
 	PORT=$(freeport)
+	_q=${1-}
+	case "&$_q" in *"&interim_results="*) ;; *) _q="${_q:+$_q&}interim_results=false" ;; esac
+	case "&$_q" in *"&vad_events="*) ;; *) _q="$_q&vad_events=false" ;; esac
 	CALLPIPE_BIN=$BIN CALLPIPE_DIR=$STATE DEEPGRAM_API_KEY=testkey \
-		DEEPGRAM_URL="ws://127.0.0.1:$SPORT/v1/listen${1:+?$1}" PROXY_URL=127.0.0.1:$PORT \
+		DEEPGRAM_URL="ws://127.0.0.1:$SPORT/v1/listen?$_q" PROXY_URL=127.0.0.1:$PORT \
 		sh "$TOP/pipeline.sh" 2>>"$WORK/pipeline.log" &
 	PLPID=$!
 	waitfor 15 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" ||

@@ -113,8 +113,8 @@ main(void)
 	/* UtteranceEnd and SpeechStarted shifted; Metadata untouched */
 	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":1.0}", 1.0, &o) == DG_REWRITE);
 	CHECK(strcmp(got, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":2.0}") == 0 && o.channel == 1);
-	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":0.25}", 10, &o) == DG_REWRITE);
-	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":10.25}") == 0);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[1,2],\"timestamp\":0.25}", 10, &o) == DG_REWRITE);
+	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[1,2],\"timestamp\":10.25}") == 0);
 	/* events for replayed audio that the first connection reported: dropped */
 	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[0,2],\"last_word_end\":1.0}", 1.0, &o) == DG_DROP);
 	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":0.5}", 1.0, &o) == DG_DROP);
@@ -122,6 +122,13 @@ main(void)
 	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":1.5}", 1.0, &o) == DG_REWRITE);
 	CHECK(strcmp(got, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":2.5}") == 0);
 	CHECK(st.events_dropped == 3);
+	/* after a reconnect, an event at or before the last one delivered is a repeat */
+	dg_newconn(&st);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":4.0}", 1.0, &o) == DG_REWRITE);
+	dg_newconn(&st); /* replays from 4.0 again: 5.0 was delivered after it */
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":4.0}", 1.0, &o) == DG_DROP);
+	CHECK(run(&st, "{\"type\":\"SpeechStarted\",\"channel\":[0,2],\"timestamp\":4.1}", 1.0, &o) == DG_REWRITE);
+	CHECK(st.events_dropped == 4);
 	CHECK(run(&st, "{\"type\":\"Metadata\",\"duration\":3.0,\"channels\":2}", 1.0, &o) == DG_PASS);
 	CHECK(o.type == DGT_METADATA);
 	CHECK(run(&st, "{\"type\":\"UtteranceEnd\",\"channel\":[1,2],\"last_word_end\":5.0}", 0, &o) == DG_PASS);
@@ -250,8 +257,43 @@ main(void)
 
 	/* absurd times are left alone; formatting clamps */
 	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":1e308,\"duration\":1,\"is_final\":true}", 1, &o) == DG_PASS);
-	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":1,\"duration\":1e308,\"is_final\":true}", 1, &o) == DG_DROP); /* duration ignored: ends at 2.0, before 4.0 */
-	CHECK(dg_confirmed(&st) < 1e10);
+	CHECK(dg_confirmed(&st) == 0); /* a start that is not a time moves nothing */
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":1,\"duration\":1e308,\"is_final\":true}", 1, &o) == DG_REWRITE); /* duration ignored: ends at 2.0 */
+	CHECK(dg_confirmed(&st) == 2.0);
+
+	/* implausible times (a final past the audio sent) are dropped, counted, and never
+	 * move the dedupe state: the channel's later finals still pass */
+	dg_state_init(&st, 1);
+	dg_newconn(&st);
+	st.heard = 3.0;
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":1e9,\"duration\":1e9,\"is_final\":true}", 0, &o) == DG_DROP);
+	CHECK(st.implausible == 1 && dg_confirmed(&st) == 0 && o.why != NULL);
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":-5,\"duration\":1,\"is_final\":true}", 0, &o) == DG_DROP);
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":1,\"duration\":-1,\"is_final\":true}", 0, &o) == DG_DROP);
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":3.5,\"duration\":1,\"is_final\":false}", 0, &o) == DG_DROP);
+	CHECK(st.implausible == 4);
+	CHECK(run(&st, final(b, sizeof b, 0, 1, "0.0", "1.0", "1.0", "x"), 0, &o) == DG_PASS);
+	CHECK(run(&st, final(b, sizeof b, 0, 1, "1.0", "2.5", "3.5", "y"), 0, &o) == DG_PASS); /* within DG_SLACK */
+	CHECK(dg_confirmed(&st) == 3.5);
+
+	/* entities follow the words kept after a trim (end_word exclusive) */
+	dg_state_init(&st, 1);
+	dg_newconn(&st);
+	CHECK(run(&st, final(b, sizeof b, 0, 1, "0.0", "2.0", "2.0", "a"), 0, &o) == DG_PASS);
+	dg_newconn(&st);
+	CHECK(run(&st, "{\"type\":\"Results\",\"channel_index\":[0,1],\"start\":0,\"duration\":4,\"is_final\":true,"
+	    "\"channel\":{\"alternatives\":[{\"transcript\":\"w0 w1 w2 w3\",\"words\":["
+	    "{\"word\":\"w0\",\"start\":0,\"end\":1},{\"word\":\"w1\",\"start\":1,\"end\":2},"
+	    "{\"word\":\"w2\",\"start\":2,\"end\":3},{\"word\":\"w3\",\"start\":3,\"end\":4}],"
+	    "\"entities\":[{\"label\":\"A\",\"start_word\":2,\"end_word\":4},"
+	    "{\"label\":\"B\",\"start_word\":1,\"end_word\":3},"
+	    "{\"label\":\"C\",\"start_word\":0,\"end_word\":1},"
+	    "{\"label\":\"D\",\"start_word\":3,\"end_word\":9},"
+	    "{\"label\":\"E\",\"start_word\":3,\"end_word\":4}]}]}}", 0, &o) == DG_REWRITE);
+	CHECK(strstr(got, "\"transcript\":\"w2 w3\"") != NULL);
+	CHECK(strstr(got, "{\"label\":\"A\",\"start_word\":0,\"end_word\":2}") != NULL);
+	CHECK(strstr(got, "{\"label\":\"E\",\"start_word\":1,\"end_word\":2}") != NULL);
+	CHECK(strstr(got, "\"B\"") == NULL && strstr(got, "\"C\"") == NULL && strstr(got, "\"D\"") == NULL);
 	CHECK(dg_fmt_time(t, sizeof t, 1e308) > 0 && dg_fmt_time(t, sizeof t, -1e300) > 0);
 
 	/* mono without multichannel: [0,1] shrinks the tracked channels to 1 */

@@ -1,5 +1,6 @@
 /* Tests for wsc.c against a tiny RFC 6455 server forked from this process (127.0.0.1,
- * port 0): refused upgrade with headers, pings before and between fragments of a
+ * port 0): refused upgrade with headers, 101 answers that are not WebSocket upgrades,
+ * a reserved close code answered with a valid one, pings before and between fragments of a
  * message, reassembly, truncation of an oversized message, an 8 MiB frame sent in pieces
  * through a small socket buffer while the server pings (the pong must come after the
  * frame, never inside it), echo, and the close handshake. */
@@ -126,6 +127,16 @@ handshake(int fd, char *path, size_t pathsz)
 	}
 	if (strstr(req, "X-Test: yes\r\n") == NULL)
 		_exit(6); /* extra headers must arrive */
+	if (strcmp(path, "/noupgrade") == 0 || strcmp(path, "/badaccept") == 0) {
+		/* a 101 that is not a WebSocket upgrade */
+		const char *r = path[1] == 'n' ?
+		    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n" :
+		    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		    "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+		(void)cp_writeall(fd, r, strlen(r));
+		_exit(0);
+	}
 	k = strstr(req, "Sec-WebSocket-Key: ");
 	if (k == NULL)
 		_exit(7);
@@ -151,6 +162,12 @@ serve(int fd)
 	int op, fin, pongs = 0, pinged = 0;
 
 	handshake(fd, path, sizeof path);
+	if (strcmp(path, "/close1006") == 0) {
+		/* a close code no endpoint may send: the answer must be a valid one */
+		sframe(fd, 1, 0x8, "\x03\xeegone", 6);
+		op = rframe(fd, &p, &len, &fin);
+		_exit(op == 0x8 && len == 2 && p[0] == 0x03 && p[1] == 0xea ? 0 : 11);
+	}
 	sframe(fd, 1, 0x9, "p1", 2);
 	sframe(fd, 0, 0x1, "hel", 3);     /* fragmented text ... */
 	sframe(fd, 1, 0x9, "p2", 2);      /* ... with a ping in between */
@@ -215,7 +232,7 @@ server(pid_t *pid)
 	if (*pid == 0) {
 		int c, k;
 		alarm(30);
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < 5; k++) {
 			c = accept(s, NULL, NULL);
 			if (c < 0)
 				_exit(2);
@@ -227,7 +244,7 @@ server(pid_t *pid)
 		while (wait(&c) > 0)
 			if (!WIFEXITED(c) || WEXITSTATUS(c) != 0)
 				k = 10 + WEXITSTATUS(c);
-		_exit(k == 2 ? 0 : k);
+		_exit(k);
 	}
 	close(s);
 	return ntohs(a.sin_port);
@@ -273,7 +290,10 @@ main(void)
 
 	snprintf(url, sizeof url, "ws://127.0.0.1:%d/echo", port);
 	w = wsc_new(&o);
-	CHECK(wsc_connect(w) == WSC_OK);
+	r = wsc_connect(w);
+	CHECK(r == WSC_OK);
+	if (r != WSC_OK)
+		fprintf(stderr, "connect: %d %s\n", r, wsc_errmsg(w));
 	CHECK(wsc_fd(w) >= 0);
 	dl = cp_now_ms() + 10000;
 	CHECK(wsc_recv_wait(w, &m, dl) == WSC_OK && m.type == WSC_PING && m.len == 2 && memcmp(m.data, "p1", 2) == 0);
@@ -324,6 +344,32 @@ main(void)
 	CHECK(wsc_close_sent(w) && wsc_close_received(w));
 	CHECK(wsc_send(w, WSC_TEXT, "late", 4) == WSC_ECLOSED);
 	wsc_free(w);
+
+	/* a 101 without "Upgrade: websocket", or with a wrong Sec-WebSocket-Accept:
+	 * refused as a protocol error */
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/noupgrade", port);
+	w = wsc_new(&o);
+	CHECK(wsc_connect(w) == WSC_EPROTO && strstr(wsc_errmsg(w), "Upgrade") != NULL);
+	CHECK(wsc_fd(w) == -1);
+	wsc_free(w);
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/badaccept", port);
+	w = wsc_new(&o);
+	CHECK(wsc_connect(w) == WSC_EPROTO &&
+	    strstr(wsc_errmsg(w), "wrong Sec-WebSocket-Accept") != NULL);
+	wsc_free(w);
+
+	/* close code 1006 from the server: answered with 1002 (the server checks) */
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/close1006", port);
+	w = wsc_new(&o);
+	CHECK(wsc_connect(w) == WSC_OK);
+	dl = cp_now_ms() + 10000;
+	CHECK(wsc_recv_wait(w, &m, dl) == WSC_OK && m.type == WSC_CLOSE && m.close_code == 1006);
+	CHECK(wsc_shutdown(w, 1000, NULL, dl) == WSC_OK);
+	wsc_free(w);
+	CHECK(wsc_close_code_ok(1000) && wsc_close_code_ok(1011) && wsc_close_code_ok(4000));
+	CHECK(!wsc_close_code_ok(1005) && !wsc_close_code_ok(1006) && !wsc_close_code_ok(1015));
+	CHECK(!wsc_close_code_ok(0) && !wsc_close_code_ok(999) && !wsc_close_code_ok(1004));
+	CHECK(!wsc_close_code_ok(2000) && !wsc_close_code_ok(5000));
 
 	/* nothing listening: a network error, not a refusal */
 	snprintf(url, sizeof url, "ws://127.0.0.1:1/none");
