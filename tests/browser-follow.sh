@@ -10,7 +10,7 @@
 start_standin
 start_pipeline "interim_results=true&utterance_end_ms=1000"
 S=$(sid 11)
-fake-capture -c "$S" -s 14 >call.jsonl
+fake-capture -c "$S" -s 14 -q 4 >call.jsonl # seconds 3, 7, 11 silent: utterances end
 
 BASE=http://127.0.0.1:$PORT SID=$S CAP=$WORK/call.jsonl DL=$WORK/dl \
 	node "$TOP/tests/browser/follow.js"
@@ -24,4 +24,8 @@ same dl/shown.txt expected.txt
 same "dl/$S.txt" expected.txt
 jsonl_lines "dl/$S.jsonl" >jsonl.txt
 same jsonl.txt expected.txt
+# every UtteranceEnd of the call is a break on the page (there are some: silent seconds)
+u=$(jq -s '[.[] | select(.type == "UtteranceEnd")] | length' all.jsonl)
+echo "utterance ends in the log: $([ "$u" -gt 0 ] && echo some || echo none)"
+echo "utterance ends marked on the page: $([ "$(cat dl/uend.count)" = "$u" ] && echo all || echo "$(cat dl/uend.count) of $u")"
 jq -r '.call_sid + " " + .track' "dl/$S.jsonl" | sort | uniq -c | sed 's/^ *//'

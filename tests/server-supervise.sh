@@ -56,6 +56,8 @@ waitfor 5 live "$B" || echo "lock not held"
 start_standin
 export CALLPIPE_MAX_CONNECTIONS=2 CALLPIPE_MAX_SUBSCRIBERS=1 CALLPIPE_DRAIN_SECONDS=20
 export CALLPIPE_HANDSHAKE_SECONDS=60
+# retention apart: these calls are older than CALLPIPE_RETAIN_DAYS would keep
+export CALLPIPE_RETAIN_DAYS=36500
 start_pipeline
 for s in $A $B $C; do echo "$(ended "$s" && echo ended || echo not-ended)"; done
 cat "$STATE/calls/$C/streams/1.1767225600000.-/ended"

@@ -105,8 +105,9 @@ run(async (browser) => {
 	const low2 = await lowestContrast(page);
 	say("text contrast at least 4.5:1 at the end: " + (low2.ratio >= 4.5 ? "yes" : "no, " +
 		low2.ratio.toFixed(2) + " for " + low2.what));
-	say("utterance ends marked on every final (the stand-in ends one per final): " +
-		(st.uend === st.finals));
+	// compared by browser-follow.sh with the UtteranceEnd messages of the call's log
+	require("fs").mkdirSync(E.DL, { recursive: true });
+	require("fs").writeFileSync(path.join(E.DL, "uend.count"), String(st.uend) + "\n");
 
 	say("--- downloads");
 	const shown = await shownLines(page);
