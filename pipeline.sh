@@ -136,6 +136,16 @@ if [ -n "${CALLPIPE_CLIENT_TOKEN:-}" ]; then
 	[ ${#CALLPIPE_CLIENT_TOKEN} -ge 16 ] || die "CALLPIPE_CLIENT_TOKEN is too short: use 16 characters or more (e.g. openssl rand -hex 16)"
 	command -v openssl >/dev/null 2>&1 || die "unable to find openssl (CALLPIPE_CLIENT_TOKEN is set)"
 fi
+if [ -n "${CALLPIPE_REDIS_URL:-}" ]; then
+	case $CALLPIPE_REDIS_URL in
+	*[[:space:][:cntrl:]]*) die "CALLPIPE_REDIS_URL contains white space or control characters" ;;
+	redis://?* | unix:///?*) ;;
+	*) die "CALLPIPE_REDIS_URL must be redis://[user:password@]host:port[/db] or unix:///path" ;;
+	esac
+	for t in callpipe-publish callpipe-follow; do
+		command -v "$t" >/dev/null 2>&1 || die "unable to find $t (CALLPIPE_REDIS_URL is set)"
+	done
+fi
 case $host in
 127.* | localhost | \[::1\]) ;;
 *) [ -n "${TWILIO_AUTH_TOKEN:-}" ] ||
@@ -219,7 +229,7 @@ logpid=$!
 exec 8>"$run/log.fifo" || die "unable to open $run/log.fifo"
 
 # What the handlers get (websocketd passes nothing else).
-passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_URL,DEEPGRAM_CA_FILE,CALLPIPE_DIR,CALLPIPE_SUBSCRIBER_BUFFER,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
+passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_URL,DEEPGRAM_CA_FILE,CALLPIPE_DIR,CALLPIPE_SUBSCRIBER_BUFFER,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,CALLPIPE_REDIS_URL,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
 
 # live_calls: number of live calls (subscribe lists calls whose live.lock is held).
 live_calls() {

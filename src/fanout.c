@@ -21,7 +21,7 @@
 #include "cp.h"
 #include "fanbuf.h"
 
-static const char usage[] = "fanout [-c callsid] [-b bufsize] [-l maxline] [-m maxlog] [-s maxsubs]";
+static const char usage[] = "fanout [-o] [-c callsid] [-b bufsize] [-l maxline] [-m maxlog] [-s maxsubs]";
 
 #define RESCAN_MS 200     /* backup scan of subscribers/ */
 #define CLOSE_MS 1000     /* an overflowed subscriber gets this long to finish its line */
@@ -49,6 +49,7 @@ static size_t maxsubs = 64, bufmax = 1048576, linemax = 1048576;
 static uint64_t logmax = 268435456, logsize;
 static int subsfd = -1, inofd = -1, logfd = -1, logging = 1, status = CP_EXIT_OK;
 static int warned_pending;
+static int echoing; /* -o: every line to stdout too, for callpipe-publish(1) */
 static uint64_t nlines, nlogged, ntoolong, nempty, nserved, ndrops;
 static char sid[CD_SIDLEN + 1];
 
@@ -348,6 +349,18 @@ logline(const char *line, size_t len)
 	nlogged++;
 }
 
+/* -o: the line on stdout too; a reader that goes away stops the copy, not the call. */
+static void
+echoline(const char *line, size_t len)
+{
+	if (!echoing)
+		return;
+	if (cp_writeall(1, line, len) < 0 || cp_writeall(1, "\n", 1) < 0) {
+		cp_warnsys("%s: no longer copying lines to stdout", sid);
+		echoing = 0;
+	}
+}
+
 static void
 online(const char *line, size_t len)
 {
@@ -360,6 +373,7 @@ online(const char *line, size_t len)
 		return;
 	}
 	logline(line, len);
+	echoline(line, len);
 	for (i = 0; i < nsubs; i++) {
 		struct sub *s = &subs[i];
 		int r;
@@ -578,8 +592,9 @@ main(int argc, char **argv)
 	int64_t now, nextscan, enddl = 0, t;
 
 	cp_setprog(argv[0]);
-	while ((c = getopt(argc, argv, "b:c:l:m:s:")) != -1) {
+	while ((c = getopt(argc, argv, "b:c:l:m:os:")) != -1) {
 		switch (c) {
+		case 'o': echoing = 1; break;
 		case 'b': bufmax = (size_t)num(optarg, 1024, 1LL << 30, "buffer size"); break;
 		case 'c': csid = optarg; break;
 		case 'l': linemax = (size_t)num(optarg, 1, 8LL << 20, "line length"); break;
