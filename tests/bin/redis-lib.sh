@@ -46,7 +46,7 @@ kill_redis() {
 # start_host NAME: pipeline.sh for host NAME (state $WORK/NAME, port in $WORK/NAME.port)
 # with CALLPIPE_REDIS_URL; set CALLPIPE_* variables in the environment first.
 start_host() {
-	_port=$(freeport)
+	_port=$(cat "$WORK/$1.port" 2>/dev/null) || _port=$(freeport) # a restart keeps its port
 	echo "$_port" >"$WORK/$1.port"
 	CALLPIPE_BIN=$BIN CALLPIPE_DIR=$WORK/$1 DEEPGRAM_API_KEY=testkey \
 		CALLPIPE_REDIS_URL=$REDIS_URL CALLPIPE_LOGLEVEL=access \
