@@ -114,15 +114,20 @@ reconnect(struct fol *f)
 {
 	int64_t until = cp_now_ms() + GIVEUP_MS, wait = 100;
 	char err[300];
+	int refused;
 
 	if (f->c != NULL)
 		redisFree(f->c);
 	for (;;) {
-		f->c = cr_open(&f->url, CONNECT_MS, err, sizeof err);
+		f->c = cr_open(&f->url, CONNECT_MS, err, sizeof err, &refused);
 		if (f->c != NULL) {
 			(void)redisSetTimeout(f->c, (struct timeval){ (BLOCK_MS + CONNECT_MS) / 1000,
 			    ((BLOCK_MS + CONNECT_MS) % 1000) * 1000 });
 			return;
+		}
+		if (refused) {
+			cp_warn("%s", err);
+			end("busy", "the call registry (Redis) refused the login", CP_EXIT_PERM);
 		}
 		if (cp_now_ms() >= until) {
 			cp_warn("%s", err);

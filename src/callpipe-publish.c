@@ -53,6 +53,7 @@ struct pub {
 	size_t thead, tn;
 	uint64_t seq, lost, lost_logged, published, refused, skipped;
 	int need_reg, eof, end_queued, end_done, login_refused, login_warned;
+	int login_pending; /* AUTH/SELECT answers awaited: nothing else goes before them */
 	char reason[32], error[200];
 	/* identity */
 	const char *sid, *ssid;
@@ -87,6 +88,7 @@ down(struct pub *p, const char *why)
 	p->st = DOWN;
 	p->sent = 0;
 	p->tn = 0;
+	p->login_pending = 0;
 	p->end_queued = 0;
 	p->need_reg = 1;
 	p->retry_at = now + p->backoff;
@@ -128,6 +130,7 @@ connected(struct pub *p)
 	k = cr_appendlogin(p->c, &p->url);
 	for (i = 0; i < k; i++)
 		tag(p, T_LOGIN);
+	p->login_pending = k;
 }
 
 static void
@@ -186,7 +189,7 @@ pump(struct pub *p)
 {
 	int64_t now = cp_now_ms();
 
-	if (p->st != UP || p->login_refused)
+	if (p->st != UP || p->login_refused || p->login_pending > 0)
 		return;
 	if (p->need_reg)
 		append_reg(p);
@@ -218,6 +221,7 @@ pop(struct pub *p)
 static void
 reply_login(struct pub *p, redisReply *r)
 {
+	p->login_pending--;
 	if (r->type != REDIS_REPLY_ERROR)
 		return;
 	/* Redis's own text never holds the password; a refused login does not improve by

@@ -211,11 +211,12 @@ cr_appendlogin(redisContext *c, const struct rurl *u)
 }
 
 redisContext *
-cr_open(const struct rurl *u, int timeout_ms, char *err, size_t n)
+cr_open(const struct rurl *u, int timeout_ms, char *err, size_t n, int *refused)
 {
 	redisContext *c = cr_connect(u, 0, timeout_ms);
 	int k, i;
 
+	*refused = 0;
 	if (c == NULL) {
 		snprintf(err, n, "unable to connect to %s: out of memory", u->shown);
 		return NULL;
@@ -237,6 +238,7 @@ cr_open(const struct rurl *u, int timeout_ms, char *err, size_t n)
 		if (r->type == REDIS_REPLY_ERROR) {
 			/* Redis's own text never holds the password */
 			snprintf(err, n, "%s refused the login: %.200s", u->shown, r->str);
+			*refused = 1;
 			freeReplyObject(r);
 			redisFree(c);
 			return NULL;

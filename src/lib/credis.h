@@ -48,8 +48,10 @@ redisContext *cr_connect(const struct rurl *u, int nonblock, int timeout_ms);
 /* Append AUTH and SELECT as the URL needs; returns how many commands were appended. */
 int cr_appendlogin(redisContext *c, const struct rurl *u);
 
-/* Blocking: connect, log in; NULL with a reason (never the password) in err. */
-redisContext *cr_open(const struct rurl *u, int timeout_ms, char *err, size_t n);
+/* Blocking: connect, log in; NULL with a reason (never the password) in err, and
+ * *refused set when Redis refused the login (retrying will not help). */
+redisContext *cr_open(const struct rurl *u, int timeout_ms, char *err, size_t n,
+    int *refused);
 
 void cr_key(char *buf, const char *prefix, const char *sid);
 
