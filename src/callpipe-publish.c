@@ -456,10 +456,27 @@ timers(struct pub *p)
 		p->last_io = now;
 }
 
+/* Let go of everything (a clean exit under LeakSanitizer too). */
+static void
+release(struct pub *p, struct linebuf *lb)
+{
+	while (p->n > 0) {
+		p->sent = p->n;
+		pop(p);
+	}
+	free(p->q);
+	free(p->params);
+	free(p->start);
+	if (p->c != NULL)
+		redisFree(p->c);
+	lb_free(lb);
+}
+
 static int
 loop(struct pub *p, int sigfd, int64_t linger_ms)
 {
 	struct linebuf lb;
+	int rc = CP_EXIT_OK;
 
 	if (lb_init(&lb, 0, LINEMAX) < 0 || cp_setnonblock(0, 1) < 0)
 		cp_die(CP_EXIT_TEMP, "unable to set up stdin");
@@ -496,13 +513,14 @@ loop(struct pub *p, int sigfd, int64_t linger_ms)
 		if (p->eof && !p->end_done && cp_now_ms() >= p->give_up_at) {
 			cp_warn("giving up on %s: %zu messages and the stream's end not "
 			    "published", p->url.shown, p->n);
-			return CP_EXIT_TEMP;
+			rc = CP_EXIT_TEMP;
+			break;
 		}
 	}
 	if (p->lost > p->lost_logged)
 		cp_warn("lost %llu messages in all", (unsigned long long)p->lost);
-	lb_free(&lb);
-	return CP_EXIT_OK;
+	release(p, &lb);
+	return rc;
 }
 
 /* The start event's customParameters, as compact JSON ("{}" without them). */
