@@ -210,6 +210,20 @@ class Bench:
         for c in ("callpipe-publis", "callpipe-follow"):
             res[c] = sum(t for cc, t in seen.values() if cc == c) / 1e9
             res[c + "#"] = sum(1 for cc, _ in seen.values() if cc == c)
+        # the retained streams, measured key by key (MEMORY USAGE, every element)
+        use, ents = [], []
+        for sid in sids[:20]:
+            k = "callpipe:call:" + sid
+            q = lambda *c: subprocess.run(["redis-cli", "-p", str(self.rport)] + list(c),
+                                          capture_output=True, text=True, timeout=10).stdout.strip()
+            try:
+                use.append(int(q("MEMORY", "USAGE", k, "SAMPLES", "0")) +
+                           int(q("MEMORY", "USAGE", "callpipe:info:" + sid, "SAMPLES", "0")))
+                ents.append(int(q("XLEN", k)))
+            except ValueError:
+                pass
+        res["key_bytes"] = sum(use) / len(use) if use else 0
+        res["entries"] = sum(ents) / len(ents) if ents else 0
         with open(out) as f:
             res.update(json.load(f))
         return res
@@ -233,7 +247,9 @@ class Bench:
             ("Results timed: local / Redis; Redis subscribers ended with callpipe.end",
              "%d / %d; %d of %d" % (len(loc), len(rem), r["b"]["state"]["ended"], n), ""),
             ("Redis CPU per call (% of one core)", "%.3f" % (r["redis_cpu_s"] / secs / n * 100), "%.0f ms per call" % (r["redis_cpu_s"] / n * 1000)),
-            ("Redis memory per call, %d s call retained (KiB)" % secs, "%.0f" % (r["redis_mem"] / n / 1024.0), ""),
+            ("Redis memory per call, %d s call retained (KiB)" % secs, "%.0f" % (r["key_bytes"] / 1024.0),
+             "%.0f entries, %.0f bytes each; used_memory grew %.0f KiB per call" %
+             (r["entries"], r["key_bytes"] / max(1, r["entries"]), r["redis_mem"] / n / 1024.0)),
             ("callpipe-publish CPU per call (% of one core)",
              "%.3f" % (r["callpipe-publis"] / secs / n * 100),
              "%.0f ms per call, %d processes" % (r["callpipe-publis"] / n * 1000, r["callpipe-publis#"])),

@@ -44,6 +44,8 @@ struct fol {
 	size_t nruns, nextrun;
 	int64_t notlive_since;
 	uint64_t dups;
+	int pending;            /* the last entry read is an end record */
+	char reason[32], error[256];
 };
 
 static void
@@ -201,21 +203,30 @@ islive(struct fol *f)
 	return live;
 }
 
-/* An end record: the call is over unless it goes on (a new stream, or more records). */
+/* The last entry read is an end record: the call is over unless it goes on (a new
+ * stream registered it again). */
 static void
-endrecord(struct fol *f, const redisReply *fv, int last)
+checkend(struct fol *f)
 {
-	const char *r = field(fv, "r", NULL), *x = field(fv, "x", NULL);
-
-	if (!last || islive(f) == 1)
+	if (!f->pending || islive(f) == 1)
 		return;
 	if (f->dups > 0)
 		cp_info("dropped %llu resent messages", (unsigned long long)f->dups);
-	end(r ? r : "call-ended", x, CP_EXIT_OK);
+	end(f->reason, f->error, CP_EXIT_OK);
 }
 
 static void
-entries(struct fol *f, const redisReply *v, int more)
+endrecord(struct fol *f, const redisReply *fv)
+{
+	const char *r = field(fv, "r", NULL), *x = field(fv, "x", NULL);
+
+	snprintf(f->reason, sizeof f->reason, "%s", r ? r : "call-ended");
+	snprintf(f->error, sizeof f->error, "%s", x ? x : "");
+	f->pending = 1;
+}
+
+static void
+entries(struct fol *f, const redisReply *v)
 {
 	size_t i;
 
@@ -233,8 +244,9 @@ entries(struct fol *f, const redisReply *v, int more)
 		k = field(fv, "k", NULL);
 		if (k == NULL)
 			continue;
+		f->pending = 0;
 		if (strcmp(k, "E") == 0) {
-			endrecord(f, fv, !more && i + 1 == v->elements);
+			endrecord(f, fv);
 			continue;
 		}
 		if (strcmp(k, "m") != 0 || (m = field(fv, "m", &mlen)) == NULL)
@@ -291,7 +303,9 @@ follow(struct fol *f, int64_t wait_until)
 
 			wait_until = 0;
 			f->notlive_since = 0;
-			entries(f, v, v->elements >= BATCH);
+			entries(f, v);
+			if (v->elements < BATCH)
+				checkend(f);
 		} else if (r->type == REDIS_REPLY_ERROR) {
 			cp_warn("%s: %.200s", f->url.shown, r->str);
 			freeReplyObject(r);
@@ -300,6 +314,7 @@ follow(struct fol *f, int64_t wait_until)
 			if (cp_now_ms() >= wait_until)
 				end("unknown-call", NULL, CP_EXIT_NEG);
 		} else {
+			checkend(f);
 			idle(f);
 		}
 		freeReplyObject(r);
