@@ -92,3 +92,16 @@ for k in call info; do
 	echo "callpipe:$k expires within 2 days: $([ "$t" -gt 172000 ] && [ "$t" -le 172800 ] && echo yes || echo "no: $t")"
 done
 CALLPIPE_RETAIN_DAYS=2 callpipe-follow -j | jq -c '[(.calls | length), .ended[0].callSid == "'"$S4"'"]'
+
+case_ "the man pages' examples run as written (Redis on this test's port, not 6379)"
+for m in callpipe-publish callpipe-follow; do
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$TOP/man/$m.1" |
+		awk '/^\.Bd -literal/ { f = 1; n++; next } /^\.Ed/ { f = 0; next } f { print > ("ex." n) }'
+	for e in ex.*; do
+		grep -q twilio-mix "$e" && { rm -f "$e"; continue; } # the pipeline: tested in redis-hosts
+		sed "s/6379/$RPORT/" "$e" >"$m.$e.sh"
+		rm -f "$e"
+		echo "# $m: $(grep -c . "$m.$e.sh") lines"
+		sh "$m.$e.sh" 2>&1 | sed "s/$RPORT/P/g; s/[0-9T:-]*Z$/TIME/"; echo "? $?"
+	done
+done
