@@ -1,6 +1,7 @@
-/* callpipe-follow: subscribe's sibling for many hosts. Lists the calls of every host from
- * the registry in Redis, or prints one call's messages from its Redis Stream, whichever
- * host it is on: the history first with -H, then live, ending with the same
+/* callpipe-follow: subscribe's sibling for many hosts. Lists the calls of every
+ * host from the registry in Redis, or prints one call's messages from its Redis
+ * Stream, whichever host it is on: the history first with -H, then live, ending
+ * with the same
  * {"type":"callpipe.end",...} line as subscribe. Layout in src/lib/credis.h. */
 #include <errno.h>
 #include <poll.h>
@@ -17,15 +18,17 @@
 
 static const char usage[] = "callpipe-follow [-Hij] [-w seconds] [callsid]";
 
-#define BATCH 512         /* entries per XREAD */
-#define BLOCK_MS 1000     /* XREAD BLOCK: also how often we look at the registry */
+#define BATCH 512 /* entries per XREAD */
+#define BLOCK_MS 1000 /* XREAD BLOCK: also how often we look at the registry   \
+		       */
 #define CONNECT_MS 2000
 #define RETRY_MAX_MS 2000 /* reconnect backoff cap */
-#define GIVEUP_MS 60000   /* Redis unreachable this long: give up */
-#define NOTLIVE_MS 30000  /* no registry entry and no end record this long: over */
+#define GIVEUP_MS 60000 /* Redis unreachable this long: give up */
+#define NOTLIVE_MS                                                             \
+	30000 /* no registry entry and no end record this long: over */
 #define LISTMAX 10000
 #define ENDEDMAX 50
-#define RUNS 64           /* publishers remembered for dropping resends */
+#define RUNS 64 /* publishers remembered for dropping resends */
 
 struct run {
 	char key[96]; /* StreamSid + ' ' + run */
@@ -44,7 +47,7 @@ struct fol {
 	size_t nruns, nextrun;
 	int64_t notlive_since;
 	uint64_t dups;
-	int pending;            /* the last entry read is an end record */
+	int pending; /* the last entry read is an end record */
 	char reason[32], error[256];
 };
 
@@ -65,10 +68,11 @@ end(const char *reason, const char *error, int code)
 	cJSON *o = cJSON_CreateObject();
 	char *s = NULL;
 
-	if (o != NULL && cJSON_AddStringToObject(o, "type", "callpipe.end") != NULL &&
+	if (o != NULL &&
+	    cJSON_AddStringToObject(o, "type", "callpipe.end") != NULL &&
 	    cJSON_AddStringToObject(o, "reason", reason) != NULL &&
 	    (error == NULL || *error == '\0' ||
-	    cJSON_AddStringToObject(o, "error", error) != NULL))
+		cJSON_AddStringToObject(o, "error", error) != NULL))
 		s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (s == NULL)
@@ -91,7 +95,8 @@ cmd(struct fol *f, const char *fmt, ...)
 	return r;
 }
 
-/* Our reader went away (websocketd closes our stdin; a pipe reader closes stdout). */
+/* Our reader went away (websocketd closes our stdin; a pipe reader closes
+ * stdout). */
 static void
 checkgone(const struct fol *f)
 {
@@ -123,17 +128,21 @@ reconnect(struct fol *f)
 	for (;;) {
 		f->c = cr_open(&f->url, CONNECT_MS, err, sizeof err, &refused);
 		if (f->c != NULL) {
-			(void)redisSetTimeout(f->c, (struct timeval){ (BLOCK_MS + CONNECT_MS) / 1000,
-			    ((BLOCK_MS + CONNECT_MS) % 1000) * 1000 });
+			(void)redisSetTimeout(f->c,
+			    (struct timeval){ (BLOCK_MS + CONNECT_MS) / 1000,
+				((BLOCK_MS + CONNECT_MS) % 1000) * 1000 });
 			return;
 		}
 		if (refused) {
 			cp_warn("%s", err);
-			end("busy", "the call registry (Redis) refused the login", CP_EXIT_PERM);
+			end("busy",
+			    "the call registry (Redis) refused the login",
+			    CP_EXIT_PERM);
 		}
 		if (cp_now_ms() >= until) {
 			cp_warn("%s", err);
-			end("busy", "the call registry (Redis) is unreachable", CP_EXIT_TEMP);
+			end("busy", "the call registry (Redis) is unreachable",
+			    CP_EXIT_TEMP);
 		}
 		checkgone(f);
 		poll(NULL, 0, (int)wait);
@@ -149,7 +158,8 @@ field(const redisReply *fv, const char *name, size_t *len)
 	for (i = 0; i + 1 < fv->elements; i += 2) {
 		const redisReply *k = fv->element[i], *v = fv->element[i + 1];
 
-		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+		if (k->type == REDIS_REPLY_STRING &&
+		    v->type == REDIS_REPLY_STRING &&
 		    strcmp(k->str, name) == 0) {
 			if (len != NULL)
 				*len = v->len;
@@ -159,7 +169,8 @@ field(const redisReply *fv, const char *name, size_t *len)
 	return NULL;
 }
 
-/* 1 if (stream, run, seq) is new; a publisher resends what it was not sure of. */
+/* 1 if (stream, run, seq) is new; a publisher resends what it was not sure of.
+ */
 static int
 fresh(struct fol *f, const char *s, const char *p, const char *q)
 {
@@ -203,15 +214,16 @@ islive(struct fol *f)
 	return live;
 }
 
-/* The last entry read is an end record: the call is over unless it goes on (a new
- * stream registered it again). */
+/* The last entry read is an end record: the call is over unless it goes on (a
+ * new stream registered it again). */
 static void
 checkend(struct fol *f)
 {
 	if (!f->pending || islive(f) == 1)
 		return;
 	if (f->dups > 0)
-		cp_info("dropped %llu resent messages", (unsigned long long)f->dups);
+		cp_info("dropped %llu resent messages",
+		    (unsigned long long)f->dups);
 	end(f->reason, f->error, CP_EXIT_OK);
 }
 
@@ -251,7 +263,8 @@ entries(struct fol *f, const redisReply *v)
 		}
 		if (strcmp(k, "m") != 0 || (m = field(fv, "m", &mlen)) == NULL)
 			continue;
-		if (!fresh(f, field(fv, "s", NULL), field(fv, "p", NULL), field(fv, "q", NULL))) {
+		if (!fresh(f, field(fv, "s", NULL), field(fv, "p", NULL),
+			field(fv, "q", NULL))) {
 			f->dups++;
 			continue;
 		}
@@ -260,8 +273,8 @@ entries(struct fol *f, const redisReply *v)
 	}
 }
 
-/* Nothing new for a while: sweep (it may end this call), and notice a call that is
- * gone without an end record (Redis restarted empty after its end). */
+/* Nothing new for a while: sweep (it may end this call), and notice a call that
+ * is gone without an end record (Redis restarted empty after its end). */
 static void
 idle(struct fol *f)
 {
@@ -291,14 +304,15 @@ follow(struct fol *f, int64_t wait_until)
 		redisReply *r;
 
 		checkgone(f);
-		r = cmd(f, "XREAD COUNT %s BLOCK %s STREAMS %s %s", count, block,
-		    f->key_call, f->lastid);
+		r = cmd(f, "XREAD COUNT %s BLOCK %s STREAMS %s %s", count,
+		    block, f->key_call, f->lastid);
 		if (r == NULL) {
 			reconnect(f);
 			continue;
 		}
 		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
-		    r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2) {
+		    r->element[0]->type == REDIS_REPLY_ARRAY &&
+		    r->element[0]->elements == 2) {
 			const redisReply *v = r->element[0]->element[1];
 
 			wait_until = 0;
@@ -309,7 +323,8 @@ follow(struct fol *f, int64_t wait_until)
 		} else if (r->type == REDIS_REPLY_ERROR) {
 			cp_warn("%s: %.200s", f->url.shown, r->str);
 			freeReplyObject(r);
-			end("busy", "the call registry (Redis) refused to read", CP_EXIT_TEMP);
+			end("busy", "the call registry (Redis) refused to read",
+			    CP_EXIT_TEMP);
 		} else if (wait_until != 0) {
 			if (cp_now_ms() >= wait_until)
 				end("unknown-call", NULL, CP_EXIT_NEG);
@@ -321,8 +336,8 @@ follow(struct fol *f, int64_t wait_until)
 	}
 }
 
-/* Where to start: the stream's first entry (-H, or a call that has not started), or
- * its last. A call that is over and not replayed ends at once. */
+/* Where to start: the stream's first entry (-H, or a call that has not
+ * started), or its last. A call that is over and not replayed ends at once. */
 static void
 attach(struct fol *f, int hflag, long long wait)
 {
@@ -330,7 +345,8 @@ attach(struct fol *f, int hflag, long long wait)
 	int exists, live;
 
 	if (!cp_valid_sid(f->sid, "CA"))
-		end("bad-request", "malformed CallSid: expected CA and 32 hex digits",
+		end("bad-request",
+		    "malformed CallSid: expected CA and 32 hex digits",
 		    CP_EXIT_PERM);
 	cr_key(f->key_call, CR_CALL, f->sid);
 	cr_key(f->key_info, CR_INFO, f->sid);
@@ -339,11 +355,13 @@ attach(struct fol *f, int hflag, long long wait)
 	snprintf(f->lastid, sizeof f->lastid, "0-0");
 	r = cmd(f, "XREVRANGE %s + - COUNT 1", f->key_call);
 	if (r == NULL)
-		cp_die(CP_EXIT_TEMP, "unable to read from %s: %s", f->url.shown, f->c->errstr);
+		cp_die(CP_EXIT_TEMP, "unable to read from %s: %s", f->url.shown,
+		    f->c->errstr);
 	exists = r->type == REDIS_REPLY_ARRAY && r->elements == 1;
 	if (exists && !hflag && r->element[0]->type == REDIS_REPLY_ARRAY &&
 	    r->element[0]->elements == 2)
-		snprintf(f->lastid, sizeof f->lastid, "%s", r->element[0]->element[0]->str);
+		snprintf(f->lastid, sizeof f->lastid, "%s",
+		    r->element[0]->element[0]->str);
 	freeReplyObject(r);
 	if (!exists) {
 		if (wait <= 0)
@@ -371,8 +389,9 @@ entry(redisReply *h, const char *sid, int ended)
 	if (h->element[1]->type == REDIS_REPLY_STRING)
 		(void)cp_strtonum(h->element[1]->str, 0, 1000000, &n);
 	cJSON_AddNumberToObject(o, "streams", (double)n);
-	params = h->element[2]->type == REDIS_REPLY_STRING ?
-	    cJSON_Parse(h->element[2]->str) : NULL;
+	params = h->element[2]->type == REDIS_REPLY_STRING
+	    ? cJSON_Parse(h->element[2]->str)
+	    : NULL;
 	if (!cJSON_IsObject(params)) {
 		cJSON_Delete(params);
 		params = cJSON_CreateObject();
@@ -386,12 +405,14 @@ entry(redisReply *h, const char *sid, int ended)
 static int
 bystart(const void *a, const void *b)
 {
-	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	const cJSON *x = *(const cJSON *const *)a,
+		    *y = *(const cJSON *const *)b;
 	int c = strcmp(cJSON_GetObjectItem(x, "started")->valuestring,
 	    cJSON_GetObjectItem(y, "started")->valuestring);
 
-	return c ? c : strcmp(cJSON_GetObjectItem(x, "callSid")->valuestring,
-	    cJSON_GetObjectItem(y, "callSid")->valuestring);
+	return c ? c
+		 : strcmp(cJSON_GetObjectItem(x, "callSid")->valuestring,
+		       cJSON_GetObjectItem(y, "callSid")->valuestring);
 }
 
 /* The calls in a sorted set, each with its hash (pipelined). */
@@ -403,18 +424,19 @@ calls(struct fol *f, const char *zcmd, int ended)
 	size_t i, n = 0;
 
 	if (z == NULL || z->type != REDIS_REPLY_ARRAY)
-		cp_die(CP_EXIT_TEMP, "unable to list calls from %s: %s", f->url.shown,
-		    z ? z->str : f->c->errstr);
+		cp_die(CP_EXIT_TEMP, "unable to list calls from %s: %s",
+		    f->url.shown, z ? z->str : f->c->errstr);
 	v = calloc(z->elements + 1, sizeof *v);
 	if (v == NULL || a == NULL)
 		cp_die(CP_EXIT_TEMP, "out of memory");
 	for (i = 0; i < z->elements; i++)
-		redisAppendCommand(f->c, "HMGET %s%s started streams params ended", CR_INFO,
+		redisAppendCommand(f->c,
+		    "HMGET %s%s started streams params ended", CR_INFO,
 		    z->element[i]->str);
 	for (i = 0; i < z->elements; i++) {
 		if (redisGetReply(f->c, (void **)&h) != REDIS_OK)
-			cp_die(CP_EXIT_TEMP, "unable to list calls from %s: %s", f->url.shown,
-			    f->c->errstr);
+			cp_die(CP_EXIT_TEMP, "unable to list calls from %s: %s",
+			    f->url.shown, f->c->errstr);
 		if ((v[n] = entry(h, z->element[i]->str, ended)) != NULL)
 			n++;
 		freeReplyObject(h);
@@ -484,7 +506,8 @@ main(int argc, char **argv)
 		case 'j': jflag = 1; break;
 		case 'w':
 			if (cp_strtonum(optarg, 0, 600, &wait) < 0)
-				cp_die(CP_EXIT_PERM, "-w must be 0 to 600 seconds, not '%.40s'",
+				cp_die(CP_EXIT_PERM,
+				    "-w must be 0 to 600 seconds, not '%.40s'",
 				    optarg);
 			break;
 		default: cp_usage(usage);
@@ -497,7 +520,9 @@ main(int argc, char **argv)
 	if (cr_parse(getenv("CALLPIPE_REDIS_URL"), &f.url, err, sizeof err) < 0)
 		cp_die(CP_EXIT_PERM, "%s", err);
 	if ((f.retain = cr_retain()) < 0)
-		cp_die(CP_EXIT_PERM, "CALLPIPE_RETAIN_DAYS must be a number of days, 1 to 36500");
+		cp_die(CP_EXIT_PERM,
+		    "CALLPIPE_RETAIN_DAYS must be a number of days, 1 to "
+		    "36500");
 	cp_ignore_sigpipe();
 	if (argc == 0) {
 		list(&f, jflag);

@@ -1,8 +1,9 @@
-/* callpipe-publish: one stream's messages (lines on stdin, as fanout annotated them) ->
- * the call's Redis Stream, plus the stream's start, heartbeats and end in the live-call
- * registry (layout in src/lib/credis.h). Redis never slows the call: stdin is always
- * read; lines wait in a bounded in-order queue while Redis is away and go out, in order,
- * when it is back; past the bound they are counted and logged as lost. */
+/* callpipe-publish: one stream's messages (lines on stdin, as fanout annotated
+ * them) -> the call's Redis Stream, plus the stream's start, heartbeats and end
+ * in the live-call registry (layout in src/lib/credis.h). Redis never slows the
+ * call: stdin is always read; lines wait in a bounded in-order queue while
+ * Redis is away and go out, in order, when it is back; past the bound they are
+ * counted and logged as lost. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,17 +21,21 @@
 #include "cp.h"
 #include "credis.h"
 
-static const char usage[] = "callpipe-publish [-b bytes] [-g grace] [-n maxlen] "
+static const char usage[] =
+    "callpipe-publish [-b bytes] [-g grace] [-n maxlen] "
     "[-t ttl] [-x seconds] [-c callsid] [-s streamsid]";
 
-#define LINEMAX (2 << 20)  /* fanout's default line limit, and room for its annotation */
-#define WINDOW 256         /* XADDs in flight */
+#define LINEMAX                                                                \
+	(2 << 20) /* fanout's default line limit, and room for its annotation  \
+		   */
+#define WINDOW 256 /* XADDs in flight */
 #define TAGMAX (WINDOW + 16)
-#define ENTRY_COST 64      /* bookkeeping counted against the bound, per line */
-#define BACKOFF_MIN 100    /* reconnect backoff, ms, doubling */
+#define ENTRY_COST 64 /* bookkeeping counted against the bound, per line */
+#define BACKOFF_MIN 100 /* reconnect backoff, ms, doubling */
 #define BACKOFF_MAX 2000
-#define STALL_MS 5000      /* no answer for this long: the connection is dead */
-#define ERRLOG_MAX 5       /* refused messages logged one by one, then only counted */
+#define STALL_MS 5000 /* no answer for this long: the connection is dead */
+#define ERRLOG_MAX 5 /* refused messages logged one by one, then only counted  \
+		      */
 
 enum { DOWN, CONNECTING, UP };
 enum { T_LOGIN, T_REG, T_HB, T_XADD, T_END };
@@ -46,14 +51,15 @@ struct pub {
 	redisContext *c;
 	int st;
 	int64_t retry_at, backoff, hb_at, last_io, down_since, give_up_at;
-	struct ent *q;              /* ring: unacknowledged lines, oldest first */
-	size_t cap, head, n, sent;  /* sent: how many of them are in flight */
+	struct ent *q; /* ring: unacknowledged lines, oldest first */
+	size_t cap, head, n, sent; /* sent: how many of them are in flight */
 	size_t bytes, maxbytes;
 	unsigned char tags[TAGMAX]; /* expected replies, in order */
 	size_t thead, tn;
 	uint64_t seq, lost, lost_logged, published, refused, skipped;
 	int need_reg, eof, end_queued, end_done, login_refused, login_warned;
-	int login_pending; /* AUTH/SELECT answers awaited: nothing else goes before them */
+	int login_pending; /* AUTH/SELECT answers awaited: nothing else goes
+			      before them */
 	char reason[32], error[200];
 	/* identity */
 	const char *sid, *ssid;
@@ -70,15 +76,16 @@ tag(struct pub *p, int t)
 	p->tags[(p->thead + p->tn++) % TAGMAX] = (unsigned char)t;
 }
 
-/* The connection is gone: everything in flight goes again after the reconnect (a reader
- * drops what it already has, by (StreamSid, run, seq)). */
+/* The connection is gone: everything in flight goes again after the reconnect
+ * (a reader drops what it already has, by (StreamSid, run, seq)). */
 static void
 down(struct pub *p, const char *why)
 {
 	int64_t now = cp_now_ms();
 
 	if (p->down_since == 0) {
-		cp_warn("lost %s: %s; keeping messages (up to %zu bytes) until it is back",
+		cp_warn("lost %s: %s; keeping messages (up to %zu bytes) until "
+			"it is back",
 		    p->url.shown, why, p->maxbytes);
 		p->down_since = now;
 	}
@@ -92,7 +99,8 @@ down(struct pub *p, const char *why)
 	p->end_queued = 0;
 	p->need_reg = 1;
 	p->retry_at = now + p->backoff;
-	p->backoff = p->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : p->backoff * 2;
+	p->backoff =
+	    p->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : p->backoff * 2;
 }
 
 static void
@@ -140,7 +148,8 @@ append_reg(struct pub *p)
 		p->key_info, p->key_call, p->sid, p->ssid, p->host, p->started,
 		p->params, p->start, p->ttl, p->retain, p->maxlen };
 
-	redisAppendCommandArgv(p->c, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
+	redisAppendCommandArgv(
+	    p->c, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
 	tag(p, T_REG);
 	p->need_reg = 0;
 }
@@ -148,20 +157,23 @@ append_reg(struct pub *p)
 static void
 append_hb(struct pub *p)
 {
-	const char *argv[] = { "EVAL", cr_lua_heartbeat, "3", CR_LIVE, p->key_info,
-		p->key_call, p->sid, p->ssid, p->ttl, p->retain };
+	const char *argv[] = { "EVAL", cr_lua_heartbeat, "3", CR_LIVE,
+		p->key_info, p->key_call, p->sid, p->ssid, p->ttl, p->retain };
 
-	redisAppendCommandArgv(p->c, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
+	redisAppendCommandArgv(
+	    p->c, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
 	tag(p, T_HB);
 }
 
 static void
 append_end(struct pub *p)
 {
-	const char *argv[] = { "EVAL", cr_lua_end, "3", CR_LIVE, p->key_info, p->key_call,
-		p->sid, p->ssid, p->reason, p->error, p->grace, p->retain, p->maxlen };
+	const char *argv[] = { "EVAL", cr_lua_end, "3", CR_LIVE, p->key_info,
+		p->key_call, p->sid, p->ssid, p->reason, p->error, p->grace,
+		p->retain, p->maxlen };
 
-	redisAppendCommandArgv(p->c, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
+	redisAppendCommandArgv(
+	    p->c, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
 	tag(p, T_END);
 	p->end_queued = 1;
 }
@@ -170,8 +182,9 @@ static void
 append_xadd(struct pub *p, const struct ent *e)
 {
 	char seq[24];
-	const char *argv[] = { "XADD", p->key_call, "MAXLEN", "~", p->maxlen, "*",
-		"k", "m", "s", p->ssid, "p", p->run, "q", seq, "m", e->line };
+	const char *argv[] = { "XADD", p->key_call, "MAXLEN", "~", p->maxlen,
+		"*", "k", "m", "s", p->ssid, "p", p->run, "q", seq, "m",
+		e->line };
 	size_t lens[16];
 	size_t i;
 
@@ -183,7 +196,8 @@ append_xadd(struct pub *p, const struct ent *e)
 	tag(p, T_XADD);
 }
 
-/* Queue what the connection can take now, in order: registration, lines, the end. */
+/* Queue what the connection can take now, in order: registration, lines, the
+ * end. */
 static void
 pump(struct pub *p)
 {
@@ -224,8 +238,9 @@ reply_login(struct pub *p, redisReply *r)
 	p->login_pending--;
 	if (r->type != REDIS_REPLY_ERROR)
 		return;
-	/* Redis's own text never holds the password; a refused login does not improve by
-	 * retrying at once: the call goes on, we wait at the longest backoff */
+	/* Redis's own text never holds the password; a refused login does not
+	 * improve by retrying at once: the call goes on, we wait at the longest
+	 * backoff */
 	if (!p->login_warned)
 		cp_warn("%s refused the login: %.200s", p->url.shown, r->str);
 	p->login_warned = 1;
@@ -245,13 +260,15 @@ reply(struct pub *p, redisReply *r)
 	case T_REG:
 	case T_END:
 		if (r->type == REDIS_REPLY_ERROR)
-			cp_warn("%s refused the registry update: %.200s", p->url.shown, r->str);
+			cp_warn("%s refused the registry update: %.200s",
+			    p->url.shown, r->str);
 		else if (t == T_END)
 			p->end_done = 1;
 		break;
 	case T_HB:
 		if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
-			p->need_reg = 1; /* Redis forgot us (restarted empty) or a sweep ended us */
+			p->need_reg = 1; /* Redis forgot us (restarted empty) or
+					    a sweep ended us */
 		break;
 	case T_XADD:
 		if (r->type == REDIS_REPLY_ERROR && p->refused++ < ERRLOG_MAX)
@@ -275,8 +292,10 @@ back(struct pub *p)
 	p->down_since = 0;
 	p->backoff = BACKOFF_MIN;
 	if (p->lost > p->lost_logged)
-		cp_warn("lost %llu messages while %s was away (buffer of %zu bytes full)",
-		    (unsigned long long)(p->lost - p->lost_logged), p->url.shown, p->maxbytes);
+		cp_warn("lost %llu messages while %s was away (buffer of %zu "
+			"bytes full)",
+		    (unsigned long long)(p->lost - p->lost_logged),
+		    p->url.shown, p->maxbytes);
 	p->lost_logged = p->lost;
 }
 
@@ -297,7 +316,9 @@ redis_io(struct pub *p, short revents)
 	}
 	if (revents & (POLLIN | POLLERR | POLLHUP)) {
 		if (redisBufferRead(p->c) != REDIS_OK) {
-			down(p, p->c->errstr[0] ? p->c->errstr : "connection closed");
+			down(p,
+			    p->c->errstr[0] ? p->c->errstr
+					    : "connection closed");
 			return;
 		}
 		p->last_io = cp_now_ms();
@@ -324,7 +345,8 @@ redis_io(struct pub *p, short revents)
 		down(p, "login refused");
 }
 
-/* A fatal callpipe.error line (from the transcription stage) is this stream's end reason. */
+/* A fatal callpipe.error line (from the transcription stage) is this stream's
+ * end reason. */
 static void
 notefatal(struct pub *p, const char *line)
 {
@@ -335,8 +357,8 @@ notefatal(struct pub *p, const char *line)
 	t = cJSON_GetObjectItemCaseSensitive(o, "type");
 	f = cJSON_GetObjectItemCaseSensitive(o, "fatal");
 	e = cJSON_GetObjectItemCaseSensitive(o, "error");
-	if (cJSON_IsString(t) && strcmp(t->valuestring, "callpipe.error") == 0 &&
-	    cJSON_IsTrue(f)) {
+	if (cJSON_IsString(t) &&
+	    strcmp(t->valuestring, "callpipe.error") == 0 && cJSON_IsTrue(f)) {
 		snprintf(p->reason, sizeof p->reason, "transcription-failed");
 		snprintf(p->error, sizeof p->error, "%s",
 		    cJSON_IsString(e) ? e->valuestring : "");
@@ -351,7 +373,8 @@ enqueue(struct pub *p, char *line, size_t len)
 
 	while (len > 0 && line[len - 1] == '\r')
 		len--;
-	if (len < 2 || line[0] != '{' || line[len - 1] != '}' || memchr(line, 0, len)) {
+	if (len < 2 || line[0] != '{' || line[len - 1] != '}' ||
+	    memchr(line, 0, len)) {
 		if (p->skipped++ < ERRLOG_MAX)
 			cp_warn("skipping a line that is not one JSON object");
 		return;
@@ -362,8 +385,11 @@ enqueue(struct pub *p, char *line, size_t len)
 	p->seq++;
 	if (p->bytes + len + ENTRY_COST > p->maxbytes) {
 		if (p->lost++ == p->lost_logged)
-			cp_warn("queue full (%zu bytes): losing messages from %llu on until %s "
-			    "takes them", p->maxbytes, (unsigned long long)p->seq, p->url.shown);
+			cp_warn("queue full (%zu bytes): losing messages from "
+				"%llu on until %s "
+				"takes them",
+			    p->maxbytes, (unsigned long long)p->seq,
+			    p->url.shown);
 		return;
 	}
 	if (p->n == p->cap) {
@@ -411,7 +437,8 @@ read_input(struct pub *p, struct linebuf *lb, int64_t linger_ms)
 		if (k == LR_TOOLONG) {
 			p->seq++;
 			p->lost++;
-			cp_warn("skipping a line longer than %d bytes", LINEMAX);
+			cp_warn(
+			    "skipping a line longer than %d bytes", LINEMAX);
 			continue;
 		}
 		if (k != LR_LINE)
@@ -496,13 +523,15 @@ loop(struct pub *p, int sigfd, int64_t linger_ms)
 		if (p->st != DOWN) {
 			ir = n;
 			pfd[n].fd = p->c->fd;
-			pfd[n++].events = p->st == CONNECTING ? POLLOUT :
-			    POLLIN | (sdslen(p->c->obuf) > 0 ? POLLOUT : 0);
+			pfd[n++].events = p->st == CONNECTING
+			    ? POLLOUT
+			    : POLLIN | (sdslen(p->c->obuf) > 0 ? POLLOUT : 0);
 		}
 		if (poll(pfd, (nfds_t)n, timeout_ms(p)) < 0 && errno != EINTR)
 			cp_diesys(CP_EXIT_TEMP, "unable to poll");
 		if ((pfd[0].revents & POLLIN) && cp_sigread(sigfd) && !p->eof) {
-			p->eof = 1; /* stopped: publish what we have, then the end */
+			p->eof =
+			    1; /* stopped: publish what we have, then the end */
 			p->give_up_at = cp_now_ms() + linger_ms;
 		}
 		if (ii >= 0 && pfd[ii].revents)
@@ -511,14 +540,17 @@ loop(struct pub *p, int sigfd, int64_t linger_ms)
 			redis_io(p, pfd[ir].revents);
 		timers(p);
 		if (p->eof && !p->end_done && cp_now_ms() >= p->give_up_at) {
-			cp_warn("giving up on %s: %zu messages and the stream's end not "
-			    "published", p->url.shown, p->n);
+			cp_warn("giving up on %s: %zu messages and the "
+				"stream's end not "
+				"published",
+			    p->url.shown, p->n);
 			rc = CP_EXIT_TEMP;
 			break;
 		}
 	}
 	if (p->lost > p->lost_logged)
-		cp_warn("lost %llu messages in all", (unsigned long long)p->lost);
+		cp_warn(
+		    "lost %llu messages in all", (unsigned long long)p->lost);
 	release(p, &lb);
 	return rc;
 }
@@ -543,8 +575,10 @@ validssid(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	return n > 0 && n <= 64 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789-_") == n;
+	return n > 0 && n <= 64 &&
+	    strspn(s,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz0123456789-_") == n;
 }
 
 static long long
@@ -553,8 +587,9 @@ num(const char *s, long long min, long long max, const char *what)
 	long long v;
 
 	if (cp_strtonum(s, min, max, &v) < 0)
-		cp_die(CP_EXIT_PERM, "%s must be a number from %lld to %lld, not '%.40s'",
-		    what, min, max, s);
+		cp_die(CP_EXIT_PERM,
+		    "%s must be a number from %lld to %lld, not '%.40s'", what,
+		    min, max, s);
 	return v;
 }
 
@@ -565,10 +600,12 @@ identity(struct pub *p)
 	uint64_t r;
 
 	if (p->sid == NULL || !cp_valid_sid(p->sid, "CA"))
-		cp_die(CP_EXIT_PERM, "need a CallSid (CA and 32 hex digits): -c or "
+		cp_die(CP_EXIT_PERM,
+		    "need a CallSid (CA and 32 hex digits): -c or "
 		    "TWILIO_CALL_SID");
 	if (!validssid(p->ssid))
-		cp_die(CP_EXIT_PERM, "need a StreamSid (letters, digits, - and _, at most "
+		cp_die(CP_EXIT_PERM,
+		    "need a StreamSid (letters, digits, - and _, at most "
 		    "64): -s or TWILIO_STREAM_SID");
 	if (start != NULL && strlen(start) > 65536)
 		start = NULL;
@@ -605,7 +642,10 @@ main(int argc, char **argv)
 		grace = num(g, 0, 3600, "CALLPIPE_CALL_GRACE_SECONDS");
 	while ((c = getopt(argc, argv, "b:c:g:n:s:t:x:")) != -1) {
 		switch (c) {
-		case 'b': p.maxbytes = (size_t)num(optarg, 65536, 1LL << 32, "-b"); break;
+		case 'b':
+			p.maxbytes =
+			    (size_t)num(optarg, 65536, 1LL << 32, "-b");
+			break;
 		case 'c': p.sid = optarg; break;
 		case 'g': grace = num(optarg, 0, 3600, "-g"); break;
 		case 'n': maxlen = num(optarg, 100, 100000000, "-n"); break;
@@ -620,7 +660,9 @@ main(int argc, char **argv)
 	if (cr_parse(getenv("CALLPIPE_REDIS_URL"), &p.url, err, sizeof err) < 0)
 		cp_die(CP_EXIT_PERM, "%s", err);
 	if ((retain = cr_retain()) < 0)
-		cp_die(CP_EXIT_PERM, "CALLPIPE_RETAIN_DAYS must be a number of days, 1 to 36500");
+		cp_die(CP_EXIT_PERM,
+		    "CALLPIPE_RETAIN_DAYS must be a number of days, 1 to "
+		    "36500");
 	identity(&p);
 	p.ttl_ms = ttl * 1000;
 	p.hb_ms = p.ttl_ms / 4 > 200 ? p.ttl_ms / 4 : 200;

@@ -1,6 +1,6 @@
-/* credis.c: CALLPIPE_REDIS_URL, connecting, and the scripts that keep the registry
- * (layout in credis.h). Times come from the Redis server (TIME), so the hosts' clocks
- * need not agree. */
+/* credis.c: CALLPIPE_REDIS_URL, connecting, and the scripts that keep the
+ * registry (layout in credis.h). Times come from the Redis server (TIME), so
+ * the hosts' clocks need not agree. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +50,8 @@ parsedb(const char *s, struct rurl *u, char *err, size_t n)
 	if (*s == '\0')
 		return 0;
 	if (cp_strtonum(s, 0, 1000000, &v) < 0)
-		return fail(err, n, "CALLPIPE_REDIS_URL: the database must be a number");
+		return fail(err, n,
+		    "CALLPIPE_REDIS_URL: the database must be a number");
 	u->db = (int)v;
 	return 0;
 }
@@ -62,13 +63,16 @@ parseunix(const char *s, struct rurl *u, char *err, size_t n)
 	size_t len = q ? (size_t)(q - s) : strlen(s);
 
 	if (len == 0 || s[0] != '/' || len >= sizeof u->path)
-		return fail(err, n, "CALLPIPE_REDIS_URL: unix:// needs an absolute socket path "
+		return fail(err, n,
+		    "CALLPIPE_REDIS_URL: unix:// needs an absolute socket path "
 		    "(unix:///run/redis/redis.sock)");
 	memcpy(u->path, s, len);
 	u->path[len] = '\0';
 	if (q != NULL) {
 		if (strncmp(q, "?db=", 4) != 0)
-			return fail(err, n, "CALLPIPE_REDIS_URL: the only unix:// parameter is ?db=N");
+			return fail(err, n,
+			    "CALLPIPE_REDIS_URL: the only unix:// parameter is "
+			    "?db=N");
 		if (parsedb(q + 4, u, err, n) < 0)
 			return -1;
 	}
@@ -82,11 +86,15 @@ parseuser(const char *s, size_t len, struct rurl *u, char *err, size_t n)
 	const char *colon = memchr(s, ':', len);
 
 	if (colon == NULL)
-		return fail(err, n, "CALLPIPE_REDIS_URL: write the login as user:password@ "
+		return fail(err, n,
+		    "CALLPIPE_REDIS_URL: write the login as user:password@ "
 		    "or :password@");
 	if (pctdecode(u->user, sizeof u->user, s, (size_t)(colon - s)) < 0 ||
-	    pctdecode(u->pass, sizeof u->pass, colon + 1, len - (size_t)(colon - s) - 1) < 0)
-		return fail(err, n, "CALLPIPE_REDIS_URL: malformed or too long user or password");
+	    pctdecode(u->pass, sizeof u->pass, colon + 1,
+		len - (size_t)(colon - s) - 1) < 0)
+		return fail(err, n,
+		    "CALLPIPE_REDIS_URL: malformed or too long user or "
+		    "password");
 	return 0;
 }
 
@@ -100,25 +108,31 @@ parsehost(const char *s, size_t len, struct rurl *u, char *err, size_t n)
 	if (len > 0 && s[0] == '[') {
 		const char *rb = memchr(s, ']', len);
 
-		if (rb == NULL || rb - s - 1 <= 0 || (size_t)(rb - s - 1) >= sizeof u->host)
-			return fail(err, n, "CALLPIPE_REDIS_URL: bad IPv6 address");
+		if (rb == NULL || rb - s - 1 <= 0 ||
+		    (size_t)(rb - s - 1) >= sizeof u->host)
+			return fail(
+			    err, n, "CALLPIPE_REDIS_URL: bad IPv6 address");
 		memcpy(u->host, s + 1, (size_t)(rb - s - 1));
 		u->host[rb - s - 1] = '\0';
 		if (rb + 1 < end && rb[1] != ':')
-			return fail(err, n, "CALLPIPE_REDIS_URL: bad IPv6 address");
+			return fail(
+			    err, n, "CALLPIPE_REDIS_URL: bad IPv6 address");
 		port = rb + 1 < end ? rb + 2 : NULL;
 	} else {
 		const char *colon = memchr(s, ':', len);
 		size_t hl = colon ? (size_t)(colon - s) : len;
 
 		if (hl == 0 || hl >= sizeof u->host)
-			return fail(err, n, "CALLPIPE_REDIS_URL has no host (redis://host:port)");
+			return fail(err, n,
+			    "CALLPIPE_REDIS_URL has no host "
+			    "(redis://host:port)");
 		memcpy(u->host, s, hl);
 		u->host[hl] = '\0';
 		port = colon ? colon + 1 : NULL;
 	}
-	if (strspn(u->host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789.-:") != strlen(u->host))
+	if (strspn(u->host,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"0123456789.-:") != strlen(u->host))
 		return fail(err, n, "CALLPIPE_REDIS_URL: bad host name");
 	u->port = 6379;
 	if (port != NULL) {
@@ -127,7 +141,8 @@ parsehost(const char *s, size_t len, struct rurl *u, char *err, size_t n)
 		memcpy(num, port, (size_t)(end - port));
 		num[end - port] = '\0';
 		if (cp_strtonum(num, 1, 65535, &v) < 0)
-			return fail(err, n, "CALLPIPE_REDIS_URL: the port must be 1 to 65535");
+			return fail(err, n,
+			    "CALLPIPE_REDIS_URL: the port must be 1 to 65535");
 		u->port = (int)v;
 	}
 	return 0;
@@ -144,12 +159,14 @@ cr_parse(const char *s, struct rurl *u, char *err, size_t n)
 		return fail(err, n, "CALLPIPE_REDIS_URL is not set");
 	for (i = 0; s[i] != '\0'; i++)
 		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
-			return fail(err, n, "CALLPIPE_REDIS_URL contains white space or "
+			return fail(err, n,
+			    "CALLPIPE_REDIS_URL contains white space or "
 			    "control characters");
 	if (strncmp(s, "unix://", 7) == 0)
 		return parseunix(s + 7, u, err, n);
 	if (strncmp(s, "redis://", 8) != 0)
-		return fail(err, n, "CALLPIPE_REDIS_URL must start with redis:// or unix://");
+		return fail(err, n,
+		    "CALLPIPE_REDIS_URL must start with redis:// or unix://");
 	s += 8;
 	slash = strchr(s, '/');
 	/* a '/' or '@' in a password must be percent-encoded */
@@ -162,7 +179,8 @@ cr_parse(const char *s, struct rurl *u, char *err, size_t n)
 		hp = s;
 	}
 	slash = strchr(hp, '/');
-	if (parsehost(hp, slash ? (size_t)(slash - hp) : strlen(hp), u, err, n) < 0)
+	if (parsehost(
+		hp, slash ? (size_t)(slash - hp) : strlen(hp), u, err, n) < 0)
 		return -1;
 	if (slash != NULL && parsedb(slash + 1, u, err, n) < 0)
 		return -1;
@@ -179,11 +197,11 @@ cr_connect(const struct rurl *u, int nonblock, int timeout_ms)
 	redisContext *c;
 
 	if (u->path[0] != '\0')
-		c = nonblock ? redisConnectUnixNonBlock(u->path) :
-		    redisConnectUnixWithTimeout(u->path, tv);
+		c = nonblock ? redisConnectUnixNonBlock(u->path)
+			     : redisConnectUnixWithTimeout(u->path, tv);
 	else
-		c = nonblock ? redisConnectNonBlock(u->host, u->port) :
-		    redisConnectWithTimeout(u->host, u->port, tv);
+		c = nonblock ? redisConnectNonBlock(u->host, u->port)
+			     : redisConnectWithTimeout(u->host, u->port, tv);
 	if (c != NULL && !nonblock && c->err == 0)
 		(void)redisSetTimeout(c, tv);
 	return c;
@@ -218,11 +236,13 @@ cr_open(const struct rurl *u, int timeout_ms, char *err, size_t n, int *refused)
 
 	*refused = 0;
 	if (c == NULL) {
-		snprintf(err, n, "unable to connect to %s: out of memory", u->shown);
+		snprintf(
+		    err, n, "unable to connect to %s: out of memory", u->shown);
 		return NULL;
 	}
 	if (c->err) {
-		snprintf(err, n, "unable to connect to %s: %s", u->shown, c->errstr);
+		snprintf(
+		    err, n, "unable to connect to %s: %s", u->shown, c->errstr);
 		redisFree(c);
 		return NULL;
 	}
@@ -231,13 +251,15 @@ cr_open(const struct rurl *u, int timeout_ms, char *err, size_t n, int *refused)
 		redisReply *r = NULL;
 
 		if (redisGetReply(c, (void **)&r) != REDIS_OK || r == NULL) {
-			snprintf(err, n, "unable to log in to %s: %s", u->shown, c->errstr);
+			snprintf(err, n, "unable to log in to %s: %s", u->shown,
+			    c->errstr);
 			redisFree(c);
 			return NULL;
 		}
 		if (r->type == REDIS_REPLY_ERROR) {
 			/* Redis's own text never holds the password */
-			snprintf(err, n, "%s refused the login: %.200s", u->shown, r->str);
+			snprintf(err, n, "%s refused the login: %.200s",
+			    u->shown, r->str);
 			*refused = 1;
 			freeReplyObject(r);
 			redisFree(c);
@@ -268,13 +290,16 @@ cr_retain(void)
 }
 
 /* Every script starts with the server's time in ms. */
-#define NOW "local t = redis.call('TIME') " \
-	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+#define NOW                                                                    \
+	"local t = redis.call('TIME') "                                        \
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / "     \
+	"1000) "
 
-/* KEYS live ended info stream; ARGV sid streamsid host started params start ttl_ms
- * retain_s maxlen. A new stream (or one Redis forgot) is counted and its start recorded. */
-const char cr_lua_register[] = NOW
-	"local f = 'live:' .. ARGV[2] "
+/* KEYS live ended info stream; ARGV sid streamsid host started params start
+ * ttl_ms retain_s maxlen. A new stream (or one Redis forgot) is counted and its
+ * start recorded. */
+const char cr_lua_register[] =
+    NOW "local f = 'live:' .. ARGV[2] "
 	"if redis.call('HSETNX', KEYS[3], f, 1) == 1 then "
 	" redis.call('HINCRBY', KEYS[3], 'nlive', 1) "
 	" redis.call('HINCRBY', KEYS[3], 'streams', 1) "
@@ -283,7 +308,8 @@ const char cr_lua_register[] = NOW
 	" redis.call('HSET', KEYS[3], 'host', ARGV[3]) "
 	" redis.call('HDEL', KEYS[3], 'ended', 'reason', 'error') "
 	" redis.call('ZREM', KEYS[2], ARGV[1]) "
-	" redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*', 'k', 's', 's', ARGV[2],"
+	" redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[9], '*', 'k', 's', "
+	"'s', ARGV[2],"
 	"  'h', ARGV[3], 'start', ARGV[6]) "
 	"end "
 	"redis.call('ZADD', KEYS[1], 'GT', now + tonumber(ARGV[7]), ARGV[1]) "
@@ -291,60 +317,67 @@ const char cr_lua_register[] = NOW
 	"redis.call('EXPIRE', KEYS[4], ARGV[8]) "
 	"return 1";
 
-/* KEYS live info stream; ARGV sid streamsid ttl_ms retain_s. 0: not registered (Redis
- * lost it, or a sweep ended it): the caller registers again. */
-const char cr_lua_heartbeat[] = NOW
-	"if redis.call('HEXISTS', KEYS[2], 'live:' .. ARGV[2]) == 0 then return 0 end "
+/* KEYS live info stream; ARGV sid streamsid ttl_ms retain_s. 0: not registered
+ * (Redis lost it, or a sweep ended it): the caller registers again. */
+const char cr_lua_heartbeat[] =
+    NOW "if redis.call('HEXISTS', KEYS[2], 'live:' .. ARGV[2]) == 0 then "
+	"return 0 end "
 	"redis.call('ZADD', KEYS[1], 'GT', now + tonumber(ARGV[3]), ARGV[1]) "
 	"redis.call('EXPIRE', KEYS[2], ARGV[4]) "
 	"redis.call('EXPIRE', KEYS[3], ARGV[4]) "
 	"return 1";
 
-/* KEYS live info stream; ARGV sid streamsid reason error grace_ms retain_s maxlen.
- * The last live stream's end leaves the call live for the grace period: a new stream
- * within it continues the call, else a sweep ends it. */
+/* KEYS live info stream; ARGV sid streamsid reason error grace_ms retain_s
+ * maxlen. The last live stream's end leaves the call live for the grace period:
+ * a new stream within it continues the call, else a sweep ends it. */
 const char cr_lua_end[] = NOW
-	"redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'k', 'e', 's', ARGV[2],"
-	" 'r', ARGV[3]) "
-	"if ARGV[3] ~= 'call-ended' then "
-	" redis.call('HSET', KEYS[2], 'reason', ARGV[3], 'error', ARGV[4]) end "
-	"if redis.call('HDEL', KEYS[2], 'live:' .. ARGV[2]) == 1 then "
-	" if redis.call('HINCRBY', KEYS[2], 'nlive', -1) <= 0 then "
-	"  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[5]), ARGV[1]) end "
-	"end "
-	"redis.call('EXPIRE', KEYS[2], ARGV[6]) "
-	"redis.call('EXPIRE', KEYS[3], ARGV[6]) "
-	"return 1";
+    "redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'k', 'e', 's', "
+    "ARGV[2],"
+    " 'r', ARGV[3]) "
+    "if ARGV[3] ~= 'call-ended' then "
+    " redis.call('HSET', KEYS[2], 'reason', ARGV[3], 'error', ARGV[4]) end "
+    "if redis.call('HDEL', KEYS[2], 'live:' .. ARGV[2]) == 1 then "
+    " if redis.call('HINCRBY', KEYS[2], 'nlive', -1) <= 0 then "
+    "  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[5]), ARGV[1]) end "
+    "end "
+    "redis.call('EXPIRE', KEYS[2], ARGV[6]) "
+    "redis.call('EXPIRE', KEYS[3], ARGV[6]) "
+    "return 1";
 
-/* KEYS live ended; ARGV iso-now retain_s maxlen keep. Ends every call whose live-until
- * has passed: ZREM decides who does it, so each call gets exactly one end record.
- * A call with streams still counted live lost its host (no heartbeat). */
+/* KEYS live ended; ARGV iso-now retain_s maxlen keep. Ends every call whose
+ * live-until has passed: ZREM decides who does it, so each call gets exactly
+ * one end record. A call with streams still counted live lost its host (no
+ * heartbeat). */
 const char cr_lua_sweep[] = NOW
-	"local n = 0 "
-	"for _, sid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now,"
-	" 'LIMIT', 0, 64)) do "
-	" if redis.call('ZREM', KEYS[1], sid) == 1 then "
-	"  local info = 'callpipe:info:' .. sid "
-	"  local st = 'callpipe:call:' .. sid "
-	"  local r = redis.call('HGET', info, 'reason') or 'call-ended' "
-	"  local e = redis.call('HGET', info, 'error') or '' "
-	"  if tonumber(redis.call('HGET', info, 'nlive') or '0') > 0 then "
-	"   r = 'transcription-failed' "
-	"   e = 'host ' .. (redis.call('HGET', info, 'host') or '?') .. ' stopped"
-	" sending heartbeats' end "
-	"  for _, k in ipairs(redis.call('HKEYS', info)) do "
-	"   if string.sub(k, 1, 5) == 'live:' then redis.call('HDEL', info, k) end end "
-	"  redis.call('HSET', info, 'nlive', 0, 'ended', ARGV[1], 'reason', r, 'error', e) "
-	"  redis.call('ZADD', KEYS[2], now, sid) "
-	"  redis.call('XADD', st, 'MAXLEN', '~', ARGV[3], '*', 'k', 'E', 'r', r, 'x', e) "
-	"  redis.call('EXPIRE', info, ARGV[2]) "
-	"  redis.call('EXPIRE', st, ARGV[2]) "
-	"  n = n + 1 "
-	" end "
-	"end "
-	"redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]) * 1000) "
-	"redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -1 - tonumber(ARGV[4])) "
-	"return n";
+    "local n = 0 "
+    "for _, sid in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now,"
+    " 'LIMIT', 0, 64)) do "
+    " if redis.call('ZREM', KEYS[1], sid) == 1 then "
+    "  local info = 'callpipe:info:' .. sid "
+    "  local st = 'callpipe:call:' .. sid "
+    "  local r = redis.call('HGET', info, 'reason') or 'call-ended' "
+    "  local e = redis.call('HGET', info, 'error') or '' "
+    "  if tonumber(redis.call('HGET', info, 'nlive') or '0') > 0 then "
+    "   r = 'transcription-failed' "
+    "   e = 'host ' .. (redis.call('HGET', info, 'host') or '?') .. ' stopped"
+    " sending heartbeats' end "
+    "  for _, k in ipairs(redis.call('HKEYS', info)) do "
+    "   if string.sub(k, 1, 5) == 'live:' then redis.call('HDEL', info, k) end "
+    "end "
+    "  redis.call('HSET', info, 'nlive', 0, 'ended', ARGV[1], 'reason', r, "
+    "'error', e) "
+    "  redis.call('ZADD', KEYS[2], now, sid) "
+    "  redis.call('XADD', st, 'MAXLEN', '~', ARGV[3], '*', 'k', 'E', 'r', r, "
+    "'x', e) "
+    "  redis.call('EXPIRE', info, ARGV[2]) "
+    "  redis.call('EXPIRE', st, ARGV[2]) "
+    "  n = n + 1 "
+    " end "
+    "end "
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]) * "
+    "1000) "
+    "redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -1 - tonumber(ARGV[4])) "
+    "return n";
 
 int
 cr_sweep(redisContext *c, long long retain)
@@ -356,8 +389,8 @@ cr_sweep(redisContext *c, long long retain)
 	cd_isotime(time(NULL), now, sizeof now);
 	snprintf(ret, sizeof ret, "%lld", retain);
 	snprintf(keep, sizeof keep, "%d", CR_ENDED_KEEP);
-	r = redisCommand(c, "EVAL %s 2 %s %s %s %s %s %s", cr_lua_sweep, CR_LIVE, CR_ENDED,
-	    now, ret, "100000", keep);
+	r = redisCommand(c, "EVAL %s 2 %s %s %s %s %s %s", cr_lua_sweep,
+	    CR_LIVE, CR_ENDED, now, ret, "100000", keep);
 	if (r == NULL)
 		return -1;
 	rc = r->type == REDIS_REPLY_ERROR ? -1 : 0;

@@ -1,18 +1,18 @@
-/* credis.h: callpipe's data in Redis, shared by callpipe-publish and callpipe-follow.
+/* credis.h: callpipe's data in Redis, shared by callpipe-publish and
+ * callpipe-follow.
  *
- *   callpipe:call:<CallSid>   Stream, one entry per event of the call, MAXLEN ~ N:
- *     k=s s=<StreamSid> h=<host> start=<start JSON>     a stream started
- *     k=m s=<StreamSid> p=<run> q=<seq> m=<line>         one message, annotated by fanout;
- *                                                         (s,p,q) lets a reader drop a resend
- *     k=e s=<StreamSid> r=<reason>                       a stream ended
- *     k=E r=<reason> [x=<error>]                         the call ended (written by a sweep)
- *   callpipe:info:<CallSid>   Hash: started, params (JSON), streams, host, nlive,
- *                             live:<StreamSid> (one per live stream), reason, error, ended
- *   callpipe:live             Sorted set: CallSid -> live-until (ms, Redis clock).
- *                             Heartbeats push it forward; the last stream's end sets it
- *                             to end + grace; a sweep ends whatever has passed.
- *   callpipe:ended            Sorted set: CallSid -> end time (ms), trimmed.
- * Stream and hash expire CALLPIPE_RETAIN_DAYS after their last write. */
+ *   callpipe:call:<CallSid>   Stream, one entry per event of the call, MAXLEN ~
+ * N: k=s s=<StreamSid> h=<host> start=<start JSON>     a stream started k=m
+ * s=<StreamSid> p=<run> q=<seq> m=<line>         one message, annotated by
+ * fanout; (s,p,q) lets a reader drop a resend k=e s=<StreamSid> r=<reason> a
+ * stream ended k=E r=<reason> [x=<error>]                         the call
+ * ended (written by a sweep) callpipe:info:<CallSid>   Hash: started, params
+ * (JSON), streams, host, nlive, live:<StreamSid> (one per live stream), reason,
+ * error, ended callpipe:live             Sorted set: CallSid -> live-until (ms,
+ * Redis clock). Heartbeats push it forward; the last stream's end sets it to
+ * end + grace; a sweep ends whatever has passed. callpipe:ended Sorted set:
+ * CallSid -> end time (ms), trimmed. Stream and hash expire
+ * CALLPIPE_RETAIN_DAYS after their last write. */
 #ifndef CREDIS_H
 #define CREDIS_H
 
@@ -41,25 +41,28 @@ struct rurl {
  * 0, or -1 with a one-line reason in err. */
 int cr_parse(const char *s, struct rurl *u, char *err, size_t n);
 
-/* A context (blocking with a timeout, or non-blocking: connect in progress); NULL when
- * none could be made. The caller checks c->err. */
+/* A context (blocking with a timeout, or non-blocking: connect in progress);
+ * NULL when none could be made. The caller checks c->err. */
 redisContext *cr_connect(const struct rurl *u, int nonblock, int timeout_ms);
 
-/* Append AUTH and SELECT as the URL needs; returns how many commands were appended. */
+/* Append AUTH and SELECT as the URL needs; returns how many commands were
+ * appended. */
 int cr_appendlogin(redisContext *c, const struct rurl *u);
 
-/* Blocking: connect, log in; NULL with a reason (never the password) in err, and
- * *refused set when Redis refused the login (retrying will not help). */
-redisContext *cr_open(const struct rurl *u, int timeout_ms, char *err, size_t n,
-    int *refused);
+/* Blocking: connect, log in; NULL with a reason (never the password) in err,
+ * and *refused set when Redis refused the login (retrying will not help). */
+redisContext *cr_open(
+    const struct rurl *u, int timeout_ms, char *err, size_t n, int *refused);
 
 void cr_key(char *buf, const char *prefix, const char *sid);
 
-/* Retention from CALLPIPE_RETAIN_DAYS (default 7) in seconds; -1 if malformed. */
+/* Retention from CALLPIPE_RETAIN_DAYS (default 7) in seconds; -1 if malformed.
+ */
 long long cr_retain(void);
 
 /* Lua scripts; arguments are documented at each one in credis.c. */
-extern const char cr_lua_register[], cr_lua_heartbeat[], cr_lua_end[], cr_lua_sweep[];
+extern const char cr_lua_register[], cr_lua_heartbeat[], cr_lua_end[],
+    cr_lua_sweep[];
 
 /* Run the sweep now (blocking context): 0 or -1. */
 int cr_sweep(redisContext *c, long long retain);
