@@ -21,10 +21,16 @@ reached() { cat "$WORK/a.log" "$WORK/b.log" | grep -c "$1"; }
 wsrss() {
 	for _h in a b; do
 		for _p in $(hostprocs $_h); do
-			[ "$(cat /proc/$_p/comm)" = websocketd ] && awk '/^VmRSS/ { print $2 }' /proc/$_p/status
+			[ "$(cat /proc/$_p/comm 2>/dev/null)" = websocketd ] && awk '/^VmRSS/ { print $2 }' /proc/$_p/status
 		done
 	done | awk '{ s += $1 } END { print s }'
 }
+
+case_ "TLS: the page and /health through the edge; plain HTTP is not served"
+curl -s --cacert "$WORK/edge-cert.pem" -o page.html -w '%{http_code} %{ssl_verify_result}\n' "https://127.0.0.1:$EPORT/"
+cmp -s page.html "$TOP/static/index.html" && echo "the page, as the hosts serve it"
+curl -s --cacert "$WORK/edge-cert.pem" "https://127.0.0.1:$EPORT/health" | jq -r .status
+curl -s -o /dev/null "http://127.0.0.1:$EPORT/health"; echo "plain http: curl exit $?"
 
 case_ "a wrong signature or token never reaches a handler"
 S=$(sid 1)

@@ -93,6 +93,16 @@ for k in call info; do
 done
 CALLPIPE_RETAIN_DAYS=2 callpipe-follow -j | jq -c '[(.calls | length), .ended[0].callSid == "'"$S4"'"]'
 
+case_ "unix:// socket URL"
+redis-server --port 0 --unixsocket "$WORK/r.sock" --unixsocketperm 700 --save '' --appendonly no \
+	--daemonize no --loglevel warning >>redis-unix.log 2>&1 &
+UP=$!
+waitfor 10 test -S "$WORK/r.sock" || echo "no socket"
+S5=$(sid 5)
+line 7 | CALLPIPE_REDIS_URL="unix://$WORK/r.sock?db=3" callpipe-publish -c "$S5" -s MZ5 -g 0; echo "? $?"
+CALLPIPE_REDIS_URL="unix://$WORK/r.sock?db=3" callpipe-follow -H "$S5" | jq -c '[.type, .n]'
+kill "$UP"; waitexit 10 "$UP"
+
 case_ "the man pages' examples run as written (Redis on this test's port, not 6379)"
 for m in callpipe-publish callpipe-follow; do
 	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$TOP/man/$m.1" |
