@@ -499,6 +499,17 @@ release(struct pub *p, struct linebuf *lb)
 	lb_free(lb);
 }
 
+/* Write what pump queued at once, without waiting for a poll round (latency). */
+static void
+flushout(struct pub *p)
+{
+	int done;
+
+	if (p->st == UP && sdslen(p->c->obuf) > 0 &&
+	    redisBufferWrite(p->c, &done) != REDIS_OK)
+		down(p, p->c->errstr);
+}
+
 static int
 loop(struct pub *p, int sigfd, int64_t linger_ms)
 {
@@ -513,6 +524,7 @@ loop(struct pub *p, int sigfd, int64_t linger_ms)
 		int n = 0, ir = -1, ii = -1;
 
 		pump(p);
+		flushout(p);
 		pfd[n].fd = sigfd;
 		pfd[n++].events = POLLIN;
 		if (!p->eof) {

@@ -93,3 +93,35 @@ finals "$L" >finals4
 [ "$(wc -l <finals4)" -eq "$(wc -l <finals.ref)" ] && echo "local log: as many finals as the call without an outage"
 grep -c "lost redis://127.0.0.1:$RPORT/0" "$WORK/$ch.log" | sed 's/^[1-9][0-9]*$/publisher logged the outage/'
 grep -c "redis://127.0.0.1:$RPORT/0 is back after" "$WORK/$ch.log" | sed 's/^[1-9][0-9]*$/publisher logged the return/'
+
+case_ "two streams of one call on two hosts: one subscriber gets both, the call ends after both"
+S7=$(sid 7)
+touch hold
+fake-capture -c "$S7" -s 3 >s7a.jsonl
+m=$(head -n 2 s7a.jsonl | jq -r 'select(.event == "start") | .streamSid')
+fake-capture -c "$S7" -s 3 -r second | sed "s/$m/MZ00000000000000000000000000000007/g" >s7b.jsonl
+k=0
+for c in a b; do
+	k=$((k + 1))
+	WSS_HOLD=$WORK/hold wss-replay -p 1 -H "X-Twilio-Signature: $(twsig /twilio)" \
+		"wss://127.0.0.1:$EPORT/twilio" <s7$c.jsonl 2>>replay.err &
+	eval "R$c=\$!"
+	# leastconn: the second stream goes where the first is not
+	waitfor 10 eval '[ "$(ls "$WORK"/[ab]/calls/"$S7"/log.jsonl 2>/dev/null | wc -l)" -ge $k ]'
+done
+waitfor 10 eval '[ -s "$WORK/a/calls/$S7/log.jsonl" ] && [ -s "$WORK/b/calls/$S7/log.jsonl" ]' &&
+	echo "one stream on each host"
+waitfor 10 eval 'CALLPIPE_REDIS_URL=$REDIS_URL callpipe-follow -j | grep -q "\"streams\":2"'
+listed "$S7" && CALLPIPE_REDIS_URL=$REDIS_URL callpipe-follow -j |
+	jq -r --arg s "$S7" '.calls[] | select(.callSid == $s) | "listed once, streams: \(.streams)"'
+ws-client -c -t 60 "wss://127.0.0.1:$EPORT/client?callsid=$S7&history=1&token=$TOK" >s7.out 2>s7.err &
+W7=$!
+waitfor 10 haslinesf s7.out 3 || echo "no history"
+rm -f hold
+waitexit 30 "$Ra"; echo "stream 1: wss-replay exit $?"
+waitexit 30 "$Rb"; echo "stream 2: wss-replay exit $?"
+waitexit 30 "$W7"; echo "subscriber exit $?"
+grep -v '^-- ' s7.out | sed '1d;$d' | sort >s7.msgs
+cat "$WORK/a/calls/$S7/log.jsonl" "$WORK/b/calls/$S7/log.jsonl" | sort >s7.logs
+echo "the subscriber got both hosts' logs: $(same s7.msgs s7.logs), duplicates $(uniq -d s7.msgs | wc -l)"
+tail -n 2 s7.out | tr '\n' ' '; echo
