@@ -134,6 +134,7 @@ class Bench:
 
     def start(self):
         a = self.a
+        self.load0 = os.getloadavg()[0]
         self.rport = freeport()
         self.redis = self.spawn(["redis-server", "--port", str(self.rport), "--bind", "127.0.0.1",
                                  "--save", "", "--appendonly", "no", "--loglevel", "warning"],
@@ -262,7 +263,7 @@ class Bench:
                 "| figure | value | note |\n|---|---|---|\n" %
                 (n, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), secs, a.every,
                  subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2],
-                 os.cpu_count(), os.getloadavg()[0]))
+                 os.cpu_count(), self.load0))
         return head + "".join("| %s | %s | %s |\n" % x for x in rows)
 
 
