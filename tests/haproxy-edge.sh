@@ -71,7 +71,7 @@ r2=$(wsrss)
 echo "with the token, 16 MB grows websocketd by more than 16 MB: $([ $((r2 - r1)) -gt 16384 ] && echo yes || echo "no: $r1 -> $r2 kB")"
 
 case_ "400 slowloris connections leave /health and calls working"
-edge-hostile slow "$EPORT" 400 6 127.0.0.2 >slow.out &
+edge-hostile slow "$EPORT" 400 8 127.0.0.2 >slow.out &
 SL=$!
 sleep 1
 curl -s --cacert "$WORK/edge-cert.pem" -o /dev/null -w '/health through the edge: %{http_code}\n' "https://127.0.0.1:$EPORT/health"
