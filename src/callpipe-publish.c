@@ -345,25 +345,37 @@ redis_io(struct pub *p, short revents)
 		down(p, "login refused");
 }
 
-/* A fatal callpipe.error line (from the transcription stage) is this stream's
- * end reason. */
-static void
-notefatal(struct pub *p, const char *line)
+/* Lines of callpipe's own about the stream: a fatal callpipe.error makes the stream's
+ * end reason transcription-failed; a callpipe.end (a subscriber's last line, should
+ * one reach us) is not published, its reason is kept: callpipe-follow writes the
+ * call's end itself. Returns 1 if the line is to be left out. */
+static int
+ownline(struct pub *p, const char *line)
 {
-	cJSON *o = cJSON_Parse(line), *t, *f, *e;
+	cJSON *o = cJSON_Parse(line), *t, *f, *e, *r;
+	int skip = 0;
 
 	if (o == NULL)
-		return;
+		return 0;
 	t = cJSON_GetObjectItemCaseSensitive(o, "type");
 	f = cJSON_GetObjectItemCaseSensitive(o, "fatal");
 	e = cJSON_GetObjectItemCaseSensitive(o, "error");
+	r = cJSON_GetObjectItemCaseSensitive(o, "reason");
 	if (cJSON_IsString(t) &&
 	    strcmp(t->valuestring, "callpipe.error") == 0 && cJSON_IsTrue(f)) {
 		snprintf(p->reason, sizeof p->reason, "transcription-failed");
 		snprintf(p->error, sizeof p->error, "%s",
 		    cJSON_IsString(e) ? e->valuestring : "");
+	} else if (cJSON_IsString(t) &&
+	    strcmp(t->valuestring, "callpipe.end") == 0) {
+		skip = 1;
+		if (cJSON_IsString(r) &&
+		    strcmp(r->valuestring, "transcription-failed") == 0)
+			snprintf(p->reason, sizeof p->reason, "%s",
+			    r->valuestring);
 	}
 	cJSON_Delete(o);
+	return skip;
 }
 
 static void
@@ -380,8 +392,10 @@ enqueue(struct pub *p, char *line, size_t len)
 		return;
 	}
 	line[len] = '\0';
-	if (memmem(line, len, "\"callpipe.error\"", 16) != NULL)
-		notefatal(p, line);
+	if ((memmem(line, len, "\"callpipe.error\"", 16) != NULL ||
+		memmem(line, len, "\"callpipe.end\"", 14) != NULL) &&
+	    ownline(p, line))
+		return;
 	p->seq++;
 	if (p->bytes + len + ENTRY_COST > p->maxbytes) {
 		if (p->lost++ == p->lost_logged)

@@ -93,6 +93,13 @@ for k in call info; do
 done
 CALLPIPE_RETAIN_DAYS=2 callpipe-follow -j | jq -c '[(.calls | length), .ended[0].callSid == "'"$S4"'"]'
 
+case_ "a fatal callpipe.error ends the call as transcription-failed; a callpipe.end line is not published"
+S6=$(sid 6)
+printf '%s\n' '{"type":"Results","n":1}' '{"type":"callpipe.error","error":"deepgram gone","fatal":true}' \
+	'{"type":"callpipe.end","reason":"transcription-failed"}' | callpipe-publish -c "$S6" -s MZ6 -g 0
+echo "? $?"
+callpipe-follow -H "$S6"; echo "? $?"
+
 case_ "unix:// socket URL"
 redis-server --port 0 --unixsocket "$WORK/r.sock" --unixsocketperm 700 --save '' --appendonly no \
 	--daemonize no --loglevel warning >>redis-unix.log 2>&1 &
