@@ -46,7 +46,7 @@ struct fol {
 	struct run runs[RUNS];
 	size_t nruns, nextrun;
 	int64_t notlive_since;
-	uint64_t dups;
+	uint64_t dups, bad;
 	int pending; /* the last entry read is an end record */
 	char reason[32], error[256];
 };
@@ -263,6 +263,13 @@ entries(struct fol *f, const redisReply *v)
 		}
 		if (strcmp(k, "m") != 0 || (m = field(fv, "m", &mlen)) == NULL)
 			continue;
+		/* one JSON object, one line: what a subscriber gets stays framed */
+		if (mlen < 2 || m[0] != '{' || m[mlen - 1] != '}' ||
+		    memchr(m, '\n', mlen) != NULL || memchr(m, '\0', mlen) != NULL) {
+			if (f->bad++ < 5)
+				cp_warn("skipping a malformed entry %s", f->lastid);
+			continue;
+		}
 		if (!fresh(f, field(fv, "s", NULL), field(fv, "p", NULL),
 			field(fv, "q", NULL))) {
 			f->dups++;

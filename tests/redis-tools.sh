@@ -76,12 +76,16 @@ sleep 0.5
 		awk 'prev == "p" { r = $0 } prev == "q" && $0 == "1" { print r; exit } { prev = $0 }')
 	redis-cli -p "$RPORT" XADD "callpipe:call:$S2" '*' k m s MZ2 p "$run" q 1 m '{"dup":1}' >/dev/null
 	redis-cli -p "$RPORT" --raw XRANGE "callpipe:call:$S2" - + | grep -c '"dup"' >&2
+	# an entry that would break the one-message-a-line framing
+	redis-cli -p "$RPORT" XADD "callpipe:call:$S2" '*' k m s MZX p x q 1 \
+		m "$(printf '{"a":1}\n{"forged":2}')" >/dev/null
 	line 3
 } 2>dup.n | callpipe-publish -c "$S2" -s MZ2 -g 0
 echo "publisher ? $?"
 echo "resent copies in the stream: $(cat dup.n)"
 waitexit 20 "$FP"; echo "follower ? $?"
-jq -c '[.type, .n, .dup]' w.out
+jq -c '[.type, .n, .dup, .forged]' w.out
+grep -c 'skipping a malformed entry' w.err
 callpipe-follow -w 1 "$(sid 3)"; echo "? $?"
 
 case_ "retention: streams and registry entries expire with CALLPIPE_RETAIN_DAYS"
