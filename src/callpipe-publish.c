@@ -205,7 +205,7 @@ pump(struct pub *p)
 
 	if (p->st != UP || p->login_refused || p->login_pending > 0)
 		return;
-	if (p->need_reg)
+	if (p->need_reg && p->tn < TAGMAX)
 		append_reg(p);
 	while (p->sent < p->n && p->tn < WINDOW) {
 		append_xadd(p, &p->q[(p->head + p->sent) % p->cap]);
