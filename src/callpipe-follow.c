@@ -24,6 +24,7 @@ static const char usage[] = "callpipe-follow [-Hij] [-w seconds] [callsid]";
 #define CONNECT_MS 2000
 #define RETRY_MAX_MS 2000 /* reconnect backoff cap */
 #define GIVEUP_MS 60000 /* Redis unreachable this long: give up */
+#define LIST_GIVEUP_MS 2000
 #define NOTLIVE_MS                                                             \
 	30000 /* no registry entry and no end record this long: over */
 #define LISTMAX 10000
@@ -48,6 +49,7 @@ struct fol {
 	int64_t notlive_since;
 	uint64_t dups, bad;
 	int pending; /* the last entry read is an end record */
+	int listing; /* no end line: a list is wanted at once or not at all */
 	char reason[32], error[256];
 };
 
@@ -115,11 +117,13 @@ checkgone(const struct fol *f)
 	}
 }
 
-/* (Re)connect with backoff; gives up with the end line after GIVEUP_MS. */
+/* (Re)connect with backoff; gives up with the end line after GIVEUP_MS (a list:
+ * after LIST_GIVEUP_MS, with a fatal line only). */
 static void
 reconnect(struct fol *f)
 {
-	int64_t until = cp_now_ms() + GIVEUP_MS, wait = 100;
+	int64_t until = cp_now_ms() + (f->listing ? LIST_GIVEUP_MS : GIVEUP_MS);
+	int64_t wait = 100;
 	char err[300];
 	int refused;
 
@@ -133,6 +137,8 @@ reconnect(struct fol *f)
 				((BLOCK_MS + CONNECT_MS) % 1000) * 1000 });
 			return;
 		}
+		if (f->listing && (refused || cp_now_ms() + wait >= until))
+			cp_die(refused ? CP_EXIT_PERM : CP_EXIT_TEMP, "%s", err);
 		if (refused) {
 			cp_warn("%s", err);
 			end("busy",
@@ -532,6 +538,7 @@ main(int argc, char **argv)
 		    "36500");
 	cp_ignore_sigpipe();
 	if (argc == 0) {
+		f.listing = 1;
 		list(&f, jflag);
 		return CP_EXIT_OK;
 	}

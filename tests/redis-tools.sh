@@ -40,6 +40,8 @@ RPORT=
 case_ "Redis away: lines wait in order, in a bounded queue; past it the loss is counted"
 RPORT=$(freeport) # nothing listens there yet
 export CALLPIPE_REDIS_URL=redis://127.0.0.1:$RPORT
+callpipe-follow -j >nolist.out 2>&1; echo "list without Redis: ? $?"
+sed "s/$RPORT/P/g" nolist.out
 mkfifo in
 callpipe-publish -b 65536 -c "$S" -s MZ1 -g 0 -t 3 <in 2>pub.err &
 PP=$!
