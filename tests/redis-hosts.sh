@@ -81,8 +81,14 @@ waitfor 15 haslines_any "$S4" 8 || echo "no messages before the crash"
 ch=$(callhost "$S4")
 echo "the subscriber is on the other host: $([ "$(followhosts)" != "$ch " ] && echo yes)"
 kill_redis
+# meanwhile a /client on the call's host lists the host's own calls
+ws-client -t 4 "ws://127.0.0.1:$(hostport "$ch")/client" >away.out 2>/dev/null </dev/null &
+AW=$!
 sleep 3
 start_redis
+waitexit 10 "$AW" >/dev/null
+head -n 1 away.out | jq -r --arg s "$S4" '"while Redis is away, the host lists its own call: " +
+	([.calls[].callSid] | index($s) != null | tostring)'
 waitfor 10 listed "$S4" && echo "listed again after the restart"
 waitexit 30 "$CPID"; echo "wss-replay exit $?"
 waitexit 30 "$W4"; echo "subscriber exit $?"
