@@ -84,4 +84,5 @@ awk '{ gsub("[,:]", "") }
 	$6 > 0 && $11 == $6 && $14 == 0 { print "every held one was closed by the server" }
 	{ print $0 >"/dev/stderr" }' slow.out
 ch=$(callhost "$S2")
-summary "$WORK/$ch/calls/$S2/log.jsonl" | sed 's/ [0-9]*$/ N/'
+hostlog "$ch" "$S2" >s2.log
+summary s2.log | sed 's/ [0-9]*$/ N/'

@@ -38,7 +38,8 @@ rm -f hold
 waitexit 30 "$P1"; echo "the live call went on: wss-replay exit $?"
 waitexit 40 "$(hostpid "$h")"; echo "drained host's pipeline.sh exit $?"
 forget_host "$h"
-summary "$WORK/$h/calls/$S/log.jsonl" | sed 's/ [0-9]*$/ N/'
+hostlog "$h" "$S" >drained.log
+summary drained.log | sed 's/ [0-9]*$/ N/'
 
 case_ "a host killed with SIGKILL mid-call"
 start_host "$h"
@@ -72,4 +73,5 @@ echo "the new call is on the live host: $([ "$(callhost "$S6")" = "$o" ] && echo
 waitfor 15 eval '! listed "$S6"'
 ws-client -c -t 20 "wss://127.0.0.1:$EPORT/client?callsid=$S6&history=1&token=$TOK" >s6.out
 grep -v '^-- ' s6.out | sed '1d;$d' >s6.msgs
-echo "history of the new call: $(same s6.msgs "$WORK/$o/calls/$S6/log.jsonl"), $(tail -n 2 s6.out | tr '\n' ' ')"
+hostlog "$o" "$S6" >s6.log
+echo "history of the new call: $(same s6.msgs s6.log), $(tail -n 2 s6.out | tr '\n' ' ')"

@@ -39,7 +39,8 @@ waitexit 30 "$CPID"; echo "wss-replay exit $?"
 waitexit 30 "$W1"; echo "early subscriber exit $?"
 waitexit 30 "$P_late1"; echo "late1 exit $?"
 waitexit 30 "$P_late2"; echo "late2 exit $?"
-L=$WORK/$ch/calls/$S/log.jsonl
+L=$WORK/$S.log
+hostlog "$ch" "$S" >"$L"
 summary "$L" | sed 's/ [0-9]*$/ N/'
 for f in early late1 late2; do
 	grep -v '^-- ' $f.out | sed '1d;$d' >$f.msgs
@@ -92,7 +93,8 @@ head -n 1 away.out | jq -r --arg s "$S4" '"while Redis is away, the host lists i
 waitfor 10 listed "$S4" && echo "listed again after the restart"
 waitexit 30 "$CPID"; echo "wss-replay exit $?"
 waitexit 30 "$W4"; echo "subscriber exit $?"
-L=$WORK/$ch/calls/$S4/log.jsonl
+L=$WORK/$S4.log
+hostlog "$ch" "$S4" >"$L"
 grep -v '^-- ' out4.out | sed '1d;$d' >out4.msgs
 echo "subscriber: $(same out4.msgs "$L"), duplicates $(sort out4.msgs | uniq -d | wc -l), $(tail -n 2 out4.out | tr '\n' ' ')"
 finals "$L" >finals4
@@ -113,9 +115,9 @@ for c in a b; do
 		"wss://127.0.0.1:$EPORT/twilio" <s7$c.jsonl 2>>replay.err &
 	eval "R$c=\$!"
 	# leastconn: the second stream goes where the first is not
-	waitfor 10 eval '[ "$(ls "$WORK"/[ab]/calls/"$S7"/log.jsonl 2>/dev/null | wc -l)" -ge $k ]'
+	waitfor 10 eval '[ "$(ls "$WORK"/[ab]/calls/"$S7"/streams/*/log.jsonl 2>/dev/null | wc -l)" -ge $k ]'
 done
-waitfor 10 eval '[ -s "$WORK/a/calls/$S7/log.jsonl" ] && [ -s "$WORK/b/calls/$S7/log.jsonl" ]' &&
+waitfor 10 eval '[ -n "$(hostlog a "$S7")" ] && [ -n "$(hostlog b "$S7")" ]' &&
 	echo "one stream on each host"
 waitfor 10 eval 'CALLPIPE_REDIS_URL=$REDIS_URL callpipe-follow -j | grep -q "\"streams\":2"'
 listed "$S7" && CALLPIPE_REDIS_URL=$REDIS_URL callpipe-follow -j |
@@ -128,6 +130,6 @@ waitexit 30 "$Ra"; echo "stream 1: wss-replay exit $?"
 waitexit 30 "$Rb"; echo "stream 2: wss-replay exit $?"
 waitexit 30 "$W7"; echo "subscriber exit $?"
 grep -v '^-- ' s7.out | sed '1d;$d' | sort >s7.msgs
-cat "$WORK/a/calls/$S7/log.jsonl" "$WORK/b/calls/$S7/log.jsonl" | sort >s7.logs
+{ hostlog a "$S7"; hostlog b "$S7"; } | sort >s7.logs
 echo "the subscriber got both hosts' logs: $(same s7.msgs s7.logs), duplicates $(uniq -d s7.msgs | wc -l)"
 tail -n 2 s7.out | tr '\n' ' '; echo

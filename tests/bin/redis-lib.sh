@@ -118,6 +118,9 @@ call() {
 	CPID=$!
 }
 
+# hostlog HOST SID: the call's transcript on that host, every stream's log in stream order
+hostlog() { (STATE=$WORK/$1 && calllog "$2"); }
+
 # callhost SID: the host that has the call's folder
 callhost() {
 	for _h in a b; do [ -d "$WORK/$_h/calls/$1" ] && echo "$_h"; done
@@ -143,7 +146,7 @@ finals() {
 # haslines_any SID N: the call's log on either host has at least N lines
 haslines_any() {
 	for _h in a b; do
-		[ "$(cat "$WORK/$_h/calls/$1/log.jsonl" 2>/dev/null | wc -l)" -ge "$2" ] && return 0
+		[ "$(hostlog "$_h" "$1" | wc -l)" -ge "$2" ] && return 0
 	done
 	return 1
 }
