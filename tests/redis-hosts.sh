@@ -2,7 +2,9 @@
 # real redis-server) behind a real HAProxy running examples/haproxy.cfg over TLS.
 # A call on one host reaches a subscriber on the other, history included, every message
 # exactly once; the call list of either host shows the calls of both; Redis killed for
-# 3 s mid-call and started again empty loses nothing (issue 12).
+# 3 s mid-call and started again empty loses nothing; a fanout killed mid-call is
+# restarted into the same publisher, so the remote subscriber still gets every message
+# once (issue 12).
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/bin/server-lib.sh"
 . "$TOP/tests/bin/redis-lib.sh"
@@ -133,3 +135,37 @@ grep -v '^-- ' s7.out | sed '1d;$d' | sort >s7.msgs
 { hostlog a "$S7"; hostlog b "$S7"; } | sort >s7.logs
 echo "the subscriber got both hosts' logs: $(same s7.msgs s7.logs), duplicates $(uniq -d s7.msgs | wc -l)"
 tail -n 2 s7.out | tr '\n' ' '; echo
+
+case_ "fanout killed mid-call: the same publisher goes on, the remote subscriber gets every message once"
+S8=$(sid 8)
+# stageprocs HOST SID NAME: the call's processes NAME on that host (comm: 15 bytes)
+stageprocs() {
+	for _p in $(hostprocs "$1"); do
+		[ "$(cat "/proc/$_p/comm" 2>/dev/null)" = "$(printf %.15s "$3")" ] &&
+			grep -qzxF "TWILIO_CALL_SID=$2" "/proc/$_p/environ" 2>/dev/null && echo "$_p"
+	done
+}
+ws-client -c -t 60 "wss://127.0.0.1:$EPORT/client?callsid=$S8&history=1&token=$TOK" >s8.out 2>s8.err &
+W8=$!
+waitfor 10 following || echo "the subscriber is not waiting"
+fh=$(followhosts)
+touch hold
+WSS_HOLD=$WORK/hold call "$S8" 6 -p 3
+waitfor 15 haslines_any "$S8" 4 || echo "no messages before the kill"
+ch=$(callhost "$S8")
+[ -n "$ch" ] && [ -n "$fh" ] && [ "$fh" != "$ch " ] && echo "the subscriber is on the other host"
+pub=$(stageprocs "$ch" "$S8" callpipe-publish)
+fo=$(stageprocs "$ch" "$S8" fanout)
+[ -n "$pub" ] && [ -n "$fo" ] && kill -KILL $fo && echo "killed fanout"
+waitfor 10 eval '[ -n "$(stageprocs "$ch" "$S8" fanout)" ] && [ "$(stageprocs "$ch" "$S8" fanout)" != "$fo" ]' &&
+	echo "a new fanout runs"
+[ "$(stageprocs "$ch" "$S8" callpipe-publish)" = "$pub" ] && echo "the same publisher, alone"
+rm -f hold
+waitexit 30 "$CPID"; echo "wss-replay exit $?"
+waitexit 30 "$W8"; echo "subscriber exit $?"
+hostlog "$ch" "$S8" >s8.log
+grep -v '^-- ' s8.out | sed '1d;$d' >s8.msgs
+echo "subscriber: $(same s8.msgs s8.log), duplicates $(sort s8.msgs | uniq -d | wc -l), $(tail -n 2 s8.out | tr '\n' ' ')"
+jq -c 'select(.type == "callpipe.error") | {type, fatal}' s8.msgs
+echo "finals: $(finals s8.msgs | wc -l | awk '{ print ($1 > 5) ? "more than 5" : $1 }')"
+grep -c "call $S8 stream MZ[0-9a-f]*: fanout killed by signal 9 mid-call; restarting it" "$WORK/$ch.log"
