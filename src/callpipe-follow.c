@@ -383,9 +383,18 @@ attach(struct fol *f, int hflag, long long wait)
 		    f->c->errstr);
 	exists = r->type == REDIS_REPLY_ARRAY && r->elements == 1;
 	if (exists && !hflag && r->element[0]->type == REDIS_REPLY_ARRAY &&
-	    r->element[0]->elements == 2)
+	    r->element[0]->elements == 2) {
+		const redisReply *fv = r->element[0]->element[1];
+		const char *k = field(fv, "k", NULL), *why = field(fv, "r", NULL);
+
 		snprintf(f->lastid, sizeof f->lastid, "%s",
 		    r->element[0]->element[0]->str);
+		/* an ended call ends as subscribe(1) ends it: its reason if
+		 * the transcription failed, else call-ended */
+		if (k != NULL && strcmp(k, "E") == 0 && why != NULL &&
+		    strcmp(why, "transcription-failed") == 0)
+			snprintf(f->reason, sizeof f->reason, "%s", why);
+	}
 	freeReplyObject(r);
 	if (!exists) {
 		if (wait <= 0)
@@ -394,7 +403,8 @@ attach(struct fol *f, int hflag, long long wait)
 	}
 	live = islive(f);
 	if (!hflag && live == 0)
-		end("call-ended", NULL, CP_EXIT_OK);
+		end(*f->reason != '\0' ? f->reason : "call-ended", NULL,
+		    CP_EXIT_OK);
 	follow(f, 0);
 }
 

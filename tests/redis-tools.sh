@@ -1,7 +1,8 @@
 # redis-tools: callpipe-publish and callpipe-follow against a real redis-server, without
 # a server around them: configuration errors, no password in any log line, the bounded
 # in-order queue while Redis is away (loss counted and logged past the bound), resends
-# dropped by the reader, waiting for a call, retention (issue 12).
+# dropped by the reader, waiting for a call, retention, callpipe-follow -i as /client
+# runs it (issue 12).
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/bin/server-lib.sh"
 . "$TOP/tests/bin/redis-lib.sh"
@@ -115,6 +116,35 @@ S5=$(sid 5)
 line 7 | CALLPIPE_REDIS_URL="unix://$WORK/r.sock?db=3" callpipe-publish -c "$S5" -s MZ5 -g 0; echo "? $?"
 CALLPIPE_REDIS_URL="unix://$WORK/r.sock?db=3" callpipe-follow -H "$S5" | jq -c '[.type, .n]'
 kill "$UP"; waitexit 10 "$UP"
+
+case_ "callpipe-follow -i: the /client protocol of subscribe -i (list, CallSid line, slots, handshake, wait)"
+mkdir -m 700 state
+export CALLPIPE_DIR=$WORK/state
+types() { jq -c '[.type, .reason, .n]' fo.out; }
+# the CallSid line names the call; an ended call with -H: its history, then its end
+{ echo "  $S6 "; sleep 5; } | callpipe-follow -i -H >fo.out; echo "? $?"; types
+echo "not a sid" | callpipe-follow -i >fo.out; echo "? $?"; types
+sleep 5 | callpipe-follow -i -t 1 >fo.out; echo "? $?"; types
+sleep 5 | callpipe-follow -i -w 1 "$(sid 9)" >fo.out; echo "? $?"; types
+# every slot taken: busy, before any list
+mkfifo hold.in
+callpipe-follow -i -m 1 -t 20 <hold.in >slot.out &
+HP=$!
+exec 7>hold.in
+waitfor 10 haslinesf slot.out 1 || echo "the first subscriber has no list"
+sleep 5 | callpipe-follow -i -m 1 >fo.out; echo "? $?"; types
+exec 7>&-
+waitexit 10 "$HP"; echo "the first one, its client gone: ? $?"
+{ echo "$S6"; sleep 5; } | callpipe-follow -i -m 1 >fo.out; echo "the slot is free again: ? $?"; types | tail -n 1
+# SIGTERM while waiting for a call: server-stopping
+callpipe-follow -i -w 30 "$(sid 9)" <hold.in >fo.out &
+HP=$!
+exec 7>hold.in
+waitfor 10 haslinesf fo.out 1 || echo "no list"
+kill -TERM "$HP"
+waitexit 10 "$HP"; echo "SIGTERM: ? $?"; types | tail -n 1
+exec 7>&-
+unset CALLPIPE_DIR
 
 case_ "the man pages' examples run as written (Redis on this test's port, not 6379)"
 for m in callpipe-publish callpipe-follow; do
