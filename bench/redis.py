@@ -6,7 +6,7 @@ redis-server (no persistence). loadgen plays N real-time calls, asking the sink 
 Results message per channel every E chunks; each Results carries the sink's send time
 ("bt<us>", CLOCK_MONOTONIC). Phase 1, the local FIFO path: calls into L, one /client
 subscriber per call on L (subscribe reading fanout's FIFO). Phase 2, through Redis:
-calls into A, one /client subscriber per call on B (fanout -o | callpipe-publish ->
+calls into A, one /client subscriber per call on B (transcribe -p callpipe-publish: fanout -o ->
 Redis -> callpipe-follow). The subscribers are the same python websockets client in a
 process of its own, attached before the call starts; egress = receive time - send time. Redis CPU (utime +
 stime of redis-server over the run) and memory (INFO used_memory after the calls, the
