@@ -385,7 +385,8 @@ attach(struct fol *f, int hflag, long long wait)
 	if (exists && !hflag && r->element[0]->type == REDIS_REPLY_ARRAY &&
 	    r->element[0]->elements == 2) {
 		const redisReply *fv = r->element[0]->element[1];
-		const char *k = field(fv, "k", NULL), *why = field(fv, "r", NULL);
+		const char *k = field(fv, "k", NULL);
+		const char *why = field(fv, "r", NULL);
 
 		snprintf(f->lastid, sizeof f->lastid, "%s",
 		    r->element[0]->element[0]->str);
@@ -677,7 +678,8 @@ main(int argc, char **argv)
 		case 't':
 			if (cp_strtonum(optarg, 1, 86400, &handshake) < 0)
 				cp_die(CP_EXIT_PERM,
-				    "-t must be 1 to 86400 seconds, not '%.40s'",
+				    "-t must be 1 to 86400 seconds, "
+				    "not '%.40s'",
 				    optarg);
 			break;
 		case 'w':

@@ -64,7 +64,7 @@ struct stage {
 	int failed;
 	/* fanout */
 	struct child fo;
-	struct child pub; /* -p: reads fanout -o's lines for the stream's life */
+	struct child pub; /* -p: fanout -o's reader, for the stream's life */
 	char **fo_argv;
 	long long fo_restarts;
 	int devnull;
