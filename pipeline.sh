@@ -184,6 +184,20 @@ config_bot() {
 	done
 }
 
+# Several hosts sharing one Redis: the URL's form (never echoed: it may hold a password)
+# and the tools that use it.
+config_redis() {
+	[ -n "${CALLPIPE_REDIS_URL:-}" ] || return 0
+	case $CALLPIPE_REDIS_URL in
+	*[[:space:][:cntrl:]]*) die "CALLPIPE_REDIS_URL contains white space or control characters" ;;
+	redis://?* | unix:///?*) ;;
+	*) die "CALLPIPE_REDIS_URL must be redis://[user:password@]host:port[/db] or unix:///path" ;;
+	esac
+	for _t in callpipe-publish callpipe-follow; do
+		command -v "$_t" >/dev/null 2>&1 || die "unable to find $_t (CALLPIPE_REDIS_URL is set)"
+	done
+}
+
 config() {
 	config_listen
 	config_deepgram
@@ -191,6 +205,7 @@ config() {
 	config_tools
 	config_auth
 	config_bot
+	config_redis
 	dir=${CALLPIPE_DIR:-${XDG_STATE_HOME:-${HOME:-/nonexistent}/.local/state}/callpipe}
 	case $dir in /*) ;; *) dir=$(pwd)/$dir ;; esac
 	case $dir in *[[:cntrl:]]*) die "CALLPIPE_DIR contains control characters" ;; esac

@@ -25,8 +25,8 @@
 #include "linebuf.h"
 #include "fanbuf.h"
 
-static const char usage[] = "fanout [-b bufsize] [-c callsid] [-l maxline] [-m maxlog] [-S streamsid]\n"
-    "              [-s maxsubs] [-t tracks]";
+static const char usage[] = "fanout [-o] [-b bufsize] [-c callsid] [-l maxline] [-m maxlog]\n"
+    "              [-S streamsid] [-s maxsubs] [-t tracks]";
 
 #define RESCAN_MS 200     /* backup scan of subscribers/ */
 #define CLOSE_MS 1000     /* an overflowed subscriber gets this long to finish its line */
@@ -54,6 +54,7 @@ static size_t maxsubs = 256, bufmax = 1048576, linemax = 1048576;
 static uint64_t logmax = 268435456, logsize;
 static int subsfd = -1, inofd = -1, logfd = -1, logging = 1, status = CP_EXIT_OK;
 static int warned_pending;
+static int echoing; /* -o: every annotated line to stdout too (callpipe-publish) */
 static uint64_t nlines, nlogged, ntoolong, nempty, nbad, nserved, ndrops;
 static char sid[CD_SIDLEN + 1];
 static struct cd_own own;             /* the stream we serve */
@@ -376,6 +377,21 @@ inband(const char *line, size_t len)
 	cJSON_Delete(j);
 }
 
+/* -o: the annotated line (in abuf) on stdout too, in one write so that a reader
+ * never gets half of it from a fanout that dies; a reader that goes away stops
+ * the copy, never the call. */
+static void
+echoline(size_t len)
+{
+	if (!echoing)
+		return;
+	abuf[len] = '\n';
+	if (cp_writeall(1, abuf, len + 1) < 0) {
+		cp_warnsys("%s: no longer copying lines to stdout", sid);
+		echoing = 0;
+	}
+}
+
 static void
 online(const char *line, size_t len)
 {
@@ -395,6 +411,7 @@ online(const char *line, size_t len)
 	line = abuf;
 	inband(line, len);
 	logline(line, len, 1);
+	echoline(len);
 	for (i = 0; i < nsubs; i++) {
 		struct sub *s = &subs[i];
 		int r;
@@ -748,12 +765,13 @@ main(int argc, char **argv)
 
 	cp_help(argc, argv, usage);
 	cp_setprog(argv[0]);
-	while ((c = getopt(argc, argv, "b:c:l:m:S:s:t:")) != -1) {
+	while ((c = getopt(argc, argv, "b:c:l:m:oS:s:t:")) != -1) {
 		switch (c) {
 		case 'b': bufmax = (size_t)num(optarg, 1024, 1LL << 30, "buffer size"); break;
 		case 'c': csid = optarg; break;
 		case 'l': linemax = (size_t)num(optarg, 1, 8LL << 20, "line length"); break;
 		case 'm': logmax = (uint64_t)num(optarg, 0, 1LL << 50, "log size"); break;
+		case 'o': echoing = 1; break;
 		case 'S': ssid = optarg; break;
 		case 's': maxsubs = (size_t)num(optarg, 1, 1024, "subscriber limit"); break;
 		case 't': tracks = optarg; break;

@@ -25,8 +25,8 @@
 
 extern char **environ;
 
-static const char usage[] = "transcribe [-r max-restarts] [--] [fanout-option "
-			    "...]";
+static const char usage[] = "transcribe [-p publisher] [-r max-restarts] [--] "
+			    "[fanout-option ...]";
 
 #define AUDIO_BUF 65536 /* audio waiting for deepgram-stream */
 #define DG_LINE_MAX (1 << 20) /* longest Deepgram message passed on */
@@ -64,6 +64,7 @@ struct stage {
 	int failed;
 	/* fanout */
 	struct child fo;
+	struct child pub; /* -p: fanout -o's reader, for the stream's life */
 	char **fo_argv;
 	long long fo_restarts;
 	int devnull;
@@ -259,7 +260,7 @@ static void inband_error(struct stage *, const char *, int);
 static void
 start_fanout(struct stage *st)
 {
-	spawn(&st->fo, st->fo_argv, st->devnull);
+	spawn(&st->fo, st->fo_argv, st->pub.pid > 0 ? st->pub.in : st->devnull);
 	/* small, so that what it may not have read is kept in hist */
 	(void)fcntl(st->fo.in, F_SETPIPE_SZ, FO_PIPE);
 }
@@ -752,21 +753,56 @@ loop(struct stage *st, int sigfd)
 	}
 }
 
+/* fanout's argv: its name, -o if there is a publisher, then its own options. */
+static char **
+fanout_argv(int argc, char **argv, char *name, char *echo)
+{
+	char **v;
+	int k = 0;
+
+	if ((v = calloc((size_t)argc + 3, sizeof *v)) == NULL)
+		cp_die(CP_EXIT_TEMP, "out of memory");
+	v[k++] = name;
+	if (echo != NULL)
+		v[k++] = echo;
+	memcpy(v + k, argv, (size_t)argc * sizeof *v);
+	return v;
+}
+
+/* -p: the publisher's end of input is fanout's last line; what it publishes
+ * then is its own business (it says so in the log if it fails). */
+static void
+end_publisher(struct stage *st)
+{
+	int status;
+
+	if (st->pub.pid <= 0)
+		return;
+	closefd(&st->pub.in);
+	while (waitpid(st->pub.pid, &status, 0) < 0 && errno == EINTR)
+		;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const int sigl[] = { SIGINT, SIGTERM, SIGCHLD };
 	static struct stage st = {
 		.dg = { .pid = -1, .in = -1, .out = -1, .err = -1 },
+		.pub = { .pid = -1, .in = -1, .out = -1, .err = -1 },
 		.max_restarts = 5
 	};
-	static char fo_name[] = "fanout";
+	static char fo_name[] = "fanout", fo_echo[] = "-o";
+	char *pub_argv[2] = { NULL, NULL };
 	int c, sigfd, status;
 
 	cp_setprog(argv[0]);
 	cp_help(argc, argv, usage);
-	while ((c = getopt(argc, argv, "+r:")) != -1) {
+	while ((c = getopt(argc, argv, "+p:r:")) != -1) {
 		switch (c) {
+		case 'p':
+			pub_argv[0] = optarg;
+			break;
 		case 'r':
 			if (cp_strtonum(optarg, 0, 1000, &st.max_restarts) < 0)
 				cp_die(CP_EXIT_PERM,
@@ -778,9 +814,8 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	/* fanout's own options follow: argv[-1] becomes its argv[0] */
-	argv[-1] = fo_name;
-	st.fo_argv = argv - 1;
+	st.fo_argv = fanout_argv(argc, argv, fo_name,
+	    pub_argv[0] != NULL ? fo_echo : NULL);
 	st.csid = getenv("TWILIO_CALL_SID");
 	st.ssid = getenv("TWILIO_STREAM_SID");
 
@@ -789,11 +824,15 @@ main(int argc, char **argv)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
 	if ((st.devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to open /dev/null");
+	if (pub_argv[0] != NULL)
+		spawn(&st.pub, pub_argv, st.devnull);
 	start_fanout(&st);
 	loop(&st, sigfd);
 	closefd(&st.fo.in);
 	while (waitpid(st.fo.pid, &status, 0) < 0 && errno == EINTR)
 		;
+	free(st.fo_argv);
+	end_publisher(&st);
 	lb_free(&st.out);
 	lb_free(&st.err);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
