@@ -66,6 +66,15 @@ if [ -f "$top/bench/dg-frame.sh" ]; then
 else
 	echo "bench: hook: bench/dg-frame.sh (deepgram-stream per frame, dg helper) not here yet" >&2
 fi
+# Redis (issue 12): egress through Redis against the local FIFO path, Redis and publisher
+# CPU and memory per call (bench/redis.sh, about 70 s); the full run only.
+if [ -z "$smoke" ] && command -v redis-server >/dev/null 2>&1; then
+	echo "bench: Redis across hosts (bench/redis.sh)" >&2
+	BIN=$bin timeout 300 sh "$top/bench/redis.sh" --calls 100 --secs 20 \
+		--out "$out.redis" >&2 || rc=1
+	{ printf '\n'; cat "$out.redis"; } >>"$out" 2>/dev/null || rc=1
+	rm -f "$out.redis"
+fi
 echo "bench: run time $(( $(date +%s) - t0 )) s; load average now $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 [ -n "$smoke" ] && echo "bench: smoke results in $out (not bench/RESULTS.md)" >&2
 exit $rc
