@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ static const char usage[] =
 #define WARN_EACH 10           /* warnings of one kind before they go quiet */
 #define ENV_MAX 32768          /* longest variable passed (E2BIG > 128 KiB) */
 #define ESC_MAX 80             /* caller text quoted in a log line */
+#define LB_READ_MIN 65536      /* compact the line buffer below this room */
 
 struct opts {
 	int raw;
@@ -71,6 +73,8 @@ struct tmix {
 	uint64_t in_bytes;
 	int64_t t_begin, t_media;
 	int sigfd, sigs, timedout;
+	int in_nb;                /* stdin is non-blocking: always poll */
+	int64_t armed;            /* when the timer wakes a blocked read (arm) */
 	uint64_t nwarn[TW_R_N + 8];
 	struct out out;
 	/* the command, and -E: Twilio's mark, dtmf and stop lines on its fd */
@@ -895,6 +899,118 @@ wait_io(struct tmix *t, int wait)
 		fill(t);
 }
 
+/* Most of a call, nothing waits to be written: then one blocking read() is
+ * the only wake-up, instead of poll() and read() (doc/twilio-mix-cost.md).
+ * A signal must still end that read: the handlers lose SA_RESTART, and one
+ * that lands just before the read starts (when it cannot interrupt it)
+ * arms a one-second alarm that will. The handler only notes the signal and
+ * passes it on to the self-pipe's handler (sig.c). File scope: a handler
+ * reaches nothing else. */
+static volatile sig_atomic_t woke, inread;
+static void (*chained)(int);
+
+static void
+onsig(int sig)
+{
+	woke = 1;
+	if (inread)
+		(void)alarm(1);
+	if (sig != SIGALRM && chained != NULL)
+		chained(sig);
+}
+
+static void
+blocking_signals(const int *sigl, int n)
+{
+	struct sigaction sa;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (sigaction(sigl[i], NULL, &sa) < 0)
+			cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
+		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+			chained = sa.sa_handler;
+		sa.sa_handler = onsig;
+		sa.sa_flags &= ~SA_RESTART;
+		if (sigaction(sigl[i], &sa, NULL) < 0)
+			cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
+	}
+}
+
+/* The deadline as a timer, set only when it would come late or is unknown
+ * (armed 0 after a signal: the handler's alarm may have replaced it; -1:
+ * none). */
+static void
+arm(struct tmix *t, int wait)
+{
+	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+	int64_t at;
+
+	if (wait < 0) {
+		if (t->armed != -1)
+			(void)setitimer(ITIMER_REAL, &it, NULL);
+		t->armed = -1;
+		return;
+	}
+	at = cp_now_ms() + wait;
+	if (t->armed > 0 && t->armed <= at)
+		return;
+	it.it_value.tv_sec = wait / 1000;
+	it.it_value.tv_usec = wait % 1000 * 1000 + 1000;
+	(void)setitimer(ITIMER_REAL, &it, NULL);
+	t->armed = at;
+}
+
+/* lb_fill without its EINTR retry, so that a signal ends the wait. */
+static void
+read_blocking(struct tmix *t, int wait)
+{
+	struct linebuf *lb = &t->lb;
+	ssize_t r;
+
+	if (woke) {
+		woke = 0;
+		t->armed = 0; /* a signal may have replaced the timer */
+		on_signals(t);
+		return;
+	}
+	arm(t, wait);
+	if (lb->start > 0 && (lb->start == lb->end ||
+	    lb->cap - 1 - lb->end < LB_READ_MIN)) {
+		memmove(lb->buf, lb->buf + lb->start, lb->end - lb->start);
+		lb->end -= lb->start;
+		lb->start = 0;
+	}
+	inread = 1;
+	r = woke ? -1 : read(0, lb->buf + lb->end, lb->cap - 1 - lb->end);
+	inread = 0;
+	if (r > 0) {
+		lb->end += (size_t)r;
+		t->in_bytes += (uint64_t)r;
+		t->in_lastbyte = (unsigned char)lb->buf[lb->end - 1];
+	} else if (r == 0)
+		lb->eof = 1;
+	else if (errno == EAGAIN || errno == EWOULDBLOCK)
+		t->in_nb = 1;
+	else if (errno != EINTR && !woke) {
+		cp_warnsys("unable to read stdin");
+		t->in_err = 1;
+		lb->eof = 1;
+	}
+}
+
+/* Block in read() alone: input wanted, nothing for the command waiting. */
+static int
+read_only(const struct tmix *t)
+{
+	const struct out *o = &t->out;
+
+	if (t->in_nb || t->in_eof || t->sigs || holding(t))
+		return 0;
+	return !o->pipe || o->closed || o->dead ||
+	    (bq_len(&o->q) == 0 && o->hdroff == o->hdrlen);
+}
+
 static void
 loop(struct tmix *t)
 {
@@ -916,7 +1032,10 @@ loop(struct tmix *t)
 			close_out(t);
 		if ((t->in_eof || t->sigs) && (!o->pipe || o->closed))
 			return;
-		wait_io(t, wait);
+		if (read_only(t))
+			read_blocking(t, wait);
+		else
+			wait_io(t, wait);
 	}
 }
 
@@ -1056,13 +1175,15 @@ options(struct opts *o, int argc, char **argv)
 static void
 setup(struct tmix *t)
 {
-	static const int sigl[] = { SIGINT, SIGTERM, SIGCHLD };
+	static const int sigl[] = { SIGINT, SIGTERM, SIGCHLD, SIGALRM };
 	struct mix_opts mo;
 	struct stat st;
 
 	cp_ignore_sigpipe();
 	if ((t->sigfd = cp_sigfd(sigl, t->o.cmd ? 3 : 2)) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
+	blocking_signals(sigl, t->o.cmd ? 3 : 2);
+	blocking_signals(sigl + 3, 1);
 	if (tw_init() < 0 || lb_init(&t->lb, 0, LINE_MAX_BYTES) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to allocate buffers");
 	mo.ntracks = 0;
