@@ -34,7 +34,7 @@ static const char usage[] =
     "[-l max-lag-ms] [-M media-timeout] [-T start-timeout] [--] "
     "[command [arg ...]]";
 
-#define LINE_MAX_BYTES 65536   /* longer lines are discarded as they stream by */
+#define LINE_MAX_BYTES 65536   /* longer lines are discarded as they pass */
 #define STDOUT_BATCH (1 << 20) /* most audio held for stdout before a write */
 #define WARN_EACH 10           /* warnings of one kind before they go quiet */
 #define ENV_MAX 32768          /* longest variable passed (E2BIG > 128 KiB) */
@@ -135,7 +135,7 @@ summary(const struct tmix *t)
 	    n ? " (" : "", bad, n ? ")" : "");
 }
 
-/* A warning of one kind, quiet after WARN_EACH (the summary still counts them all). */
+/* A warning of one kind, quiet after WARN_EACH (the summary counts all). */
 static const char *const wname[] = { "late audio", "lagging track",
 	"clamped gap", "overflow", "custom parameter", "environment" };
 
