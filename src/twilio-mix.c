@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1100,6 +1101,38 @@ run(struct tmix *t)
 	return code;
 }
 
+/* A numeric option: "bad --name x: want min..max" when out of range. */
+static void
+numopt(struct opts *o, int c, const char *arg)
+{
+	static const struct {
+		int c;
+		const char *name;
+		long long min, max;
+		size_t off;
+	} no[] = {
+		{ 'b', "max-buffer-ms", 1, 3600000, offsetof(struct opts, buf) },
+		{ 'E', "events-fd", 3, 255, offsetof(struct opts, evfd) },
+		{ 'f', "frame-ms", 1, 1000, offsetof(struct opts, frame) },
+		{ 'g', "max-gap-ms", 0, 3600000, offsetof(struct opts, gap) },
+		{ 'l', "max-lag-ms", 0, 3600000, offsetof(struct opts, lag) },
+		{ 'M', "media-timeout", 0, 86400,
+		    offsetof(struct opts, mediawait) },
+		{ 'T', "start-timeout", 0, 86400,
+		    offsetof(struct opts, startwait) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof no / sizeof no[0] && no[i].c != c; i++)
+		;
+	if (i == sizeof no / sizeof no[0])
+		cp_usage(usage);
+	if (cp_strtonum(arg, no[i].min, no[i].max,
+	    (long long *)(void *)((char *)o + no[i].off)) < 0)
+		cp_die(CP_EXIT_PERM, "bad --%s %.40s: want %lld..%lld",
+		    no[i].name, arg, no[i].min, no[i].max);
+}
+
 static void
 options(struct opts *o, int argc, char **argv)
 {
@@ -1118,48 +1151,10 @@ options(struct opts *o, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+rb:E:f:g:l:M:T:", lo, NULL)) !=
 	    -1) {
-		switch (c) {
-		case 'r':
+		if (c == 'r')
 			o->raw = 1;
-			break;
-		case 'b':
-			if (cp_strtonum(optarg, 1, 3600000, &o->buf) < 0)
-				cp_die(CP_EXIT_PERM, "bad --max-buffer-ms "
-				    "%.40s: want 1..3600000", optarg);
-			break;
-		case 'E':
-			if (cp_strtonum(optarg, 3, 255, &o->evfd) < 0)
-				cp_die(CP_EXIT_PERM, "bad --events-fd %.40s: "
-				    "want 3..255", optarg);
-			break;
-		case 'f':
-			if (cp_strtonum(optarg, 1, 1000, &o->frame) < 0)
-				cp_die(CP_EXIT_PERM, "bad --frame-ms %.40s: "
-				    "want 1..1000", optarg);
-			break;
-		case 'g':
-			if (cp_strtonum(optarg, 0, 3600000, &o->gap) < 0)
-				cp_die(CP_EXIT_PERM, "bad --max-gap-ms %.40s: "
-				    "want 0..3600000", optarg);
-			break;
-		case 'l':
-			if (cp_strtonum(optarg, 0, 3600000, &o->lag) < 0)
-				cp_die(CP_EXIT_PERM, "bad --max-lag-ms %.40s: "
-				    "want 0..3600000", optarg);
-			break;
-		case 'M':
-			if (cp_strtonum(optarg, 0, 86400, &o->mediawait) < 0)
-				cp_die(CP_EXIT_PERM, "bad --media-timeout "
-				    "%.40s: want 0..86400", optarg);
-			break;
-		case 'T':
-			if (cp_strtonum(optarg, 0, 86400, &o->startwait) < 0)
-				cp_die(CP_EXIT_PERM, "bad --start-timeout "
-				    "%.40s: want 0..86400", optarg);
-			break;
-		default:
-			cp_usage(usage);
-		}
+		else
+			numopt(o, c, optarg);
 	}
 	argc -= optind;
 	argv += optind;
