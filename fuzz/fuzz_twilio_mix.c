@@ -1,14 +1,16 @@
-/* fuzz_twilio_mix: Twilio Media Streams lines through tw_parse and, as twilio-mix does,
- * the start event into mix_init and media into mix_put, draining mix_read after every
- * message and mix_finish at the end.
+/* fuzz_twilio_mix: Twilio Media Streams lines through the shipped call state
+ * (twc_line in src/lib/twcall.c: tw_parse, start into mix_init, media into
+ * mix_put, stop into mix_finish), draining mix_read after every line as
+ * twilio-mix does, and twc_finish at the end.
  * Input: byte 0 picks the mixer options (from values twilio-mix accepts), the rest is
  * lines ('\n'-separated). Invariants: a parsed message has an event and sane fields; the
  * media fast path gives exactly what the full parse gives (each line is parsed both ways,
  * tw_fastpath 0 then 1); no string the parser hands out holds a NUL that cJSON decoded
- * from an escape (it would be cut short: the parser refuses those); the mixer never holds
- * more than its documented bound per track; every sample handed out is accounted for;
- * after mix_finish nothing is left.
- * fuzz-sources: src/lib/twilio.c src/lib/mix.c src/lib/base64.c src/lib/mulaw.c src/lib/num.c src/lib/err.c src/lib/io.c
+ * from an escape (it would be cut short: the parser refuses those); the call state's
+ * counts add up to the lines it was given; the mixer never holds more than its
+ * documented bound per track; every sample handed out is accounted for; after
+ * twc_finish nothing is left.
+ * fuzz-sources: src/lib/twcall.c src/lib/twilio.c src/lib/mix.c src/lib/base64.c src/lib/mulaw.c src/lib/num.c src/lib/sid.c src/lib/err.c src/lib/io.c
  * fuzz-libs: -lcjson */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 
 #include "cp.h"
 #include "mix.h"
+#include "twcall.h"
 #include "twilio.h"
 
 #define REQUIRE(c) do { if (!(c)) abort(); } while (0)
@@ -106,37 +109,108 @@ drain(struct mix *mx)
 	}
 }
 
+/* The parser both ways on one line: the same result (fast path = full parse). */
+static void
+parse_both(const char *line, size_t len)
+{
+	struct saved full, fast;
+	struct tw_msg m;
+	enum tw_reason r0, r;
+
+	memset(&m, 0xA5, sizeof m);
+	tw_fastpath = 0;
+	r0 = tw_parse(line, len, &m);
+	tw_fastpath = 1;
+	REQUIRE(m.fast == 0);
+	save(&full, r0, &m);
+	memset(&m, 0xA5, sizeof m);
+	r = tw_parse(line, len, &m);
+	REQUIRE(r == r0 && (m.fast == 0 || (r == TW_OK && m.event == TW_MEDIA)));
+	save(&fast, r, &m);
+	REQUIRE(full.event == fast.event && full.track == fast.track && full.timestamp == fast.timestamp &&
+	    full.len == fast.len && strcmp(full.detail, fast.detail) == 0 &&
+	    (full.len == 0 || memcmp(full.payload, fast.payload, full.len) == 0));
+	free(full.payload);
+	free(fast.payload);
+	REQUIRE((unsigned)r < TW_R_N && tw_reason_name[r] != NULL);
+	/* accepted with a NUL escape: only when the NULs were all in custom parameters,
+	 * which were left out */
+	if (r == TW_OK && has_nul_escape(line, len))
+		REQUIRE(m.nulparams > 0);
+}
+
+/* What twc_line said about a line, checked against the message it parsed. */
+static void
+check(const struct twcall *c, const struct twc_out *r, uint64_t bound)
+{
+	const struct tw_msg *m = &r->m;
+	unsigned i;
+
+	switch (r->what) {
+	case TWC_SKIP:
+		REQUIRE(r->reason > TW_OK && r->reason < TW_R_N);
+		REQUIRE(r->detail != NULL && strlen(r->detail) < CP_LOGLINE_MAX);
+		break;
+	case TWC_START:
+		REQUIRE(c->started && c->nch >= 1 && c->nch <= 2);
+		REQUIRE(m->tracks != 0 && (m->tracks & ~3u) == 0);
+		REQUIRE(cp_valid_sid(m->call_sid, "CA"));
+		REQUIRE(m->start_json != NULL && strchr(m->start_json, '\n') == NULL);
+		for (i = 0; i < m->nparams; i++)
+			REQUIRE(m->params[i].name != NULL && m->params[i].value != NULL);
+		break;
+	case TWC_REFUSE:
+		REQUIRE(!c->started && !cp_valid_sid(m->call_sid, "CA"));
+		break;
+	case TWC_MEDIA:
+		REQUIRE(m->track == TW_INBOUND || m->track == TW_OUTBOUND);
+		REQUIRE(m->timestamp <= TW_TIMESTAMP_MAX);
+		REQUIRE(m->payload != NULL && strlen(m->payload) == m->payload_len);
+		REQUIRE(strcmp(tw_track_name(m->track), m->track ? "outbound" : "inbound") == 0);
+		REQUIRE(c->chan[m->track] >= 0 && (r->lagstart >> c->nch) == 0);
+		for (i = 0; i < c->nch; i++) {
+			REQUIRE(c->mx.t[i].end >= c->mx.written);
+			REQUIRE(c->mx.t[i].end - c->mx.written <= bound + m->payload_len);
+		}
+		break;
+	case TWC_STOP:
+		REQUIRE(c->stopped && c->finished);
+		break;
+	case TWC_NOMEM:
+		abort();
+	default:
+		break;
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint64_t frames[] = { 1, 20, 160 }, gaps[] = { 0, 20, 60000, 3600000 },
 	    lags[] = { 0, 20, 1000, 3600000 }, holds[] = { 1, 100, 30000, 3600000 };
-	struct mix mx;
+	struct twcall c;
 	struct mix_opts mo;
-	struct saved full, fast;
-	enum tw_reason r0;
-	int started = 0, chan[TW_NTRACKS] = { -1, -1 };
-	unsigned nch = 0, i;
+	struct twc_out r;
 	const char *p, *end;
 	char *line;
-	uint64_t bound;
+	uint64_t bound, nlines = 0, nbad = 0, refused = 0;
+	unsigned i;
 
 	if (size < 1)
 		return 0;
+	mo.ntracks = 0;
 	mo.frame = frames[data[0] % 3] * MIX_PER_MS;
 	mo.max_gap = gaps[(data[0] / 3) % 4] * MIX_PER_MS;
 	mo.max_lag = lags[(data[0] / 12) % 4] * MIX_PER_MS;
 	mo.hold = holds[(data[0] / 48) % 4] * MIX_PER_MS;
 	/* the most one track may hold beyond what was written (mix.h), plus a chunk */
 	bound = (mo.max_lag && mo.max_lag < mo.hold ? mo.max_lag : mo.hold) + 2 * mo.frame + 8;
-	memset(&mx, 0, sizeof mx);
+	twc_init(&c, &mo);
 	p = (const char *)data + 1;
 	end = (const char *)data + size;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		struct tw_msg m;
-		enum tw_reason r;
 
 		/* an exact-size copy, NUL-terminated, so ASan sees any overread */
 		line = malloc(len + 1);
@@ -144,76 +218,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(line, p, len);
 		line[len] = '\0';
 		p += len + 1;
-		/* the full parse first: what the fast path must give too */
-		memset(&m, 0xA5, sizeof m);
-		tw_fastpath = 0;
-		r0 = tw_parse(line, len, &m);
-		tw_fastpath = 1;
-		REQUIRE(m.fast == 0);
-		save(&full, r0, &m);
-		memset(&m, 0xA5, sizeof m);
-		r = tw_parse(line, len, &m);
-		REQUIRE(r == r0 && (m.fast == 0 || (r == TW_OK && m.event == TW_MEDIA)));
-		save(&fast, r, &m);
-		REQUIRE(full.event == fast.event && full.track == fast.track && full.timestamp == fast.timestamp &&
-		    full.len == fast.len && strcmp(full.detail, fast.detail) == 0 &&
-		    (full.len == 0 || memcmp(full.payload, fast.payload, full.len) == 0));
-		free(full.payload);
-		free(fast.payload);
-		REQUIRE((unsigned)r < TW_R_N && tw_reason_name[r] != NULL);
-		/* accepted with a NUL escape: only when the NULs were all in custom parameters,
-		 * which were left out */
-		if (r == TW_OK && has_nul_escape(line, len))
-			REQUIRE(m.nulparams > 0);
-		if (r != TW_OK) {
-			REQUIRE(r <= TW_R_START);
-			REQUIRE(m.detail != NULL && strlen(m.detail) < CP_LOGLINE_MAX);
-			free(line);
-			continue;
-		}
-		if (m.event == TW_START && !started) {
-			REQUIRE(m.tracks != 0 && (m.tracks & ~3u) == 0);
-			REQUIRE(m.start_json != NULL && strchr(m.start_json, '\n') == NULL);
-			for (i = 0; i < m.nparams; i++)
-				REQUIRE(m.params[i].name != NULL && m.params[i].value != NULL);
-			for (i = 0; i < TW_NTRACKS; i++)
-				if (m.tracks & TW_TRACK_BIT(i))
-					chan[i] = (int)nch++;
-			mo.ntracks = nch;
-			REQUIRE(mix_init(&mx, &mo) == 0);
-			started = 1;
-		} else if (m.event == TW_MEDIA) {
-			struct mix_put_info info;
-			int rc;
-
-			REQUIRE(m.track == TW_INBOUND || m.track == TW_OUTBOUND);
-			REQUIRE(m.timestamp <= TW_TIMESTAMP_MAX);
-			REQUIRE(m.payload != NULL && strlen(m.payload) == m.payload_len);
-			REQUIRE(strcmp(tw_track_name(m.track), m.track ? "outbound" : "inbound") == 0);
-			if (!started || chan[m.track] < 0 || mx.finished) {
-				free(line);
-				continue;
-			}
-			rc = mix_put(&mx, (unsigned)chan[m.track], m.timestamp, m.payload, m.payload_len, &info);
-			REQUIRE(rc == MIX_OK || rc == MIX_BADB64);
-			drain(&mx);
-			for (i = 0; i < nch; i++) {
-				REQUIRE(mx.t[i].end >= mx.written);
-				REQUIRE(mx.t[i].end - mx.written <= bound + m.payload_len);
-			}
-		} else if (m.event == TW_STOP && started && !mx.finished) {
-			REQUIRE(mix_finish(&mx) == MIX_OK);
-			drain(&mx);
-		}
+		parse_both(line, len);
+		/* twilio-mix dies on a refused start; here it is only counted */
+		twc_line(&c, line, len, &r);
+		nlines++;
+		if (c.started) /* as twilio-mix's pump: before the bound holds */
+			drain(&c.mx);
+		check(&c, &r, bound);
+		if (r.what == TWC_REFUSE)
+			refused++;
 		free(line);
 	}
-	if (started) {
-		if (!mx.finished)
-			REQUIRE(mix_finish(&mx) == MIX_OK);
-		drain(&mx);
-		for (i = 0; i < nch; i++)
-			REQUIRE(mx.t[i].end == mx.written);
-		mix_free(&mx);
+	for (i = 0; i < TW_R_N; i++)
+		nbad += c.nbad[i];
+	REQUIRE(c.nmsg == nlines && nbad + c.nignored + refused <= nlines);
+	REQUIRE(twc_finish(&c) == MIX_OK && c.finished);
+	if (c.started) {
+		drain(&c.mx);
+		for (i = 0; i < c.nch; i++)
+			REQUIRE(c.mx.t[i].end == c.mx.written);
 	}
+	twc_free(&c);
 	return 0;
 }

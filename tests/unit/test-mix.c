@@ -1,10 +1,12 @@
-/* Unit tests for the mixer's alignment logic (mix.c) and the Twilio parser (twilio.c). */
+/* Unit tests for the mixer's alignment logic (mix.c), the Twilio parser (twilio.c)
+ * and the call state per line (twcall.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base64.h"
 #include "mix.h"
+#include "twcall.h"
 #include "twilio.h"
 
 static int failures;
@@ -690,6 +692,75 @@ test_fastpath(void)
 	tw_free();
 }
 
+/* One line through the call state: what it says to do. */
+static enum twc_do
+feed(struct twcall *c, const char *s, struct twc_out *r)
+{
+	twc_line(c, s, strlen(s), r);
+	return r->what;
+}
+
+static void
+test_twcall(void)
+{
+	static const char start[] = "{\"event\":\"start\",\"start\":{"
+	    "\"callSid\":\"CA0123456789abcdef0123456789abcdef\","
+	    "\"streamSid\":\"MZ0123456789abcdef0123456789abcdef\","
+	    "\"tracks\":[\"inbound\",\"outbound\"],\"mediaFormat\":{"
+	    "\"encoding\":\"audio/x-mulaw\",\"sampleRate\":8000,"
+	    "\"channels\":1}}}";
+	static const char in0[] = "{\"event\":\"media\",\"media\":{"
+	    "\"track\":\"inbound\",\"timestamp\":\"0\",\"payload\":\""
+	    "////////////////////////////////////////////////\"}}";
+	static const char out0[] = "{\"event\":\"media\",\"media\":{"
+	    "\"track\":\"outbound\",\"timestamp\":\"0\",\"payload\":\""
+	    "////////////////////////////////////////////////\"}}";
+	struct mix_opts mo = { 0, 8, 8 * 60000, 8 * 1000, 8 * 30000 };
+	struct twcall c;
+	struct twc_out r;
+
+	CHECK(tw_init() == 0);
+	twc_init(&c, &mo);
+	/* media before start: skipped, counted */
+	CHECK(feed(&c, in0, &r) == TWC_SKIP && r.reason == TW_R_EARLY);
+	CHECK(feed(&c, "{\"event\":\"connected\"}", &r) == TWC_NOTHING);
+	CHECK(feed(&c, "not json", &r) == TWC_SKIP && r.reason == TW_R_JSON);
+	/* a start whose CallSid is not CA + 32 hex digits is refused */
+	{
+		char bad[sizeof start];
+
+		memcpy(bad, start, sizeof start);
+		bad[strstr(bad, "CA0") - bad + 2] = 'x';
+		CHECK(feed(&c, bad, &r) == TWC_REFUSE && !c.started);
+	}
+	CHECK(feed(&c, start, &r) == TWC_START && c.started && c.nch == 2);
+	CHECK(strcmp(c.tracks, "inbound,outbound") == 0);
+	CHECK(feed(&c, start, &r) == TWC_SKIP && r.reason == TW_R_DUPSTART);
+	/* 48 base64 '/' = 36 bytes per track; frames of 8 samples */
+	CHECK(feed(&c, in0, &r) == TWC_MEDIA && mix_ready(&c.mx) == 0);
+	CHECK(feed(&c, out0, &r) == TWC_MEDIA && mix_ready(&c.mx) == 32);
+	CHECK(feed(&c, "{\"event\":\"mark\",\"mark\":{\"name\":\"a\"}}", &r) ==
+	    TWC_EVENT);
+	CHECK(feed(&c, "{\"event\":\"stop\"}", &r) == TWC_STOP && c.finished);
+	CHECK(mix_ready(&c.mx) == 36);
+	/* after stop: the first line says so, the rest are only counted */
+	CHECK(feed(&c, in0, &r) == TWC_IGNORE);
+	CHECK(feed(&c, in0, &r) == TWC_NOTHING);
+	twc_toolong(&c, "too long", &r);
+	CHECK(r.what == TWC_NOTHING && c.nignored == 3);
+	CHECK(c.nmsg == 13 && c.nbad[TW_R_EARLY] == 1 && c.nbad[TW_R_JSON] == 1 &&
+	    c.nbad[TW_R_DUPSTART] == 1 && c.nchunks[TW_INBOUND] == 1 &&
+	    c.nchunks[TW_OUTBOUND] == 1);
+	twc_free(&c);
+	/* a line too long before stop is skipped with its own reason */
+	twc_init(&c, &mo);
+	twc_toolong(&c, "too long", &r);
+	CHECK(r.what == TWC_SKIP && r.reason == TW_R_TOOLONG && c.nbad[TW_R_TOOLONG] == 1);
+	CHECK(twc_finish(&c) == MIX_OK && c.finished);
+	twc_free(&c);
+	tw_free();
+}
+
 int
 main(void)
 {
@@ -705,6 +776,7 @@ main(void)
 	test_parser();
 	test_nul();
 	test_fastpath();
+	test_twcall();
 	if (failures) {
 		fprintf(stderr, "test-mix: %d failure(s)\n", failures);
 		return 1;
