@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cp.h"
+#include "cpspawn.h"
 #include "dgmsg.h"
 #include "linebuf.h"
 #include "wav.h"
@@ -133,8 +134,6 @@ static void
 spawn(struct child *c, char **argv, int outfd)
 {
 	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t sa;
-	sigset_t def, none;
 	int in[2], out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc,
 		   want_out = outfd < 0;
 
@@ -142,8 +141,7 @@ spawn(struct child *c, char **argv, int outfd)
 	    (want_out &&
 		(pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)))
 		cp_diesys(CP_EXIT_TEMP, "unable to create a pipe");
-	if (posix_spawn_file_actions_init(&fa) != 0 ||
-	    posix_spawnattr_init(&sa) != 0)
+	if (posix_spawn_file_actions_init(&fa) != 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up posix_spawn");
 	(void)posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	if (want_out) {
@@ -151,19 +149,8 @@ spawn(struct child *c, char **argv, int outfd)
 		(void)posix_spawn_file_actions_adddup2(&fa, err[1], 2);
 	} else
 		(void)posix_spawn_file_actions_adddup2(&fa, outfd, 1);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGCHLD);
-	sigemptyset(&none);
-	(void)posix_spawnattr_setsigdefault(&sa, &def);
-	(void)posix_spawnattr_setsigmask(&sa, &none);
-	(void)posix_spawnattr_setflags(&sa,
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	rc = posix_spawnp(&c->pid, argv[0], &fa, &sa, argv, environ);
+	rc = cp_spawn(&c->pid, argv, &fa, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&sa);
 	if (rc != 0) {
 		errno = rc;
 		cp_diesys(rc == ENOENT ? CP_EXIT_NOTFOUND : CP_EXIT_NOEXEC,

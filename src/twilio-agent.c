@@ -16,6 +16,7 @@
 
 #include "barge.h"
 #include "cp.h"
+#include "cpspawn.h"
 #include "linebuf.h"
 
 extern char **environ;
@@ -194,7 +195,7 @@ spawn_bot(struct agent *a)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up posix_spawn");
 	(void)posix_spawn_file_actions_adddup2(&fa, i[0], 0);
 	(void)posix_spawn_file_actions_adddup2(&fa, o[1], 1);
-	rc = posix_spawnp(&a->bot, a->cmd[0], &fa, NULL, a->cmd, environ);
+	rc = cp_spawn(&a->bot, a->cmd, &fa, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		errno = rc;

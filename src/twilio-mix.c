@@ -22,6 +22,7 @@
 
 #include "bq.h"
 #include "cp.h"
+#include "cpspawn.h"
 #include "linebuf.h"
 #include "mix.h"
 #include "twcall.h"
@@ -570,33 +571,19 @@ static void
 spawn(struct tmix *t, const struct tw_msg *m)
 {
 	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t sa;
-	sigset_t def, none;
 	struct env e;
 	int p[2], rc;
 
 	env_build(t, &e, m);
 	if (pipe(p) < 0 || cp_setcloexec(p[0]) < 0 || cp_setcloexec(p[1]) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to create a pipe");
-	if (posix_spawn_file_actions_init(&fa) != 0 ||
-	    posix_spawnattr_init(&sa) != 0)
+	if (posix_spawn_file_actions_init(&fa) != 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up posix_spawn");
 	(void)posix_spawn_file_actions_adddup2(&fa, p[0], 0);
 	if (t->o.evfd >= 0)
 		events_pipe(t, &fa);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGCHLD);
-	sigemptyset(&none);
-	(void)posix_spawnattr_setsigdefault(&sa, &def);
-	(void)posix_spawnattr_setsigmask(&sa, &none);
-	(void)posix_spawnattr_setflags(&sa,
-	    POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	rc = posix_spawnp(&t->child, t->o.cmd[0], &fa, &sa, t->o.cmd, e.v);
+	rc = cp_spawn(&t->child, t->o.cmd, &fa, e.v);
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&sa);
 	env_free(&e);
 	if (rc != 0) {
 		errno = rc;
