@@ -44,7 +44,7 @@ waitfor 10 ended "$C" && waitfor 10 ended "$D" && echo "both calls ended"
 waitfor 10 noprocs
 n=$(grep -c 'custom parameter' "$WORK/pipeline.log")
 [ "$n" -le 12 ] && echo "parameter warnings: at most 12" || echo "parameter warnings: $n"
-for s in $C $D; do summary "$(calldir "$s")/log.jsonl"; done
+for s in $C $D; do summary "$(streamdir "$s")/log.jsonl"; done
 grep -c 'Argument list too long' "$WORK/pipeline.log"
 
 case_ "a 100 KB URL and a token"

@@ -31,13 +31,13 @@ waitfor 10 hasnsubs "$S" 1 || echo "subscriber did not attach"
 waitfor 15 haslines "$S" 4 || echo "no finals before the kill"
 D=$(stageproc "$S" deepgram-stream) || echo "no deepgram-stream"
 kill -KILL "$D"
-echo "killed deepgram-stream after $(jq -r 'select(.type == "Results")' "$(calldir "$S")/log.jsonl" | jq -s 'length >= 4') finals"
+echo "killed deepgram-stream after $(jq -r 'select(.type == "Results")' "$(streamdir "$S")/log.jsonl" | jq -s 'length >= 4') finals"
 waitexit 30 "$RP"
 echo "twilio-replay exit $?"
 waitfor 20 ended "$S" && echo "the call ended"
 waitexit 10 "$SP"
 echo "subscribe exit $?"
-L=$(calldir "$S")/log.jsonl
+L=$(streamdir "$S")/log.jsonl
 same sub.out "$L"
 echo "in-band lines:"
 jq -c 'select(.type | startswith("callpipe.")) | {type, fatal, reason, error}' sub.out |
@@ -74,7 +74,7 @@ kill -KILL "$O"
 waitexit 30 "$RP"
 echo "twilio-replay exit $?"
 waitfor 20 ended "$F" && echo "the call ended"
-L=$(calldir "$F")/log.jsonl
+L=$(streamdir "$F")/log.jsonl
 # what fanout never read was in its pipe: sent again to the new one, so every
 # final is there exactly once
 for ch in 0 1; do

@@ -79,7 +79,7 @@ S=$(sid 95)
 fake-capture -c "$S" -s 1 >call.jsonl
 twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err
 echo "twilio-replay exit $?"
-waitfor 10 ended "$S" && summary "$(calldir "$S")/log.jsonl"
+waitfor 10 ended "$S" && summary "$(streamdir "$S")/log.jsonl"
 
 case_ "a sweep (hourly, or on SIGUSR2) marks a stale call ended, and serving goes on"
 T=$(sid 96)

@@ -17,7 +17,8 @@ health
 
 case_ "static page and an unknown path"
 curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/"
-curl -s "http://127.0.0.1:$PORT/" | grep -c '/client'
+curl -s "http://127.0.0.1:$PORT/" | grep -c '<script src="app.js"'
+curl -s "http://127.0.0.1:$PORT/app.js" | grep -c 'new URL("/client"'
 curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/nothere"
 
 case_ "a call at half speed, two subscribers attached before its first result"
