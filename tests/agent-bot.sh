@@ -71,6 +71,8 @@ grep -c 'twilio-agent: info: barge-in (SpeechStarted)' "$WORK/pipeline.log"
 grep -o 'twilio-agent: info: the bot is done: ending the stream' "$WORK/pipeline.log"
 summary "$(streamdir "$C")/log.jsonl"
 waitexit 20 $SUB
-same watched.jsonl "$(streamdir "$C")/log.jsonl"
+sed '$d' watched.jsonl > watched.msgs
+same watched.msgs "$(streamdir "$C")/log.jsonl"
+tail -n 1 watched.jsonl
 waitfor 10 noprocs && echo "no processes left"
 stop_pipeline

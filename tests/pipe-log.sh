@@ -59,7 +59,7 @@ fake-capture -c "$E" -s 4 >e.jsonl
 twilio-replay -d 1 "$U/twilio" <e.jsonl 2>/dev/null; echo "twilio-replay exit $?"
 waitfor 20 ended "$E" && echo "the call ended"
 waitfor 10 noprocs && echo "no call processes left"
-grep -c "fanout: info: $E: " "$WORK/pipeline.log"
+grep -c "fanout: info: $E: stream [0-9]*: [0-9]* lines" "$WORK/pipeline.log"
 grep -c 'deepgram-stream: info: summary' "$WORK/pipeline.log" | awk '{ print ($1 >= 5) ? "every deepgram-stream summary" : "missing summaries: " $1 }'
 stop_pipeline
 
