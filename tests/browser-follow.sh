@@ -22,6 +22,10 @@ finals all.jsonl >expected.txt
 echo "finals: $(wc -l <expected.txt)"
 same dl/shown.txt expected.txt
 same "dl/$S.txt" expected.txt
+ue=$(jq -c 'select(.type == "UtteranceEnd")' all.jsonl | wc -l)
+[ "$ue" -gt 0 ] && [ "$(cat dl/uend.txt)" -eq "$ue" ] &&
+	echo "finals marked as utterance ends = UtteranceEnd messages" ||
+	echo "utterance ends marked: $(cat dl/uend.txt), UtteranceEnd messages: $ue"
 jsonl_lines "dl/$S.jsonl" >jsonl.txt
 same jsonl.txt expected.txt
 jq -r '.call_sid + " " + .track' "dl/$S.jsonl" | sort | uniq -c | sed 's/^ *//'

@@ -823,8 +823,16 @@ sweepcall(int callsfd, const char *sid, int64_t now, int64_t keep, struct cd_swe
 
 			if (one < 0)
 				continue;
-			if (!v[i].ended && cd_mark(one, CD_ENDED, "crashed\n") >= 0)
+			if (!v[i].ended && cd_mark(one, CD_ENDED, "crashed\n") >= 0) {
+				/* the mark's mtime is the end: the last sign of life, not now */
+				struct timespec t[2] = {
+					{ v[i].end_ms / 1000, v[i].end_ms % 1000 * 1000000 },
+					{ v[i].end_ms / 1000, v[i].end_ms % 1000 * 1000000 }
+				};
+
+				(void)utimensat(one, CD_ENDED, t, AT_SYMLINK_NOFOLLOW);
 				r->marked++;
+			}
 			close(one);
 		}
 		close(sfd);
