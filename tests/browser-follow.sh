@@ -10,7 +10,13 @@
 start_standin
 start_pipeline "interim_results=true&utterance_end_ms=1000"
 S=$(sid 11)
-fake-capture -c "$S" -s 14 >call.jsonl
+# 1.5 s of silence (mu-law 0xFF) on both tracks at 6 s: an utterance end on each
+# channel (the stand-in, as Deepgram, sends UtteranceEnd only after utterance_end_ms
+# without words)
+quiet=$(head -c 160 /dev/zero | tr '\0' '\377' | base64 -w 0)
+fake-capture -c "$S" -s 14 | jq -c --arg q "$quiet" 'if .event == "media" and
+	(.media.timestamp | tonumber) >= 6000 and (.media.timestamp | tonumber) < 7500
+	then .media.payload = $q else . end' >call.jsonl
 
 BASE=http://127.0.0.1:$PORT SID=$S CAP=$WORK/call.jsonl DL=$WORK/dl \
 	node "$TOP/tests/browser/follow.js"
