@@ -207,8 +207,8 @@ def descendants(table, root):
     return out
 
 
-CALL_GROUPS = ["twilio-mix", "sh", "deepgram-stream", "fanout", "subscribers", "other"]
-GROUPS = ["websocketd", "twilio-mix", "sh", "deepgram-stream", "fanout", "subscribers",
+CALL_GROUPS = ["twilio-mix", "transcribe", "deepgram-stream", "fanout", "subscribers", "other"]
+GROUPS = ["websocketd", "twilio-mix", "transcribe", "deepgram-stream", "fanout", "subscribers",
           "loadgen", "dg-sink"]
 
 
@@ -228,8 +228,8 @@ def group_of(table, pid, root, rootname, loadgen, sink):
         return "fanout"
     if comm in ("subscribe", "bash"):
         return "subscribers"
-    if comm == "sh":
-        return "sh"
+    if comm == "transcribe":
+        return "transcribe"
     return "other"
 
 
@@ -717,7 +717,7 @@ class Bench:
         ours = {g: c.get(g, 0) / n for g in CALL_GROUPS}
         cp_ours, cp_wsd, pe_tot = sum(ours.values()), c.get("websocketd", 0) / n, p.get("peer", 0) / n
         self.row("vs peer", "%d calls: CPU per call %% of a core: callpipe = websocketd + ours "
-                 "(mix, sh, dg-stream, fanout, subscribe, other) vs peer (ratio)" % n,
+                 "(mix, transcribe, dg-stream, fanout, subscribe, other) vs peer (ratio)" % n,
                  "%.3f + %.3f (%s) = %.3f vs %.3f (%s)" % (
                      cp_wsd, cp_ours, ", ".join("%.3f" % ours[g] for g in CALL_GROUPS),
                      cp_wsd + cp_ours, pe_tot, ratio(cp_wsd + cp_ours, pe_tot)),
@@ -733,7 +733,7 @@ class Bench:
                      "%s / %s vs %s / %s" % (ms(a[0]), ms(a[1]), ms(b[0]), ms(b[1])),
                      "p99 <= 5" if big else "")
         w = cp["wake"]
-        self.row("vs peer", "%d calls: times scheduled in per 20 ms of call: websocketd, mix, sh, "
+        self.row("vs peer", "%d calls: times scheduled in per 20 ms of call: websocketd, mix, transcribe, "
                  "dg-stream, fanout, subscribe, other vs peer" % n,
                  "%s vs %.2f" % (", ".join("%.2f" % w.get(g, 0) for g in ["websocketd"] + CALL_GROUPS),
                                 pe["wake"].get("peer", 0)))
@@ -830,7 +830,7 @@ class Bench:
         top = best if best is not None else results[0]
         n = top["n"]
         c, pss = top["cpu"], top["pss"]
-        callcpu = sum(c.get(g, 0) for g in ("twilio-mix", "sh", "deepgram-stream", "fanout"))
+        callcpu = sum(c.get(g, 0) for g in ("twilio-mix", "transcribe", "deepgram-stream", "fanout"))
         self.row("capacity", "largest step sustained (zero loss, ingress p99 < 100 ms)",
                  "%s" % ("%d calls" % best["n"] if best else "none of the steps"),
                  ">= 200 calls")
@@ -840,11 +840,11 @@ class Bench:
         self.row("capacity", "load tools' own CPU at %d calls: loadgen, dg-sink (%% of %d cores)" % (n, NPROC),
                  "%.1f%%, %.1f%%" % (c.get("loadgen", 0) / NPROC, c.get("dg-sink", 0) / NPROC))
         seen = max(1, top["ncalls_seen"])
-        per = {g: pss.get(g, 0) / seen for g in ("twilio-mix", "sh", "deepgram-stream", "fanout")}
+        per = {g: pss.get(g, 0) / seen for g in ("twilio-mix", "transcribe", "deepgram-stream", "fanout")}
         wshare = pss.get("websocketd", 0) / seen
-        self.row("capacity", "PSS per call at %d calls: mix+sh+dg-stream+fanout + websocketd share" % n,
+        self.row("capacity", "PSS per call at %d calls: mix+transcribe+dg-stream+fanout + websocketd share" % n,
                  "%.0f+%.0f+%.0f+%.0f + %.0f = %.0f KB" % (
-                     per["twilio-mix"], per["sh"], per["deepgram-stream"], per["fanout"], wshare,
+                     per["twilio-mix"], per["transcribe"], per["deepgram-stream"], per["fanout"], wshare,
                      sum(per.values()) + wshare))
         self.capres = results
 

@@ -69,8 +69,10 @@ waitfor 10 ended "$C" && echo "the call ended"
 grep -o 'twilio-agent: info: the bot exited with status [0-9]*' "$WORK/pipeline.log"
 grep -c 'twilio-agent: info: barge-in (SpeechStarted)' "$WORK/pipeline.log"
 grep -o 'twilio-agent: info: the bot is done: ending the stream' "$WORK/pipeline.log"
-summary "$(calldir "$C")/log.jsonl"
+summary "$(streamdir "$C")/log.jsonl"
 waitexit 20 $SUB
-same watched.jsonl "$(calldir "$C")/log.jsonl"
+sed '$d' watched.jsonl > watched.msgs
+same watched.msgs "$(streamdir "$C")/log.jsonl"
+tail -n 1 watched.jsonl
 waitfor 10 noprocs && echo "no processes left"
 stop_pipeline

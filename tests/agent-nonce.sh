@@ -40,7 +40,7 @@ N=$(webhook "$A")
 stream "/agent/$N" "$A.jsonl" /agent/elsewhere; refused
 stream "/agent/$N" "$A.jsonl"
 waitfor 10 ended "$A" && echo "call A served and ended"
-summary "$(calldir "$A")/log.jsonl"
+summary "$(streamdir "$A")/log.jsonl"
 
 case_ "the same nonce again: refused"
 stream "/agent/$N" "$A.jsonl"; refused

@@ -24,6 +24,6 @@ echo "messages Twilio would flag: $(jq -s 'map(select(.bad)) | length' rec.jsonl
 jq -r 'select(.msg.event != "media") | [.dir, .msg.event // .name // .by, .msg.mark.name // empty] | join(" ")' rec.jsonl
 waitfor 10 ended "$C" && echo "the call ended"
 grep -c 'twilio-agent: info: barge-in' "$WORK/pipeline.log"
-summary "$(calldir "$C")/log.jsonl" | sed -E 's/ [0-9]+$/ N/'
+summary "$(streamdir "$C")/log.jsonl" | sed -E 's/ [0-9]+$/ N/'
 waitfor 10 noprocs && echo "no processes left"
 stop_pipeline

@@ -59,8 +59,9 @@ waitfor 15 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" ||
 S=$(jq -r 'select(.event == "start") | .start.callSid' "$R/share/callpipe/examples/call.jsonl")
 env PATH=$CLEAN "$R/bin/twilio-replay" -f "ws://127.0.0.1:$PORT/twilio" \
 	< "$R/share/callpipe/examples/call.jsonl"; echo "replay ? $?"
-waitfor 20 test -e "$WORK/state/calls/$S/ended" || echo "the call did not end"
-n=$(jq -r -f "$R/share/callpipe/examples/finals.jq" "$WORK/state/calls/$S/log.jsonl" | wc -l)
+waitfor 20 env CALLPIPE_DIR="$WORK/state" PATH=$CLEAN "$R/bin/callstate" ended "$S" ||
+	echo "the call did not end"
+n=$(cat "$WORK/state/calls/$S"/streams/*/log.jsonl | jq -r -f "$R/share/callpipe/examples/finals.jq" | wc -l)
 [ "$n" -gt 0 ] && echo "finals in the call's log"
 kill -TERM "$PLPID"; wait "$PLPID"; echo "callpipe-server exit $?"
 PLPID=

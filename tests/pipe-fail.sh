@@ -23,7 +23,7 @@ M=$(jq -r .streamSid call.jsonl | grep MZ | head -n 1)
 norm() { sed -E "s/$S/CALL/; s/$M/STREAM/; s/127.0.0.1:$SPORT/DG/; s/dg-request-id: [0-9a-f-]+/dg-request-id: ID/"; }
 echo "lines naming the call, the stream and a failure: $(grep "$S" "$WORK/pipeline.log" | grep "$M" | grep -c fail)"
 grep "$S" "$WORK/pipeline.log" | grep "$M" | grep fail | norm
-tail -n 1 "$(calldir "$S")/log.jsonl" | jq -c '{type, fatal, error: (.error | test("HTTP 401"))}'
+tail -n 1 "$(streamdir "$S")/log.jsonl" | jq -c '{type, fatal, error: (.error | test("HTTP 401"))}'
 
 case_ "/health: degraded, with the count and the last error"
 health | sed -E 's/"last_error_at":"[0-9T:Z-]+"/"last_error_at":"T"/' | norm

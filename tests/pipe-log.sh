@@ -44,7 +44,7 @@ waitfor 10 ended "$C" && waitfor 10 ended "$D" && echo "both calls ended"
 waitfor 10 noprocs
 n=$(grep -c 'custom parameter' "$WORK/pipeline.log")
 [ "$n" -le 12 ] && echo "parameter warnings: at most 12" || echo "parameter warnings: $n"
-for s in $C $D; do summary "$(calldir "$s")/log.jsonl"; done
+for s in $C $D; do summary "$(streamdir "$s")/log.jsonl"; done
 grep -c 'Argument list too long' "$WORK/pipeline.log"
 
 case_ "a 100 KB URL and a token"
@@ -59,7 +59,7 @@ fake-capture -c "$E" -s 4 >e.jsonl
 twilio-replay -d 1 "$U/twilio" <e.jsonl 2>/dev/null; echo "twilio-replay exit $?"
 waitfor 20 ended "$E" && echo "the call ended"
 waitfor 10 noprocs && echo "no call processes left"
-grep -c "fanout: info: $E: " "$WORK/pipeline.log"
+grep -c "fanout: info: $E: stream [0-9]*: [0-9]* lines" "$WORK/pipeline.log"
 grep -c 'deepgram-stream: info: summary' "$WORK/pipeline.log" | awk '{ print ($1 >= 5) ? "every deepgram-stream summary" : "missing summaries: " $1 }'
 stop_pipeline
 

@@ -24,7 +24,7 @@ health
 
 case_ "a call still connects and is transcribed"
 twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err; echo "twilio-replay exit $?"
-waitfor 10 ended "$S" && summary "$(calldir "$S")/log.jsonl"
+waitfor 10 ended "$S" && summary "$(streamdir "$S")/log.jsonl"
 health
 for p in $cps; do kill "$p" 2>/dev/null; waitexit 5 "$p" >/dev/null; done
 echo "idle sockets closed"

@@ -70,8 +70,8 @@ waitfor 10 allgone && echo "every child of pipeline.sh ended"
 
 case_ "a restart on the same port and folder serves"
 CALLPIPE_BIN=$BIN CALLPIPE_DIR=$STATE DEEPGRAM_API_KEY=testkey \
-	DEEPGRAM_URL="ws://127.0.0.1:$SPORT/v1/listen" PROXY_URL=127.0.0.1:$PORT \
-	sh "$TOP/pipeline.sh" 2>>"$WORK/pipeline2.log" &
+	DEEPGRAM_URL="ws://127.0.0.1:$SPORT/v1/listen?interim_results=false&vad_events=false" \
+	PROXY_URL=127.0.0.1:$PORT sh "$TOP/pipeline.sh" 2>>"$WORK/pipeline2.log" &
 PLPID=$!
 waitfor 15 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health" && echo "serving again"
 grep -c 'address already in use' "$WORK/pipeline2.log"
@@ -79,14 +79,18 @@ S=$(sid 95)
 fake-capture -c "$S" -s 1 >call.jsonl
 twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err
 echo "twilio-replay exit $?"
-waitfor 10 ended "$S" && summary "$(calldir "$S")/log.jsonl"
+waitfor 10 ended "$S" && summary "$(streamdir "$S")/log.jsonl"
 
 case_ "a sweep (hourly, or on SIGUSR2) marks a stale call ended, and serving goes on"
 T=$(sid 96)
-mkdir -p "$STATE/calls/$T/subscribers"
-: >"$STATE/calls/$T/live.lock"
+# a crashed stream (src/lib/calldir.h) of a minute ago: lock file, nobody holds it
+TD=$STATE/calls/$T/streams/1.$(($(date +%s) - 60))000.-
+mkdir -p -m 700 "$TD/subscribers"
+chmod 700 "$STATE/calls/$T" "$STATE/calls/$T/streams"
+: >"$TD/live.lock"
+touch -d '1 minute ago' "$TD/live.lock" "$TD"
 kill -USR2 "$PLPID"
-waitfor 10 ended "$T" && echo "the stale call is marked ended"
+waitfor 10 test -e "$TD/ended" && echo "the stale call is marked ended: $(cat "$TD/ended")"
 curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/health"
 gone "$PLPID" || echo "pipeline.sh still runs"
 

@@ -28,7 +28,7 @@ waitfor 10 noprocs && echo "no call processes left"
 case_ "a call with media is not cut"
 fake-capture -c "$(sid 62)" -s 4 >call.jsonl
 twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err; echo "twilio-replay exit $?"
-waitfor 10 ended "$(sid 62)" && summary "$(calldir "$(sid 62)")/log.jsonl"
+waitfor 10 ended "$(sid 62)" && summary "$(streamdir "$(sid 62)")/log.jsonl"
 
 case_ "twilio-mix on input with no start event"
 printf '%s\n' '{"event":"connected","protocol":"Call","version":"1.0.0"}' | twilio-mix >out.wav 2>err.txt

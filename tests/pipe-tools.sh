@@ -13,8 +13,11 @@ transcribe -x 2>&1; echo "? $?"
 echo "not a WAV stream, just some text that is long enough" | transcribe 2>err.txt
 echo "? $?"
 grep -v '^fanout: info' err.txt
-# the stream's end mark (src/lib/calldir.h): fanout got its end of input
-ended() { for _e in "$CALLPIPE_DIR/calls/$TWILIO_CALL_SID"/streams/*/ended; do [ -e "$_e" ] && return 0; done; return 1; }
+# the stream's end mark (src/lib/calldir.h)
+ended() {
+	for _e in "$CALLPIPE_DIR/calls/$TWILIO_CALL_SID"/streams/*/ended; do [ -e "$_e" ] && return 0; done
+	return 1
+}
 waitfor 5 ended && echo "fanout ended the call"
 
 case_ "logfilter: websocketd's lines"

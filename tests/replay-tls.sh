@@ -27,7 +27,7 @@ twilio-replay -f -C ca.pem "wss://127.0.0.1:$PORT/twilio" < call.jsonl > out 2> 
 echo "? $?"
 cat err
 waitfor 20 ended "$S" || echo "call did not end"
-echo "finals in the log: $(jq -r 'select(.type == "Results" and .is_final) | .type' "$(calldir "$S")/log.jsonl" | wc -l | awk '{ print ($1 > 0) ? "some" : "none" }')"
+echo "finals in the log: $(jq -r 'select(.type == "Results" and .is_final) | .type' "$(streamdir "$S")/log.jsonl" | wc -l | awk '{ print ($1 > 0) ? "some" : "none" }')"
 
 case_ "--cafile is the same option"
 S2=$(sid 2)

@@ -56,11 +56,14 @@ waitfor 5 live "$B" || echo "lock not held"
 start_standin
 export CALLPIPE_MAX_CONNECTIONS=2 CALLPIPE_MAX_SUBSCRIBERS=1 CALLPIPE_DRAIN_SECONDS=20
 export CALLPIPE_HANDSHAKE_SECONDS=60
-# retention apart: these calls are older than CALLPIPE_RETAIN_DAYS would keep
+# the sweep at start (callstate(1)) marks crashed streams ended; calls of 2026-01-01
+# would also be removed after the default 7 days
 export CALLPIPE_RETAIN_DAYS=36500
 start_pipeline
 for s in $A $B $C; do echo "$(ended "$s" && echo ended || echo not-ended)"; done
 cat "$STATE/calls/$C/streams/1.1767225600000.-/ended"
+waitfor 5 test -e "$STATE/calls/$A/streams/1.1767225600000.-/ended" &&
+	echo "crashed stream marked: $(cat "$STATE/calls/$A/streams/1.1767225600000.-/ended")"
 kill "$HP"; waitexit 5 "$HP" >/dev/null
 
 case_ "a second pipeline.sh on the same folder, and one on a port in use"

@@ -801,19 +801,6 @@ rmtree(int dirfd, const char *name, int depth)
 }
 
 /* One call of the sweep, under its lock. */
-/* A crashed stream ended when it was last written, not when the sweep found it:
- * the mark keeps that time, so the call is not live again for a grace period. */
-static void
-endat(int dirfd, int64_t ms)
-{
-	struct timespec t[2];
-
-	t[0].tv_sec = ms / 1000;
-	t[0].tv_nsec = (ms % 1000) * 1000000;
-	t[1] = t[0];
-	(void)utimensat(dirfd, CD_ENDED, t, AT_SYMLINK_NOFOLLOW);
-}
-
 static void
 sweepcall(int callsfd, const char *sid, int64_t now, int64_t keep, struct cd_swept *r)
 {
@@ -837,7 +824,13 @@ sweepcall(int callsfd, const char *sid, int64_t now, int64_t keep, struct cd_swe
 			if (one < 0)
 				continue;
 			if (!v[i].ended && cd_mark(one, CD_ENDED, "crashed\n") >= 0) {
-				endat(one, v[i].end_ms);
+				/* the mark's mtime is the end: the last sign of life, not now */
+				struct timespec t[2] = {
+					{ v[i].end_ms / 1000, v[i].end_ms % 1000 * 1000000 },
+					{ v[i].end_ms / 1000, v[i].end_ms % 1000 * 1000000 }
+				};
+
+				(void)utimensat(one, CD_ENDED, t, AT_SYMLINK_NOFOLLOW);
 				r->marked++;
 			}
 			close(one);
