@@ -684,6 +684,32 @@ num(const char *s, long long min, long long max, const char *what)
 	return v;
 }
 
+/* One of maxsubs slots (none: no limit), or the end line "busy". */
+static void
+takeslot(long long maxsubs)
+{
+	struct cd_err e;
+
+	if (maxsubs <= 0 || cd_slot((unsigned)maxsubs, &e) >= 0)
+		return;
+	if (e.code == CP_EXIT_NEG)
+		end("busy", "too many subscribers: try again later", CP_EXIT_NEG);
+	cp_warn("%s", e.msg);
+	end("server-stopping", "unable to take a subscriber slot", e.code);
+}
+
+/* The call to follow: from the command line, else the client's first line. */
+static void
+choose(const char *sid, long long handshake)
+{
+	if (sid == NULL)
+		readsid(handshake);
+	else if (cp_valid_sid(sid, "CA"))
+		memcpy(S.sid, sid, CD_SIDLEN + 1);
+	else
+		end("bad-request", "malformed CallSid: expected CA and 32 hex digits", CP_EXIT_NEG);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -697,7 +723,6 @@ main(int argc, char **argv)
 	struct remote_opts ro = { .wait = -1 };
 	long long maxsubs = 0, handshake = 10, wait_s = 0;
 	const char *sid;
-	struct cd_err e;
 	int c, nflag = 0;
 
 	cp_help(argc, argv, usage);
@@ -735,20 +760,10 @@ main(int argc, char **argv)
 		return CP_EXIT_OK;
 	}
 	setsignals();
-	if (maxsubs > 0 && cd_slot((unsigned)maxsubs, &e) < 0) {
-		if (e.code == CP_EXIT_NEG)
-			end("busy", "too many subscribers: try again later", CP_EXIT_NEG);
-		cp_warn("%s", e.msg);
-		end("server-stopping", "unable to take a subscriber slot", e.code);
-	}
+	takeslot(maxsubs);
 	if (S.iflag)
 		list();
-	if (sid == NULL)
-		readsid(handshake);
-	else if (cp_valid_sid(sid, "CA"))
-		memcpy(S.sid, sid, CD_SIDLEN + 1);
-	else
-		end("bad-request", "malformed CallSid: expected CA and 32 hex digits", CP_EXIT_NEG);
+	choose(sid, handshake);
 	findcall(wait_s);
 	follow();
 	return CP_EXIT_OK;
