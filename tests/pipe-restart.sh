@@ -7,9 +7,9 @@
 # same stream, it gets again what the dead one never read, the transcript log goes on.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/bin/server-lib.sh"
-# fanout is stopped for about 1.5 s before its kill: its stream's last sign of life
-# (src/lib/calldir.h) must stay within the grace for the restart to continue it
-export CALLPIPE_CALL_GRACE_SECONDS=5
+# fanout is stopped for a while before its kill: the grace must outlast that, else the
+# restarted fanout finds the call ended and starts a new stream (calldir.h)
+CALLPIPE_CALL_GRACE_SECONDS=5
 
 start_standin
 start_pipeline
@@ -34,19 +34,21 @@ waitfor 10 hasnsubs "$S" 1 || echo "subscriber did not attach"
 waitfor 15 haslines "$S" 4 || echo "no finals before the kill"
 D=$(stageproc "$S" deepgram-stream) || echo "no deepgram-stream"
 kill -KILL "$D"
-echo "killed deepgram-stream after $(jq -r 'select(.type == "Results")' "$(streamdir "$S")/log.jsonl" | jq -s 'length >= 4') finals"
+echo "killed deepgram-stream after $(calllog "$S" | jq -r 'select(.type == "Results")' | jq -s 'length >= 4') finals"
 waitexit 30 "$RP"
 echo "twilio-replay exit $?"
 waitfor 20 ended "$S" && echo "the call ended"
 waitexit 10 "$SP"
 echo "subscribe exit $?"
-L=$(streamdir "$S")/log.jsonl
+L=$WORK/$S.log
+calllog "$S" >"$L"
 sed '$d' sub.out >sub.msgs
 same sub.msgs "$L"
+tail -n 1 sub.out
 echo "in-band lines:"
-jq -c 'select(.type | startswith("callpipe.")) | {type, fatal, reason, error}' sub.out |
+jq -c 'select(.type | startswith("callpipe.")) | {type, fatal, reason, error}' sub.msgs |
 	sed -E 's/"error":"[^"]*"/"error":"E"/; s/"reason":"[^"]*"/"reason":"R"/'
-jq -r 'select(.type == "callpipe.error") | .error' sub.out | grep -c 'deepgram-stream killed by signal 9'
+jq -r 'select(.type == "callpipe.error") | .error' sub.msgs | grep -c 'deepgram-stream killed by signal 9'
 gs=$(jq -r 'select(.type == "callpipe.gap") | .start' sub.out)
 ge=$(jq -r 'select(.type == "callpipe.gap") | .end' sub.out)
 jq -rn --argjson s "$gs" --argjson e "$ge" 'if $s <= $e and $e < 8 then "gap within the call" else "bad gap \($s) \($e)" end'
@@ -78,7 +80,8 @@ kill -KILL "$O"
 waitexit 30 "$RP"
 echo "twilio-replay exit $?"
 waitfor 20 ended "$F" && echo "the call ended"
-L=$(streamdir "$F")/log.jsonl
+L=$WORK/$F.log
+calllog "$F" >"$L"
 # what fanout never read was in its pipe: sent again to the new one, so every
 # final is there exactly once
 for ch in 0 1; do

@@ -50,7 +50,7 @@ start_host() {
 	echo "$_port" >"$WORK/$1.port"
 	CALLPIPE_BIN=$BIN CALLPIPE_DIR=$WORK/$1 DEEPGRAM_API_KEY=testkey \
 		CALLPIPE_REDIS_URL=$REDIS_URL CALLPIPE_LOGLEVEL=access \
-		DEEPGRAM_URL="ws://127.0.0.1:$SPORT/v1/listen?interim_results=true" \
+		DEEPGRAM_URL="ws://127.0.0.1:$SPORT/v1/listen?interim_results=true&vad_events=false" \
 		PROXY_URL=127.0.0.1:$_port sh "$TOP/pipeline.sh" 2>>"$WORK/$1.log" &
 	HPIDS="$HPIDS $1:$!"
 	waitfor 15 curl -sf -o /dev/null "http://127.0.0.1:$_port/health" ||
