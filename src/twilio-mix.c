@@ -1101,7 +1101,7 @@ numopt(struct opts *o, int c, const char *arg, char **argv)
 	} no[] = {
 		{ 'b', "-b max-buffer-ms", 1, 3600000,
 		    offsetof(struct opts, buf) },
-		{ 'E', "-E events-fd", 3, 255, offsetof(struct opts, evfd) },
+		{ 'E', "-E fd", 3, 255, offsetof(struct opts, evfd) },
 		{ 'f', "-f frame-ms", 1, 1000, offsetof(struct opts, frame) },
 		{ 'g', "-g max-gap-ms", 0, 3600000,
 		    offsetof(struct opts, gap) },
