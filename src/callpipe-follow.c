@@ -18,6 +18,7 @@
 #include "calldir.h"
 #include "cp.h"
 #include "credis.h"
+#include "opt.h"
 
 static const char usage[] = "callpipe-follow [-Hij] [-m maxsubs] [-t seconds] "
 			    "[-w seconds] [callsid]";
@@ -654,41 +655,43 @@ serve(struct fol *f, const char *sid, int hflag, long long wait,
 	attach(f, hflag, wait);
 }
 
+/* The Redis server and the retention, from the environment. */
+static void
+configure(struct fol *f)
+{
+	char err[300];
+
+	if (cr_parse(getenv("CALLPIPE_REDIS_URL"), &f->url, err, sizeof err) < 0)
+		cp_die(CP_EXIT_PERM, "%s", err);
+	if ((f->retain = cr_retain()) < 0)
+		cp_die(CP_EXIT_PERM,
+		    "CALLPIPE_RETAIN_DAYS must be a number of days, 1 to "
+		    "36500");
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct fol f;
 	int c, hflag = 0, jflag = 0;
 	long long wait = 0, maxsubs = 0, handshake = 10;
-	char err[300];
 
 	cp_help(argc, argv, usage);
 	cp_setprog(argv[0]);
-	while ((c = getopt(argc, argv, "Hijm:t:w:")) != -1) {
+	opterr = 0;
+	while ((c = getopt(argc, argv, ":Hijm:t:w:")) != -1) {
 		switch (c) {
 		case 'H': hflag = 1; break;
 		case 'i': f.watchin = 1; break;
 		case 'j': jflag = 1; break;
 		case 'm':
-			if (cp_strtonum(optarg, 1, 100000, &maxsubs) < 0)
-				cp_die(CP_EXIT_PERM,
-				    "-m must be 1 to 100000, not '%.40s'",
-				    optarg);
+			maxsubs = cp_optnum(optarg, 1, 100000, "-m maxsubs");
 			break;
 		case 't':
-			if (cp_strtonum(optarg, 1, 86400, &handshake) < 0)
-				cp_die(CP_EXIT_PERM,
-				    "-t must be 1 to 86400 seconds, "
-				    "not '%.40s'",
-				    optarg);
+			handshake = cp_optnum(optarg, 1, 86400, "-t seconds");
 			break;
-		case 'w':
-			if (cp_strtonum(optarg, 0, 600, &wait) < 0)
-				cp_die(CP_EXIT_PERM,
-				    "-w must be 0 to 600 seconds, not '%.40s'",
-				    optarg);
-			break;
-		default: cp_usage(usage);
+		case 'w': wait = cp_optnum(optarg, 0, 600, "-w seconds"); break;
+		default: cp_opterr(c, argv, usage);
 		}
 	}
 	argc -= optind;
@@ -696,12 +699,7 @@ main(int argc, char **argv)
 	if (argc > 1 ||
 	    (argc == 0 && !f.watchin && (hflag || wait || maxsubs)))
 		cp_usage(usage);
-	if (cr_parse(getenv("CALLPIPE_REDIS_URL"), &f.url, err, sizeof err) < 0)
-		cp_die(CP_EXIT_PERM, "%s", err);
-	if ((f.retain = cr_retain()) < 0)
-		cp_die(CP_EXIT_PERM,
-		    "CALLPIPE_RETAIN_DAYS must be a number of days, 1 to "
-		    "36500");
+	configure(&f);
 	cp_ignore_sigpipe();
 	if (f.watchin || argc == 1)
 		setsignals();

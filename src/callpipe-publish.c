@@ -21,6 +21,7 @@
 #include "cp.h"
 #include "credis.h"
 #include "linebuf.h"
+#include "opt.h"
 
 static const char usage[] =
     "callpipe-publish [-b bytes] [-g grace] [-n maxlen] "
@@ -667,19 +668,24 @@ main(int argc, char **argv)
 	p.maxbytes = 8 << 20;
 	if (g != NULL && *g != '\0')
 		grace = num(g, 0, 3600, "CALLPIPE_CALL_GRACE_SECONDS");
-	while ((c = getopt(argc, argv, "b:c:g:n:s:t:x:")) != -1) {
+	opterr = 0;
+	while ((c = getopt(argc, argv, ":b:c:g:n:s:t:x:")) != -1) {
 		switch (c) {
 		case 'b':
-			p.maxbytes =
-			    (size_t)num(optarg, 65536, 1LL << 32, "-b");
+			p.maxbytes = (size_t)cp_optnum(optarg, 65536,
+			    1LL << 32, "-b bytes");
 			break;
 		case 'c': p.sid = optarg; break;
-		case 'g': grace = num(optarg, 0, 3600, "-g"); break;
-		case 'n': maxlen = num(optarg, 100, 100000000, "-n"); break;
+		case 'g': grace = cp_optnum(optarg, 0, 3600, "-g grace"); break;
+		case 'n':
+			maxlen = cp_optnum(optarg, 100, 100000000, "-n maxlen");
+			break;
 		case 's': p.ssid = optarg; break;
-		case 't': ttl = num(optarg, 1, 3600, "-t"); break;
-		case 'x': linger = num(optarg, 0, 3600, "-x"); break;
-		default: cp_usage(usage);
+		case 't': ttl = cp_optnum(optarg, 1, 3600, "-t ttl"); break;
+		case 'x':
+			linger = cp_optnum(optarg, 0, 3600, "-x seconds");
+			break;
+		default: cp_opterr(c, argv, usage);
 		}
 	}
 	if (optind != argc)

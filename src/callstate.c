@@ -10,6 +10,7 @@
 
 #include "calldir.h"
 #include "cp.h"
+#include "opt.h"
 
 static const char usage[] = "callstate live callsid | ended callsid | sweep [-r days]";
 
@@ -89,9 +90,11 @@ main(int argc, char **argv)
 	days = cd_retain_days();
 	argc--;
 	argv++;
-	while ((c = getopt(argc, argv, "r:")) != -1) {
-		if (c != 'r' || cp_strtonum(optarg, 0, 36500, &days) < 0)
-			cp_usage(usage);
+	opterr = 0;
+	while ((c = getopt(argc, argv, ":r:")) != -1) {
+		if (c != 'r')
+			cp_opterr(c, argv, usage);
+		days = cp_optnum(optarg, 0, 36500, "-r days");
 	}
 	if (optind != argc)
 		cp_usage(usage);

@@ -25,6 +25,7 @@
 #include "dgmsg.h"
 #include "dgreplay.h"
 #include "netfail.h"
+#include "opt.h"
 #include "wav.h"
 #include "wsc.h"
 
@@ -1079,16 +1080,6 @@ loop(struct dgs *d)
 
 /* -------------------------------------------------------------------- setup */
 
-static long
-numopt(const char *s, long min, long max, const char *what)
-{
-	long long v;
-
-	if (cp_strtonum(s, min, max, &v) < 0)
-		say(CP_EXIT_PERM, "invalid %s (%ld..%ld): %s", what, min, max, s);
-	return (long)v;
-}
-
 static void
 add_P(struct opts *o, const char *p)
 {
@@ -1129,7 +1120,8 @@ options(int argc, char **argv, struct opts *o)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "e:r:c:u:P:nf:k:t:m:T:p:C:S:LO",
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":e:r:c:u:P:nf:k:t:m:T:p:C:S:LO",
 	    lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e': o->enc = optarg; break;
@@ -1139,30 +1131,35 @@ options(int argc, char **argv, struct opts *o)
 		case 'P': add_P(o, optarg); break;
 		case 'n': o->print_url = 1; break;
 		case 'f':
-			o->frame_ms = numopt(optarg, 1, 1000, "frame-ms");
+			o->frame_ms = cp_optnum(optarg, 1, 1000, "-f frame-ms");
 			break;
 		case 'k':
-			o->keepalive_ms = numopt(optarg, 100, 60000, "keepalive-ms");
+			o->keepalive_ms = cp_optnum(optarg, 100, 60000,
+			    "-k keepalive-ms");
 			break;
 		case 't':
-			o->close_timeout_s = numopt(optarg, 1, 3600, "close-timeout");
+			o->close_timeout_s = cp_optnum(optarg, 1, 3600,
+			    "-t close-timeout");
 			break;
 		case 'm':
-			o->replay_max_ms = numopt(optarg, 1000, 3600000,
-			    "replay-max-ms");
+			o->replay_max_ms = cp_optnum(optarg, 1000, 3600000,
+			    "-m replay-max-ms");
 			break;
 		case 'T':
-			o->retry_for_s = numopt(optarg, 0, 86400, "retry-for");
+			o->retry_for_s = cp_optnum(optarg, 0, 86400,
+			    "-T retry-for");
 			break;
 		case 'p':
-			o->catchup_pct = numopt(optarg, 0, 100000, "catchup-percent");
+			o->catchup_pct = cp_optnum(optarg, 0, 100000,
+			    "-p catchup-percent");
 			break;
 		case 'C':
-			o->connect_timeout_s = numopt(optarg, 1, 600,
-			    "connect-timeout");
+			o->connect_timeout_s = cp_optnum(optarg, 1, 600,
+			    "-C connect-timeout");
 			break;
 		case 'S':
-			o->stall_s = numopt(optarg, 1, 3600, "stall-timeout");
+			o->stall_s = cp_optnum(optarg, 1, 3600,
+			    "-S stall-timeout");
 			break;
 		case 'L':
 		case 'O':
@@ -1170,7 +1167,7 @@ options(int argc, char **argv, struct opts *o)
 				say(CP_EXIT_PERM, "-L (--live) and -O (--offline) conflict");
 			o->mode = ch;
 			break;
-		default: cp_usage(USAGE);
+		default: cp_opterr(ch, argv, USAGE);
 		}
 	}
 	if (argc != optind)
@@ -1196,8 +1193,9 @@ raw_format(struct dgs *d)
 		f->format = WAV_PCM, f->bits = 16;
 	else
 		say(CP_EXIT_PERM, "invalid encoding (mulaw, alaw, linear16): %s", e);
-	f->rate = (unsigned)numopt(d->o.rate, 1000, 192000, "rate");
-	f->channels = (unsigned)numopt(d->o.chans, 1, DG_MAXCH, "channels");
+	f->rate = (unsigned)cp_optnum(d->o.rate, 1000, 192000, "-r rate");
+	f->channels = (unsigned)cp_optnum(d->o.chans, 1, DG_MAXCH,
+	    "-c channels");
 }
 
 /* The Authorization header: DEEPGRAM_API_KEY as Token, or DEEPGRAM_ACCESS_TOKEN

@@ -23,6 +23,7 @@
 #include "calldir.h"
 #include "cp.h"
 #include "linebuf.h"
+#include "opt.h"
 #include "fanbuf.h"
 
 static const char usage[] = "fanout [-o] [-b bufsize] [-c callsid] [-l maxline] [-m maxlog]\n"
@@ -746,16 +747,6 @@ loop(int sigfd)
 	free(L.pmap);
 }
 
-static long long
-num(const char *s, long long min, long long max, const char *what)
-{
-	long long v;
-
-	if (cp_strtonum(s, min, max, &v) < 0)
-		cp_die(CP_EXIT_PERM, "invalid %s %.40s: want %lld..%lld", what, s, min, max);
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -765,17 +756,18 @@ main(int argc, char **argv)
 
 	cp_help(argc, argv, usage);
 	cp_setprog(argv[0]);
-	while ((c = getopt(argc, argv, "b:c:l:m:oS:s:t:")) != -1) {
+	opterr = 0;
+	while ((c = getopt(argc, argv, ":b:c:l:m:oS:s:t:")) != -1) {
 		switch (c) {
-		case 'b': bufmax = (size_t)num(optarg, 1024, 1LL << 30, "buffer size"); break;
+		case 'b': bufmax = (size_t)cp_optnum(optarg, 1024, 1LL << 30, "-b bufsize"); break;
 		case 'c': csid = optarg; break;
-		case 'l': linemax = (size_t)num(optarg, 1, 8LL << 20, "line length"); break;
-		case 'm': logmax = (uint64_t)num(optarg, 0, 1LL << 50, "log size"); break;
+		case 'l': linemax = (size_t)cp_optnum(optarg, 1, 8LL << 20, "-l maxline"); break;
+		case 'm': logmax = (uint64_t)cp_optnum(optarg, 0, 1LL << 50, "-m maxlog"); break;
 		case 'o': echoing = 1; break;
 		case 'S': ssid = optarg; break;
-		case 's': maxsubs = (size_t)num(optarg, 1, 1024, "subscriber limit"); break;
+		case 's': maxsubs = (size_t)cp_optnum(optarg, 1, 1024, "-s maxsubs"); break;
 		case 't': tracks = optarg; break;
-		default: cp_usage(usage);
+		default: cp_opterr(c, argv, usage);
 		}
 	}
 	argc -= optind;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cp.h"
+#include "opt.h"
 
 static const char usage[] = "logfilter [-c calls-log] [-w websocketd-log]";
 
@@ -309,7 +310,8 @@ main(int argc, char **argv)
 	cp_setprog(argv[0]);
 	cp_help(argc, argv, usage);
 	cp_ignore_sigpipe();
-	while ((c = getopt(argc, argv, "c:w:")) != -1) {
+	opterr = 0;
+	while ((c = getopt(argc, argv, ":c:w:")) != -1) {
 		switch (c) {
 		case 'c':
 		case 'w':
@@ -319,7 +321,7 @@ main(int argc, char **argv)
 			    c == 'w' ? SRC_WS : SRC_CALLS);
 			break;
 		default:
-			cp_usage(usage);
+			cp_opterr(c, argv, usage);
 		}
 	}
 	if (optind != argc)

@@ -15,6 +15,7 @@
 #include "calldir.h"
 #include "cp.h"
 #include "linebuf.h"
+#include "opt.h"
 #include "remote.h"
 
 static const char usage[] = "subscribe [-Hijn] [-m maxsubs] [-t seconds] [-w seconds] [callsid]\n"
@@ -674,16 +675,6 @@ setsignals(void)
 		cp_die(CP_EXIT_TEMP, "unable to register cleanup");
 }
 
-static long long
-num(const char *s, long long min, long long max, const char *what)
-{
-	long long v;
-
-	if (cp_strtonum(s, min, max, &v) < 0)
-		cp_die(CP_EXIT_PERM, "invalid %s %.40s: want %lld..%lld", what, s, min, max);
-	return v;
-}
-
 /* One of maxsubs slots (none: no limit), or the end line "busy". */
 static void
 takeslot(long long maxsubs)
@@ -727,19 +718,20 @@ main(int argc, char **argv)
 
 	cp_help(argc, argv, usage);
 	cp_setprog(argv[0]);
-	while ((c = getopt_long(argc, argv, "Hijm:nt:w:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":Hijm:nt:w:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H': S.hflag = 1; break;
 		case 'i': S.iflag = S.jflag = 1; break;
 		case 'j': S.jflag = 1; break;
-		case 'm': maxsubs = num(optarg, 1, 100000, "subscriber limit"); break;
+		case 'm': maxsubs = cp_optnum(optarg, 1, 100000, "-m maxsubs"); break;
 		case 'n': nflag = 1; break; /* the default now: stdin is watched only with -i */
-		case 't': handshake = num(optarg, 1, 86400, "handshake time"); break;
-		case 'w': wait_s = num(optarg, 0, 600, "wait"); ro.wait = (int)wait_s; break;
+		case 't': handshake = cp_optnum(optarg, 1, 86400, "-t seconds"); break;
+		case 'w': wait_s = cp_optnum(optarg, 0, 600, "-w seconds"); ro.wait = (int)wait_s; break;
 		case 'U': ro.url = optarg; break;
 		case 'T': ro.token = optarg; break;
 		case 'C': ro.cafile = optarg; break;
-		default: cp_usage(usage);
+		default: cp_opterr(c, argv, usage);
 		}
 	}
 	argc -= optind;

@@ -22,6 +22,7 @@
 #include "cpspawn.h"
 #include "dgmsg.h"
 #include "linebuf.h"
+#include "opt.h"
 #include "wav.h"
 
 extern char **environ;
@@ -785,18 +786,18 @@ main(int argc, char **argv)
 
 	cp_setprog(argv[0]);
 	cp_help(argc, argv, usage);
-	while ((c = getopt(argc, argv, "+p:r:")) != -1) {
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+:p:r:")) != -1) {
 		switch (c) {
 		case 'p':
 			pub_argv[0] = optarg;
 			break;
 		case 'r':
-			if (cp_strtonum(optarg, 0, 1000, &st.max_restarts) < 0)
-				cp_die(CP_EXIT_PERM,
-				    "bad -r %.40s: want 0..1000", optarg);
+			st.max_restarts = cp_optnum(optarg, 0, 1000,
+			    "-r max-restarts");
 			break;
 		default:
-			cp_usage(usage);
+			cp_opterr(c, argv, usage);
 		}
 	}
 	argc -= optind;

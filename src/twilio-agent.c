@@ -18,6 +18,7 @@
 #include "cp.h"
 #include "cpspawn.h"
 #include "linebuf.h"
+#include "opt.h"
 
 extern char **environ;
 
@@ -393,41 +394,30 @@ finish(struct agent *a)
 static void
 options(int argc, char **argv, struct agent *a)
 {
-	long long fd;
 	int c;
 
-	while ((c = getopt(argc, argv, "+b:c:e:k:w:")) != -1) {
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+:b:c:e:k:w:")) != -1) {
 		switch (c) {
 		case 'b':
-			if (cp_strtonum(optarg, 65536, 1 << 30, &a->maxbuf) < 0)
-				cp_die(CP_EXIT_PERM, "bad -b %.40s: "
-				    "want 65536..1073741824 bytes", optarg);
+			a->maxbuf = cp_optnum(optarg, 65536, 1 << 30,
+			    "-b max-buffer");
 			break;
 		case 'c':
-			if (cp_strtonum(optarg, 0, 31, &a->chan) < 0)
-				cp_die(CP_EXIT_PERM,
-				    "bad -c %.40s: want a channel 0..31",
-				    optarg);
+			a->chan = cp_optnum(optarg, 0, 31, "-c channel");
 			break;
 		case 'e':
-			if (cp_strtonum(optarg, 3, 255, &fd) < 0)
-				cp_die(CP_EXIT_PERM, "bad -e %.40s: "
-				    "want a file descriptor 3..255", optarg);
-			a->evfd = (int)fd;
+			a->evfd = (int)cp_optnum(optarg, 3, 255, "-e fd");
 			break;
 		case 'k':
-			if (cp_strtonum(optarg, 2, 0x7fffffff, &a->killpid) < 0)
-				cp_die(CP_EXIT_PERM,
-				    "bad -k %.40s: want a process id", optarg);
+			a->killpid = cp_optnum(optarg, 2, 0x7fffffff,
+			    "-k pid");
 			break;
 		case 'w':
-			if (cp_strtonum(optarg, 0, 3600, &a->grace_s) < 0)
-				cp_die(CP_EXIT_PERM,
-				    "bad -w %.40s: want 0..3600 seconds",
-				    optarg);
+			a->grace_s = cp_optnum(optarg, 0, 3600, "-w seconds");
 			break;
 		default:
-			cp_usage(usage);
+			cp_opterr(c, argv, usage);
 		}
 	}
 	if (optind >= argc)

@@ -25,6 +25,7 @@
 #include "cpspawn.h"
 #include "linebuf.h"
 #include "mix.h"
+#include "opt.h"
 #include "twcall.h"
 #include "twilio.h"
 #include "wav.h"
@@ -1088,24 +1089,27 @@ run(struct tmix *t)
 	return code;
 }
 
-/* A numeric option: "bad --name x: want min..max" when out of range. */
+/* A numeric option (cp_optnum), or a usage error (cp_opterr). */
 static void
-numopt(struct opts *o, int c, const char *arg)
+numopt(struct opts *o, int c, const char *arg, char **argv)
 {
 	static const struct {
 		int c;
-		const char *name;
+		const char *what;
 		long long min, max;
 		size_t off;
 	} no[] = {
-		{ 'b', "max-buffer-ms", 1, 3600000, offsetof(struct opts, buf) },
-		{ 'E', "events-fd", 3, 255, offsetof(struct opts, evfd) },
-		{ 'f', "frame-ms", 1, 1000, offsetof(struct opts, frame) },
-		{ 'g', "max-gap-ms", 0, 3600000, offsetof(struct opts, gap) },
-		{ 'l', "max-lag-ms", 0, 3600000, offsetof(struct opts, lag) },
-		{ 'M', "media-timeout", 0, 86400,
+		{ 'b', "-b max-buffer-ms", 1, 3600000,
+		    offsetof(struct opts, buf) },
+		{ 'E', "-E fd", 3, 255, offsetof(struct opts, evfd) },
+		{ 'f', "-f frame-ms", 1, 1000, offsetof(struct opts, frame) },
+		{ 'g', "-g max-gap-ms", 0, 3600000,
+		    offsetof(struct opts, gap) },
+		{ 'l', "-l max-lag-ms", 0, 3600000,
+		    offsetof(struct opts, lag) },
+		{ 'M', "-M media-timeout", 0, 86400,
 		    offsetof(struct opts, mediawait) },
-		{ 'T', "start-timeout", 0, 86400,
+		{ 'T', "-T start-timeout", 0, 86400,
 		    offsetof(struct opts, startwait) },
 	};
 	size_t i;
@@ -1113,11 +1117,9 @@ numopt(struct opts *o, int c, const char *arg)
 	for (i = 0; i < sizeof no / sizeof no[0] && no[i].c != c; i++)
 		;
 	if (i == sizeof no / sizeof no[0])
-		cp_usage(usage);
-	if (cp_strtonum(arg, no[i].min, no[i].max,
-	    (long long *)(void *)((char *)o + no[i].off)) < 0)
-		cp_die(CP_EXIT_PERM, "bad --%s %.40s: want %lld..%lld",
-		    no[i].name, arg, no[i].min, no[i].max);
+		cp_opterr(c, argv, usage);
+	*(long long *)(void *)((char *)o + no[i].off) =
+	    cp_optnum(arg, no[i].min, no[i].max, no[i].what);
 }
 
 static void
@@ -1136,12 +1138,13 @@ options(struct opts *o, int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+rb:E:f:g:l:M:T:", lo, NULL)) !=
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:rb:E:f:g:l:M:T:", lo, NULL)) !=
 	    -1) {
 		if (c == 'r')
 			o->raw = 1;
 		else
-			numopt(o, c, optarg);
+			numopt(o, c, optarg, argv);
 	}
 	argc -= optind;
 	argv += optind;

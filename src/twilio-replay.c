@@ -678,6 +678,22 @@ check_config(const struct opts *o, int have_speed)
 		cp_die(CP_EXIT_PERM, "libcurl cannot speak WebSocket: %s", why);
 }
 
+/* Load the capture from stdin and replay it as o says; the exit code. */
+static int
+run(const struct opts *o)
+{
+	struct capture cap;
+	int rc;
+
+	load(&cap);
+	if (o->ncalls > 1 && !cap.sid[0])
+		cp_warn("no CallSid in the capture: the %lld calls share "
+		    "whatever it holds", o->ncalls);
+	rc = replay(o, &cap);
+	free_capture(&cap);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -694,8 +710,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct opts o = { .speed = 1.0, .drop_ms = -1, .ncalls = 1, .tmo = 10 };
-	struct capture cap;
-	int nh = 0, ch, have_speed = 0, rc;
+	int nh = 0, ch, have_speed = 0;
 
 	cp_help(argc, argv, usage_str);
 	cp_setprog(argv[0]);
@@ -734,12 +749,5 @@ main(int argc, char **argv)
 		cp_usage(usage_str);
 	o.url = argv[0];
 	check_config(&o, have_speed);
-
-	load(&cap);
-	if (o.ncalls > 1 && !cap.sid[0])
-		cp_warn("no CallSid in the capture: the %lld calls share "
-		    "whatever it holds", o.ncalls);
-	rc = replay(&o, &cap);
-	free_capture(&cap);
-	return rc;
+	return run(&o);
 }

@@ -14,6 +14,7 @@
 
 #include "base64.h"
 #include "cp.h"
+#include "opt.h"
 
 extern char **environ;
 
@@ -276,7 +277,8 @@ options(int argc, char **argv, struct say *s)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "cf:l:m:rs:T:t:")) != -1) {
+	opterr = 0;
+	while ((c = getopt(argc, argv, ":cf:l:m:rs:T:t:")) != -1) {
 		switch (c) {
 		case 'c':
 			s->clear = 1;
@@ -285,9 +287,7 @@ options(int argc, char **argv, struct say *s)
 			s->type = optarg;
 			break;
 		case 'l':
-			if (cp_strtonum(optarg, 0, 60000, &s->lead) < 0)
-				cp_die(CP_EXIT_PERM,
-				    "bad -l %.40s: want 0..60000 ms", optarg);
+			s->lead = cp_optnum(optarg, 0, 60000, "-l lead-ms");
 			break;
 		case 'm':
 			s->mark = optarg;
@@ -305,7 +305,7 @@ options(int argc, char **argv, struct say *s)
 			s->text = optarg;
 			break;
 		default:
-			cp_usage(usage);
+			cp_opterr(c, argv, usage);
 		}
 	}
 	if (argc != optind || (s->raw && (s->text || s->type)))

@@ -2,7 +2,9 @@
 # input that is not a WAV stream (fanout still gets its end of input). logfilter:
 # websocketd's lines reformatted, a handler's own lines kept, forged prefixes marked,
 # control characters replaced, tokens redacted, a 100 KB line cut under 1 KiB, Go's
-# raw lines formatted, both inputs read until both end.
+# raw lines formatted, both inputs read until both end. The other C tools (not
+# twilio-replay, -capture, -verify): a missing value, a number out of range and
+# an unknown option each read "tool: usage: ...", exit 100 (src/lib/opt.h).
 . "$TOP/tests/lib.sh"
 export CALLPIPE_DIR=$WORK/state TWILIO_CALL_SID=CA0123456789abcdef0123456789abcdef
 
@@ -56,3 +58,29 @@ wait "$LP"; echo "? $?"
 grep -v '^websocketd' out.log | cut -c1-120 # the order within each input is kept
 grep '^websocketd' out.log
 echo "longest line: $(awk '{ if (length($0) > m) m = length($0) } END { print (m < 1000) ? "under 1000" : m }' out.log)"
+
+case_ "one vocabulary for option errors (opt.h): first line, exit 100"
+vocab() { "$@" </dev/null >/dev/null 2>err.txt; echo "? $?"; head -n 1 err.txt; }
+vocab fanout -l
+vocab fanout -s 0
+vocab subscribe -m
+vocab subscribe -t 0
+vocab deepgram-stream --frame-ms
+vocab deepgram-stream -k 5
+vocab deepgram-stream --print-url=3
+vocab transcribe -r
+vocab callstate sweep -r
+vocab callstate sweep -r abc
+vocab callstate sweep -x
+vocab logfilter -c
+vocab logfilter -x
+vocab twilio-agent -k
+vocab twilio-agent -c 99 true
+vocab twilio-say -l
+vocab twilio-say -q
+vocab callpipe-publish -n 5
+vocab callpipe-publish -b
+vocab callpipe-follow -m 0
+vocab callpipe-follow -w
+vocab twilio-mix -T
+vocab twilio-mix --media-timeout=x
