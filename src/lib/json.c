@@ -177,6 +177,17 @@ scalar(const unsigned char *p, size_t len, size_t *i)
 	return NULL;
 }
 
+/* Past the JSON white space at p[i]; *ws set when it holds more than spaces. */
+static size_t
+skipws(const unsigned char *p, size_t len, size_t i, int *ws)
+{
+	for (; i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
+	    p[i] == '\r'); i++)
+		if (p[i] != ' ')
+			*ws = 1;
+	return i;
+}
+
 const char *
 dg_json_check(const char *msg, size_t len, int *ws)
 {
@@ -193,11 +204,7 @@ dg_json_check(const char *msg, size_t len, int *ws)
 		unsigned c;
 		const char *why;
 
-		while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) {
-			if (p[i] != ' ')
-				*ws = 1;
-			i++;
-		}
+		i = skipws(p, len, i, ws);
 		if (i >= len)
 			return top ? "not a JSON object (empty)" :
 			    state == AFTER && depth == 0 ? NULL : "not valid JSON (truncated)";
