@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,7 +34,7 @@
 	" [-e encoding -r rate -c channels] [-u url] [-P name=value]" \
 	" [-f frame-ms] [-k keepalive-ms] [-t close-timeout]" \
 	" [-m replay-max-ms] [-T retry-for] [-p catchup-percent]" \
-	" [-C connect-timeout] [-S stall-timeout]"
+	" [-C connect-timeout] [-S stall-timeout] [-a count-fd]"
 #define DEFAULT_URL "wss://api.deepgram.com/v1/listen"
 #define READ_MAX 65536
 /* a small send buffer keeps the backlog in the ring: replayable, counted */
@@ -51,6 +52,7 @@ struct opts {
 	const char *enc, *rate, *chans, *url;
 	const char *param[MAX_PARAMS]; /* -P name=value, as given */
 	int nparam;
+	int count_fd;   /* -a: where the count of audio bytes read is kept, or -1 */
 };
 
 struct input {
@@ -64,6 +66,7 @@ struct input {
 	uint64_t data_left;     /* WAV data length still expected */
 	size_t bpf;             /* bytes per sample frame (all channels) */
 	size_t frame_bytes;     /* largest audio frame we send */
+	uint64_t *count;        /* -a: audio bytes read from stdin, shared */
 };
 
 /* The connection: the state machine (dgconn.c: down, connecting, streaming,
@@ -323,9 +326,19 @@ warn_dropped(struct dgs *d)
 	}
 }
 
+/* -a: a supervisor reading the shared count learns where this session's input
+ * stopped (one store per read, no syscall). */
+static void
+count_audio(struct dgs *d, size_t n)
+{
+	if (d->in.count != NULL)
+		__atomic_fetch_add(d->in.count, (uint64_t)n, __ATOMIC_RELAXED);
+}
+
 static void
 take_audio(struct dgs *d, const unsigned char *p, size_t n)
 {
+	count_audio(d, n);
 	if (d->in.data_left != UINT64_MAX) {
 		if (n > d->in.data_left)
 			n = (size_t)d->in.data_left; /* the rest: not audio */
@@ -394,6 +407,7 @@ read_audio(struct dgs *d)
 			k = READ_MAX * 4;
 		r = read(0, w, k);
 		if (r > 0) {
+			count_audio(d, (size_t)r);
 			dgr_commit(&d->ring, (size_t)r);
 			if (d->in.data_left != UINT64_MAX &&
 			    (d->in.data_left -= (uint64_t)r) == 0)
@@ -1116,12 +1130,13 @@ options(int argc, char **argv, struct opts *o)
 		{ "stall-timeout", required_argument, NULL, 'S' },
 		{ "live", no_argument, NULL, 'L' },
 		{ "offline", no_argument, NULL, 'O' },
+		{ "count-fd", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":e:r:c:u:P:nf:k:t:m:T:p:C:S:LO",
+	while ((ch = getopt_long(argc, argv, ":e:r:c:u:P:nf:k:t:m:T:p:C:S:LOa:",
 	    lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e': o->enc = optarg; break;
@@ -1161,6 +1176,9 @@ options(int argc, char **argv, struct opts *o)
 			o->stall_s = cp_optnum(optarg, 1, 3600,
 			    "-S stall-timeout");
 			break;
+		case 'a':
+			o->count_fd = (int)cp_optnum(optarg, 3, 1023, "-a count-fd");
+			break;
 		case 'L':
 		case 'O':
 			if (o->mode && o->mode != ch)
@@ -1174,6 +1192,23 @@ options(int argc, char **argv, struct opts *o)
 		cp_usage(USAGE);
 	if ((o->enc || o->rate || o->chans) && !(o->enc && o->rate && o->chans))
 		say(CP_EXIT_PERM, "raw audio needs all of -e, -r and -c");
+}
+
+/* -a fd: a shared memory file (memfd) of at least 8 bytes, mapped here; the fd
+ * itself is closed. */
+static void
+count_map(struct dgs *d)
+{
+	void *p;
+
+	if (d->o.count_fd < 0)
+		return;
+	p = mmap(NULL, sizeof *d->in.count, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    d->o.count_fd, 0);
+	if (p == MAP_FAILED)
+		cp_diesys(CP_EXIT_PERM, "unable to map -a count-fd %d", d->o.count_fd);
+	(void)close(d->o.count_fd);
+	d->in.count = p;
 }
 
 static void
@@ -1302,7 +1337,9 @@ main(int argc, char **argv)
 	d.o.stall_s = 10;
 	d.in.first_at = -1;
 	d.in.data_left = UINT64_MAX;
+	d.o.count_fd = -1;
 	options(argc, argv, &d.o);
+	count_map(&d);
 	dgc_init(&d.c.m, d.o.retry_for_s * 1000, d.o.stall_s * 1000,
 	    d.o.close_timeout_s * 1000);
 	configure(&d);

@@ -1,10 +1,14 @@
-/* transcribe: one stream's transcription stage. Reads the stream's audio (a WAV
- * stream) and runs deepgram-stream on it, its messages going to fanout. A stage
- * that dies mid-call is restarted for the rest of the call: deepgram-stream
- * gets the header again and the audio from where it stands, its times are moved
- * onto the stream's timeline, and fanout's subscribers get a callpipe.gap line
- * naming the seconds lost. A transcription that fails for good is one log line
- * and a fatal callpipe.error line. */
+/* transcribe: one stream's transcription stage. Reads the stream's WAV header
+ * and runs deepgram-stream on the audio, its messages going to fanout. The audio
+ * does not pass through here: deepgram-stream reads our stdin itself (one pipe
+ * hop and one wake-up per frame less) and keeps the count of audio bytes it has
+ * read in a shared page (-a), the stream's timeline. A stage that dies mid-call
+ * is restarted for the rest of the call: deepgram-stream reads on from where
+ * the pipe stands (raw, -e -r -c), its times are moved onto the stream's
+ * timeline, and fanout's subscribers get a callpipe.gap line naming the seconds
+ * lost; audio that arrives while no session runs is read here, counted and
+ * dropped. A transcription that fails for good is one log line and a fatal
+ * callpipe.error line. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +35,8 @@ extern char **environ;
 static const char usage[] = "transcribe [-p publisher] [-r max-restarts] [--] "
 			    "[fanout-option ...]";
 
-#define AUDIO_BUF 65536 /* audio waiting for deepgram-stream */
+#define AUDIO_BUF 65536 /* audio read (and dropped) while no session runs */
+#define COUNT_FD 3 /* deepgram-stream's -a: the audio count */
 #define DG_LINE_MAX (1 << 20) /* longest Deepgram message passed on */
 #define FO_PIPE 16384 /* fanout's pipe: what a dead fanout may not have read */
 #define CAUSE_MAX 300 /* bytes of deepgram-stream's own message kept */
@@ -44,16 +50,16 @@ struct child {
 struct stage {
 	/* input */
 	unsigned char hdr[WAV_SCAN_MAX];
-	size_t hdrlen, hdrfill;
+	size_t hdrfill;
 	int have_hdr, in_eof;
+	struct wav_fmt fmt;
 	double bps; /* audio bytes per second */
-	uint64_t pos; /* audio bytes read: the stream's timeline */
+	uint64_t *count; /* audio bytes read so far (by deepgram-stream or us):
+			    the stream's timeline, in a page shared with it */
+	int countfd;
 	/* deepgram-stream */
 	struct child dg;
-	unsigned char buf[AUDIO_BUF];
-	size_t boff, blen,
-	    hoff; /* audio waiting at buf + boff; header bytes sent */
-	uint64_t base; /* pos of this session's first audio byte */
+	uint64_t base; /* count at this session's first audio byte */
 	struct linebuf out, err;
 	struct dg_state ds;
 	long long restarts, max_restarts;
@@ -129,22 +135,26 @@ record(struct stage *st, const char *kind, const char *what)
 
 /* ---- children ---- */
 
-/* Runs argv with a pipe on its stdin; its stdout is outfd, or with outfd < 0
- * pipes for its stdout and stderr. */
+/* Runs argv with a pipe on its stdin (or, with fd3 >= 0, our own stdin and fd3
+ * as its descriptor 3); its stdout is outfd, or with outfd < 0 pipes for its
+ * stdout and stderr. */
 static void
-spawn(struct child *c, char **argv, int outfd)
+spawn(struct child *c, char **argv, int outfd, int fd3)
 {
 	posix_spawn_file_actions_t fa;
-	int in[2], out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc,
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc,
 		   want_out = outfd < 0;
 
-	if (pipe2(in, O_CLOEXEC) < 0 ||
+	if ((fd3 < 0 && pipe2(in, O_CLOEXEC) < 0) ||
 	    (want_out &&
 		(pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)))
 		cp_diesys(CP_EXIT_TEMP, "unable to create a pipe");
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up posix_spawn");
-	(void)posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	if (fd3 < 0)
+		(void)posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	else
+		(void)posix_spawn_file_actions_adddup2(&fa, fd3, COUNT_FD);
 	if (want_out) {
 		(void)posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 		(void)posix_spawn_file_actions_adddup2(&fa, err[1], 2);
@@ -157,7 +167,8 @@ spawn(struct child *c, char **argv, int outfd)
 		cp_diesys(rc == ENOENT ? CP_EXIT_NOTFOUND : CP_EXIT_NOEXEC,
 		    "unable to run %s", argv[0]);
 	}
-	(void)close(in[0]);
+	if (in[0] >= 0)
+		(void)close(in[0]);
 	c->in = in[1];
 	c->out = c->err = -1;
 	if (want_out) {
@@ -248,7 +259,8 @@ static void inband_error(struct stage *, const char *, int);
 static void
 start_fanout(struct stage *st)
 {
-	spawn(&st->fo, st->fo_argv, st->pub.pid > 0 ? st->pub.in : st->devnull);
+	spawn(&st->fo, st->fo_argv, st->pub.pid > 0 ? st->pub.in : st->devnull,
+	    -1);
 	/* small, so that what it may not have read is kept in hist */
 	(void)fcntl(st->fo.in, F_SETPIPE_SZ, FO_PIPE);
 }
@@ -332,15 +344,61 @@ inband_gap(struct stage *st, double from, double to, const char *why)
 
 /* ---- deepgram-stream ---- */
 
-static char dg_name[] = "deepgram-stream";
-static char *dg_argv[] = { dg_name, NULL };
+/* The audio count: deepgram-stream adds what it reads, we what we drop. */
+static uint64_t
+counted(const struct stage *st)
+{
+	return __atomic_load_n(st->count, __ATOMIC_RELAXED);
+}
+
+static void
+count_add(struct stage *st, size_t n)
+{
+	__atomic_fetch_add(st->count, (uint64_t)n, __ATOMIC_RELAXED);
+}
+
+/* The shared page, on a descriptor above the ones children are given. */
+static void
+count_init(struct stage *st)
+{
+	int fd = memfd_create("callpipe-audio-count", MFD_CLOEXEC);
+	void *p;
+
+	if (fd < 0 || ftruncate(fd, sizeof *st->count) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to create the audio count");
+	p = mmap(NULL, sizeof *st->count, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
+	if (p == MAP_FAILED)
+		cp_diesys(CP_EXIT_TEMP, "unable to map the audio count");
+	st->count = p;
+	if ((st->countfd = fcntl(fd, F_DUPFD_CLOEXEC, 10)) < 0)
+		cp_diesys(CP_EXIT_TEMP, "unable to move the audio count");
+	(void)close(fd);
+}
+
+static char dg_name[] = "deepgram-stream", dg_e[] = "-e", dg_r[] = "-r",
+	    dg_c[] = "-c", dg_a[] = "-a", dg_afd[] = "3";
+
+/* deepgram-stream on our stdin, raw from where the pipe stands */
+static void
+spawn_dg(struct stage *st)
+{
+	char enc[16], rate[16], chans[16];
+	char *argv[] = { dg_name, dg_e, enc, dg_r, rate, dg_c, chans, dg_a,
+		dg_afd, NULL };
+
+	snprintf(enc, sizeof enc, "%s", wav_encoding(&st->fmt));
+	snprintf(rate, sizeof rate, "%u", st->fmt.rate);
+	snprintf(chans, sizeof chans, "%u", st->fmt.channels);
+	spawn(&st->dg, argv, -1, st->countfd);
+}
 
 static void
 start_dg(struct stage *st)
 {
 	char a[40], b[40];
 
-	st->base = st->pos - st->blen; /* the first byte it will get */
+	st->base = counted(st); /* the first byte it will get */
 	if (st->ds.conns > 0) {
 		dg_fmt_time(a, sizeof a, st->lost_from);
 		dg_fmt_time(b, sizeof b, (double)st->base / st->bps);
@@ -350,9 +408,8 @@ start_dg(struct stage *st)
 		inband_gap(st,
 		    st->lost_from, (double)st->base / st->bps, st->why);
 	}
-	spawn(&st->dg, dg_argv, -1);
-	if (cp_setnonblock(st->dg.in, 1) < 0 ||
-	    cp_setnonblock(st->dg.out, 1) < 0 ||
+	spawn_dg(st);
+	if (cp_setnonblock(st->dg.out, 1) < 0 ||
 	    cp_setnonblock(st->dg.err, 1) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to make pipes non-blocking");
 	lb_free(&st->out);
@@ -360,7 +417,6 @@ start_dg(struct stage *st)
 	if (lb_init(&st->out, st->dg.out, DG_LINE_MAX) < 0 ||
 	    lb_init(&st->err, st->dg.err, CP_LOGLINE_MAX + 100) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to allocate buffers");
-	st->hoff = 0;
 	st->restart_at = 0;
 	st->cause[0] = '\0';
 	dg_newconn(&st->ds);
@@ -465,6 +521,19 @@ static void __attribute__((noreturn)) fail(struct stage *st, int code)
 	    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), st->why);
 }
 
+/* Has the input ended (no writer left, nothing unread)? deepgram-stream saw
+ * that before it died, or would have. */
+static int
+input_over(void)
+{
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	int unread = 0;
+
+	if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLHUP | POLLERR)))
+		return 0;
+	return ioctl(0, FIONREAD, &unread) < 0 || unread <= 0;
+}
+
 /* deepgram-stream has ended and its output has been read to the end. */
 static void
 dg_dead(struct stage *st)
@@ -473,10 +542,11 @@ dg_dead(struct stage *st)
 	int code = WIFEXITED(st->dg.status) ? WEXITSTATUS(st->dg.status) : -1;
 	int64_t wait;
 
-	closefd(&st->dg.in);
 	closefd(&st->dg.out);
 	closefd(&st->dg.err);
 	st->dg.pid = -1;
+	if (code == 0 || input_over())
+		st->in_eof = 1;
 	if (st->in_eof && code == 0)
 		return;
 	status_text(how, sizeof how, st->dg.status);
@@ -499,7 +569,6 @@ dg_dead(struct stage *st)
 	}
 	st->restarts++;
 	st->lost_from = transcribed(st);
-	st->blen = st->boff = 0;
 	cp_warn("call %s stream %s: %s mid-call; restarting it",
 	    sidname(st->csid, "CA"), sidname(st->ssid, "MZ"), st->why);
 	record(st, "restart", st->why);
@@ -532,31 +601,41 @@ reap(struct stage *st)
 
 /* ---- input ---- */
 
+/* The header, a byte at a time (once a stream): not one byte of audio may be
+ * read here, deepgram-stream reads it. */
 static void
-header(struct stage *st, size_t n)
+header(struct stage *st)
 {
-	struct wav_fmt f;
 	uint32_t dlen;
+	size_t hlen;
 	const char *why;
-	int r;
+	ssize_t r;
+	int p = 0;
 
-	st->hdrfill += n;
-	r = wav_parse(st->hdr, st->hdrfill, &f, &st->hdrlen, &dlen, &why);
-	if (r < 0)
-		cp_die(CP_EXIT_PERM, "input is not a WAV stream: %s", why);
-	if (r == 0) {
+	while (p == 0) {
 		if (st->hdrfill == sizeof st->hdr)
 			cp_die(CP_EXIT_PERM,
 			    "input is not a WAV stream: no audio in %zu bytes",
 			    sizeof st->hdr);
-		return;
+		r = read(0, st->hdr + st->hdrfill, 1);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		if (r <= 0) {
+			if (r < 0)
+				cp_warnsys("unable to read the audio");
+			st->in_eof = 1;
+			return;
+		}
+		st->hdrfill++;
+		p = wav_parse(st->hdr, st->hdrfill, &st->fmt, &hlen, &dlen,
+		    &why);
+		if (p < 0)
+			cp_die(CP_EXIT_PERM, "input is not a WAV stream: %s",
+			    why);
 	}
 	st->have_hdr = 1;
-	st->bps = (double)f.rate * f.channels * (f.bits / 8);
-	st->blen = st->hdrfill - st->hdrlen;
-	memcpy(st->buf, st->hdr + st->hdrlen, st->blen);
-	st->pos = st->blen;
-	dg_state_init(&st->ds, f.channels);
+	st->bps = (double)st->fmt.rate * st->fmt.channels * (st->fmt.bits / 8);
+	dg_state_init(&st->ds, st->fmt.channels);
 	start_dg(st);
 }
 
@@ -566,31 +645,18 @@ running(const struct stage *st)
 	return st->dg.pid > 0;
 }
 
-/* Room for audio: the session's buffer, or (no session) a scratch buffer whose
- * audio is counted on the timeline and dropped. */
+/* Audio while no session runs: counted on the timeline and dropped. */
 static void
 input(struct stage *st)
 {
 	static unsigned char scratch[AUDIO_BUF];
-	unsigned char *p;
-	size_t room;
 	ssize_t r;
 
 	if (!st->have_hdr) {
-		p = st->hdr + st->hdrfill;
-		room = sizeof st->hdr - st->hdrfill;
-	} else if (running(st)) {
-		if (st->boff > 0 && st->boff + st->blen == AUDIO_BUF) {
-			memmove(st->buf, st->buf + st->boff, st->blen);
-			st->boff = 0;
-		}
-		p = st->buf + st->boff + st->blen;
-		room = AUDIO_BUF - st->boff - st->blen;
-	} else {
-		p = scratch;
-		room = sizeof scratch;
+		header(st);
+		return;
 	}
-	r = read(0, p, room);
+	r = read(0, scratch, sizeof scratch);
 	if (r < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (r <= 0) {
@@ -599,47 +665,7 @@ input(struct stage *st)
 		st->in_eof = 1;
 		return;
 	}
-	if (!st->have_hdr) {
-		header(st, (size_t)r);
-		return;
-	}
-	st->pos += (uint64_t)r;
-	if (running(st))
-		st->blen += (size_t)r;
-}
-
-/* Header, then audio, to deepgram-stream as far as it takes them; at the end of
- * the input, its end of input. */
-static void
-feed(struct stage *st)
-{
-	ssize_t w;
-
-	while (st->dg.in >= 0 && (st->hoff < st->hdrlen || st->blen > 0)) {
-		if (st->hoff < st->hdrlen)
-			w = write(st->dg.in, st->hdr + st->hoff,
-			    st->hdrlen - st->hoff);
-		else
-			w = write(st->dg.in, st->buf + st->boff, st->blen);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN)
-			return;
-		if (w < 0) { /* EPIPE: it is ending; its exit says why */
-			closefd(&st->dg.in);
-			return;
-		}
-		if (st->hoff < st->hdrlen)
-			st->hoff += (size_t)w;
-		else {
-			st->boff += (size_t)w;
-			st->blen -= (size_t)w;
-		}
-	}
-	if (st->blen == 0)
-		st->boff = 0;
-	if (st->in_eof && st->blen == 0 && st->hoff == st->hdrlen)
-		closefd(&st->dg.in);
+	count_add(st, (size_t)r);
 }
 
 /* ---- the loop ---- */
@@ -652,10 +678,11 @@ onsignal(struct stage *st, int sig)
 		return;
 	}
 	if (!st->in_eof) { /* as the end of the input: the tail is still
-			      transcribed */
+			      transcribed (deepgram-stream's first signal) */
 		cp_info("signal %d: finishing the stream", sig);
 		st->in_eof = 1;
-	} else if (running(st))
+	}
+	if (running(st)) /* a second one: it stops now */
 		(void)kill(st->dg.pid, SIGTERM);
 }
 
@@ -679,7 +706,7 @@ due(struct stage *st)
 		return;
 	if (st->in_eof) {
 		inband_gap(st,
-		    st->lost_from, (double)st->pos / st->bps, st->why);
+		    st->lost_from, (double)counted(st) / st->bps, st->why);
 		st->restart_at = 0;
 	} else if (cp_now_ms() >= st->restart_at)
 		start_dg(st);
@@ -694,25 +721,15 @@ loop(struct stage *st, int sigfd)
 	for (;;) {
 		nfds_t np = 1, ip = 0, op = 0, ep = 0;
 
-		if (running(st))
-			feed(st);
 		due(st);
 		if (st->in_eof && !running(st) && st->restart_at == 0)
 			return;
 		pf[0].fd = sigfd;
 		pf[0].events = POLLIN;
-		if (!st->in_eof &&
-		    (!running(st) || st->boff + st->blen < AUDIO_BUF ||
-			st->boff > 0)) {
+		if (!st->in_eof && !running(st)) {
 			pf[np].fd = 0;
 			pf[np].events = POLLIN;
 			ip = np++;
-		}
-		if (running(st) && st->dg.in >= 0 &&
-		    (st->blen > 0 || st->hoff < st->hdrlen)) {
-			pf[np].fd = st->dg.in;
-			pf[np].events = POLLOUT;
-			np++;
 		}
 		if (running(st) && st->dg.out >= 0) {
 			pf[np].fd = st->dg.out;
@@ -784,6 +801,7 @@ main(int argc, char **argv)
 	char *pub_argv[2] = { NULL, NULL };
 	int c, sigfd, status;
 
+	st.countfd = -1;
 	cp_setprog(argv[0]);
 	cp_help(argc, argv, usage);
 	opterr = 0;
@@ -813,7 +831,8 @@ main(int argc, char **argv)
 	if ((st.devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to open /dev/null");
 	if (pub_argv[0] != NULL)
-		spawn(&st.pub, pub_argv, st.devnull);
+		spawn(&st.pub, pub_argv, st.devnull, -1);
+	count_init(&st);
 	start_fanout(&st);
 	loop(&st, sigfd);
 	closefd(&st.fo.in);
