@@ -966,9 +966,24 @@ class Bench:
                 raise Broken("openssl failed: %s" % c)
         return d
 
+    def tls_cadir(self, d):
+        """the system CA folder's hashed names, plus our throw-away CA under its hash"""
+        cadir = os.path.join(d, "cadir")
+        os.makedirs(cadir, exist_ok=True)
+        for n in os.listdir("/etc/ssl/certs"):
+            if re.match(r"^[0-9a-f]{8}\.[0-9]+$", n) and not os.path.exists(os.path.join(cadir, n)):
+                os.symlink(os.path.join("/etc/ssl/certs", n), os.path.join(cadir, n))
+        h = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", os.path.join(d, "ca.pem")],
+                           capture_output=True, text=True, timeout=30).stdout.strip()
+        link = os.path.join(cadir, h + ".99")
+        if h and not os.path.exists(link):
+            os.symlink(os.path.join(d, "ca.pem"), link)
+        return cadir
+
     def tlsmem(self):
         """deepgram-stream's memory over wss:// through a TLS front (socat, throw-away CA):
-        the system CA bundle (plus our CA, so that it connects) vs a file with our CA only"""
+        the system CA bundle (plus our CA, so that it connects) vs a file with our CA only vs
+        the default, the system CA folder looked up by hash (plus our CA under its hash)"""
         socat = shutil.which("socat")
         bundle = "/etc/ssl/certs/ca-certificates.crt"
         if socat is None or not os.path.exists(bundle):
@@ -980,6 +995,7 @@ class Bench:
                 with open(src, "rb") as g:
                     f.write(g.read())
         ncert = open(bundle, errors="replace").read().count("BEGIN CERTIFICATE")
+        cadir = self.tls_cadir(d)
         pf = os.path.join(self.tmp, "sink4.port")
         sink = spawn([os.path.join(self.tools, "dg-sink"), "-f", pf, "-o",
                       os.path.join(self.tmp, "sink4.log"), "-e", "50"],
@@ -997,10 +1013,16 @@ class Bench:
                     ("wss://, system bundle (%d CAs) + ours" % ncert, "wss://127.0.0.1:%d/v1/listen" % tport,
                      os.path.join(d, "bundle.pem")),
                     ("wss://, a CA file with only the chain's root", "wss://127.0.0.1:%d/v1/listen" % tport,
-                     os.path.join(d, "ca.pem"))):
+                     os.path.join(d, "ca.pem")),
+                    ("wss://, the default: the system CA folder (looked up by hash) + ours",
+                     "wss://127.0.0.1:%d/v1/listen" % tport, cadir)):
                 self.quiet(10)
                 info("TLS memory: %d deepgram-streams, %s" % (k, label))
-                env = {"DEEPGRAM_CA_FILE": ca} if ca else {}
+                env = {}
+                if ca is not None and os.path.isdir(ca):
+                    env = {"SSL_CERT_DIR": ca}
+                elif ca is not None:
+                    env = {"DEEPGRAM_CA_FILE": ca}
                 cpu, rss, codes, errs = self.dg_streams(k, secs, 1.0, 20, 0, url=url, envx=env)
                 self.dg_check("TLS memory, %s" % label, codes, errs)
                 m = self.dg_mems
