@@ -186,18 +186,25 @@ cd_isotime(time_t t, char *buf, size_t n)
 		snprintf(buf, n, "1970-01-01T00:00:00Z");
 }
 
+/* The temporary file that is rename()d over name: ".NAME.tmp.PID", in tmp. */
+static int
+opentmp(int dirfd, const char *name, char *tmp, size_t n)
+{
+	if (snprintf(tmp, n, ".%s.tmp.%ld", name, (long)getpid()) >= (int)n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+}
+
 int
 cd_put(int dirfd, const char *name, const void *data, size_t len, int sync)
 {
 	char tmp[300];
 	int fd, e;
 
-	if (snprintf(tmp, sizeof tmp, ".%s.tmp.%ld", name, (long)getpid()) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if ((fd = opentmp(dirfd, name, tmp, sizeof tmp)) < 0)
 		return -1;
 	if (cp_writeall(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		e = errno;
@@ -586,12 +593,7 @@ cd_mark(int dirfd, const char *name, const char *text)
 	char tmp[300];
 	int fd, r = 0, en;
 
-	if (snprintf(tmp, sizeof tmp, ".%s.tmp.%ld", name, (long)getpid()) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if ((fd = opentmp(dirfd, name, tmp, sizeof tmp)) < 0)
 		return -1;
 	if (cp_writeall(fd, text, strlen(text)) < 0) {
 		/* a full disk: the mark without its text still tells the end (its mtime) */
