@@ -32,6 +32,8 @@ import tempfile
 import time
 import urllib.request
 
+from benchlib import each_proc, freeport
+
 TICK = os.sysconf("SC_CLK_TCK")
 NPROC = os.cpu_count() or 1
 
@@ -55,14 +57,6 @@ def pct(v, p):
 
 def ms(us):
     return "-" if us is None else "%.1f" % (us / 1000.0)
-
-
-def freeport():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 # ------------------------------------------------------------------ processes we start
@@ -115,17 +109,10 @@ def gone(pid):
 def proc_table():
     """pid -> (comm, ppid, cpu ticks, of which in the kernel)"""
     t = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                s = f.read()
-        except OSError:
-            continue
+    for pid, s in each_proc("stat"):
         comm = s[s.index("(") + 1:s.rindex(")")]
         f = s[s.rindex(")") + 2:].split()
-        t[int(d)] = (comm, int(f[1]), int(f[11]) + int(f[12]), int(f[12]))
+        t[pid] = (comm, int(f[1]), int(f[11]) + int(f[12]), int(f[12]))
     return t
 
 

@@ -12,16 +12,9 @@ process of its own, attached before the call starts; egress = receive time - sen
 stime of redis-server over the run) and memory (INFO used_memory after the calls, the
 streams retained) per call; callpipe-publish and callpipe-follow CPU per call, from
 /proc sampled every 0.2 s. Prints a markdown table; --out FILE writes it there too."""
-import argparse, asyncio, json, os, signal, socket, subprocess, sys, time, urllib.request
+import argparse, asyncio, json, os, signal, subprocess, sys, time, urllib.request
 
-
-
-def freeport():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+from benchlib import each_proc, freeport
 
 
 def pct(v, p):
@@ -43,18 +36,12 @@ def cpu_ns(pid):
 def comm_ticks():
     """{pid: (comm, CPU ns)} for callpipe-publish and callpipe-follow processes"""
     out = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/comm" % d) as f:
-                c = f.read().strip()
-        except OSError:
-            continue
+    for pid, c in each_proc("comm"):
+        c = c.strip()
         if c in ("callpipe-publis", "callpipe-follow"):
-            t = cpu_ns(int(d))
+            t = cpu_ns(pid)
             if t is not None:
-                out[int(d)] = (c, t)
+                out[pid] = (c, t)
     return out
 
 

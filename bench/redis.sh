@@ -8,26 +8,12 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BENCH_BIN:-${BIN:-$top/bin}}
-for t in twilio-mix deepgram-stream fanout subscribe callpipe-publish callpipe-follow; do
-	[ -x "$bin/$t" ] || { echo "bench: fatal: $bin/$t is missing: run make first" >&2; exit 100; }
-done
-for t in websocketd redis-server redis-cli; do
-	command -v "$t" >/dev/null 2>&1 || { echo "bench: fatal: $t is missing (make deps)" >&2; exit 100; }
-done
+. "$top/bench/lib.sh"
+needbin "$bin" twilio-mix deepgram-stream fanout subscribe callpipe-publish callpipe-follow
+needcmd websocketd redis-server redis-cli
 tools=$top/build/bench
-mkdir -p "$tools" || exit 111
-for p in loadgen dg-sink; do
-	if [ ! -x "$tools/$p" ] || [ "$top/bench/$p.c" -nt "$tools/$p" ] || [ "$top/bench/bws.h" -nt "$tools/$p" ]; then
-		${CC:-cc} -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-		    -o "$tools/$p.tmp.$$" "$top/bench/$p.c" -lcrypto &&
-		    mv -f "$tools/$p.tmp.$$" "$tools/$p" ||
-		    { rm -f "$tools/$p.tmp.$$"; echo "bench: fatal: unable to build $p" >&2; exit 111; }
-	fi
-done
-n=$(ulimit -Hn)
-[ "$n" = unlimited ] && n=65536
-[ "$n" -gt 65536 ] && n=65536
-ulimit -n "$n" 2>/dev/null
+buildtools "$tools" loadgen dg-sink
+morefds
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/callpipe-bench-redis.XXXXXX") || exit 111
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM

@@ -15,28 +15,12 @@ case ${1-} in
 '') ;;
 *) echo "usage: bench/run.sh [--smoke]" >&2; exit 100 ;;
 esac
-for t in twilio-mix deepgram-stream fanout subscribe; do
-	[ -x "$bin/$t" ] || { echo "bench: fatal: $bin/$t is missing: run make first" >&2; exit 100; }
-done
-command -v websocketd >/dev/null 2>&1 || { echo "bench: fatal: websocketd is missing (make deps)" >&2; exit 100; }
-
-# the bench tools: rebuilt when a source is newer (temp name + rename: never half-written)
+. "$top/bench/lib.sh"
+needbin "$bin" twilio-mix deepgram-stream fanout subscribe
+needcmd websocketd
 tools=$top/build/bench
-mkdir -p "$tools" || exit 111
-for p in loadgen dg-sink runstat floor; do
-	if [ ! -x "$tools/$p" ] || [ "$top/bench/$p.c" -nt "$tools/$p" ] || [ "$top/bench/bws.h" -nt "$tools/$p" ]; then
-		${CC:-cc} -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
-		    -o "$tools/$p.tmp.$$" "$top/bench/$p.c" -lcrypto &&
-		    mv -f "$tools/$p.tmp.$$" "$tools/$p" ||
-		    { rm -f "$tools/$p.tmp.$$"; echo "bench: fatal: unable to build $p" >&2; exit 111; }
-	fi
-done
-
-# hundreds of calls need more than 1024 descriptors in websocketd and the load generator
-n=$(ulimit -Hn)
-[ "$n" = unlimited ] && n=65536
-[ "$n" -gt 65536 ] && n=65536
-ulimit -n "$n" 2>/dev/null
+buildtools "$tools" loadgen dg-sink runstat floor
+morefds
 
 if [ -n "$smoke" ]; then
 	out=$(mktemp "${TMPDIR:-/tmp}/callpipe-bench-smoke.XXXXXX") || exit 111

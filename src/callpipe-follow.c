@@ -19,6 +19,7 @@
 #include "cp.h"
 #include "credis.h"
 #include "opt.h"
+#include "sidline.h"
 
 static const char usage[] = "callpipe-follow [-Hij] [-m maxsubs] [-t seconds] "
 			    "[-w seconds] [callsid]";
@@ -566,49 +567,28 @@ ilist(struct fol *f)
 }
 
 /* -i without a CallSid: the first line of stdin names the call, within
- * timeout_s; read byte by byte, so nothing past the line is taken. */
+ * timeout_s. */
 static const char *
 readsid(long long timeout_s)
 {
-	static char buf[SIDLINE_MAX + 2];
-	int64_t until = cp_now_ms() + timeout_s * 1000, now;
-	size_t have = 0;
-	char *p, *q;
+	static struct sidline sl;
+	char *p;
+	int r;
 
-	for (;;) {
-		struct pollfd pfd[2] = { { 0, POLLIN, 0 }, { 1, 0, 0 } };
-		ssize_t r;
-
+	sl_init(&sl, SIDLINE_MAX, cp_now_ms() + timeout_s * 1000);
+	do {
 		if (stopping)
 			end("server-stopping", NULL, CP_EXIT_TEMP);
-		if ((now = cp_now_ms()) >= until)
-			end("timeout", "no CallSid within the handshake time",
-			    CP_EXIT_NEG);
-		if (poll(pfd, 2, (int)(until - now)) <= 0)
-			continue;
-		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL))
-			exit(CP_EXIT_OK);
-		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		r = read(0, buf + have, 1);
-		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
-			exit(CP_EXIT_OK); /* the client went away */
-		if (r < 0)
-			continue;
-		if (buf[have] == '\n')
-			break;
-		if (++have > SIDLINE_MAX)
-			end("bad-request",
-			    "malformed CallSid: expected CA and 32 hex digits",
-			    CP_EXIT_PERM);
-	}
-	buf[have] = '\0';
-	for (p = buf; *p == ' ' || *p == '\t'; p++)
-		;
-	for (q = p + strlen(p);
-	     q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r'); q--)
-		;
-	*q = '\0';
+	} while ((r = sl_read(&sl, -1, &p)) == SL_SIGNAL);
+	if (r == SL_TIMEOUT)
+		end("timeout", "no CallSid within the handshake time",
+		    CP_EXIT_NEG);
+	if (r == SL_GONE)
+		exit(CP_EXIT_OK); /* the client went away */
+	if (r == SL_LONG)
+		end("bad-request",
+		    "malformed CallSid: expected CA and 32 hex digits",
+		    CP_EXIT_PERM);
 	return p;
 }
 

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -22,6 +21,7 @@
 #include "annot.h"
 #include "calldir.h"
 #include "cp.h"
+#include "dirstamp.h"
 #include "linebuf.h"
 #include "opt.h"
 #include "fanbuf.h"
@@ -29,7 +29,7 @@
 static const char usage[] = "fanout [-o] [-b bufsize] [-c callsid] [-l maxline] [-m maxlog]\n"
     "              [-S streamsid] [-s maxsubs] [-t tracks]";
 
-#define RESCAN_MS 200     /* backup scan of subscribers/ */
+#define RESCAN_MS 200     /* look at subscribers/ while no line comes */
 #define CLOSE_MS 1000     /* an overflowed subscriber gets this long to finish its line */
 #define ENDFLUSH_MS 500   /* at end of input, flush subscribers for at most this long */
 #define LOCKWAIT_MS 1000  /* someone testing liveness holds the lock for an instant */
@@ -53,8 +53,9 @@ static struct sub *subs;
 static size_t nsubs, capsubs, nactive, npending, ndropped;
 static size_t maxsubs = 256, bufmax = 1048576, linemax = 1048576;
 static uint64_t logmax = 268435456, logsize;
-static int subsfd = -1, inofd = -1, logfd = -1, logging = 1, status = CP_EXIT_OK;
+static int subsfd = -1, logfd = -1, logging = 1, status = CP_EXIT_OK;
 static int warned_pending;
+static struct dirstamp scanned;      /* subscribers/ when last read */
 static int echoing; /* -o: every annotated line to stdout too (callpipe-publish) */
 static uint64_t nlines, nlogged, ntoolong, nempty, nbad, nserved, ndrops;
 static char sid[CD_SIDLEN + 1];
@@ -182,7 +183,7 @@ tryopen(size_t i)
 	flushsub(i);
 }
 
-/* A name showed up in subscribers/ (event or scan): learn it, open it if it has a reader. */
+/* A name found in subscribers/ by a scan: learn it, open it if it has a reader. */
 static void
 consider(const char *name)
 {
@@ -247,6 +248,7 @@ rescan(void)
 	size_t i;
 	int fd;
 
+	ds_reading(&scanned, subsfd);
 	fd = openat(subsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
@@ -268,56 +270,15 @@ rescan(void)
 			forget(i);
 }
 
-/* Everything inotify has queued so far (an event is queued by the time mkfifo returns). */
-static void
-drainevents(void)
-{
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	const struct inotify_event *ev;
-	ssize_t r;
-	char *p;
-
-	if (inofd < 0)
-		return;
-	for (;;) {
-		do
-			r = read(inofd, buf, sizeof buf);
-		while (r < 0 && errno == EINTR);
-		if (r <= 0)
-			return;
-		for (p = buf; p < buf + r; p += sizeof *ev + ev->len) {
-			ev = (const struct inotify_event *)p;
-			if (ev->mask & IN_Q_OVERFLOW) {
-				rescan();
-			} else if (ev->mask & IN_IGNORED) {
-				cp_warn("lost the watch on %s: scanning for subscribers before every line", CD_SUBS);
-				close(inofd);
-				inofd = -1;
-				return;
-			} else if (ev->len > 0) {
-				if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
-					ssize_t k = findsub(ev->name);
-
-					if (k >= 0 && subs[k].state != S_ACTIVE)
-						forget((size_t)k);
-				} else {
-					consider(ev->name);
-				}
-			}
-		}
-	}
-}
-
 /* Before each line: learn new FIFOs and open those whose reader has arrived, so a
- * subscriber that opened its FIFO before this line gets this line. */
+ * subscriber that opened its FIFO before this line gets this line. The folder is
+ * read again only when its stamp says it may have changed: one fstat a line. */
 static void
 catchup(void)
 {
 	size_t i;
 
-	if (inofd >= 0)
-		drainevents();
-	else
+	if (ds_changed(&scanned, subsfd))
 		rescan();
 	for (i = nsubs; i-- > 0;)
 		if (subs[i].state == S_PENDING)
@@ -460,33 +421,6 @@ expire(int64_t now)
 	return next;
 }
 
-/* Watch subscribers/ with inotify. Without it (e.g. the per-user instance limit is
- * reached), every line is preceded by a scan instead, and the watch is tried again at
- * every periodic scan. */
-static void
-watch(int quiet)
-{
-	static int warned;
-	char path[64];
-	uint32_t mask = IN_CREATE | IN_MOVED_TO | IN_OPEN | IN_ATTRIB | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR;
-
-	inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (inofd < 0) {
-		if (!quiet && !warned)
-			cp_warnsys("unable to start inotify: scanning for subscribers before every line");
-		warned = 1;
-		return;
-	}
-	snprintf(path, sizeof path, "/proc/self/fd/%d", subsfd);
-	if (inotify_add_watch(inofd, path, mask) < 0) {
-		if (!quiet && !warned)
-			cp_warnsys("unable to watch %s/%s: scanning for subscribers before every line", sid, CD_SUBS);
-		warned = 1;
-		close(inofd);
-		inofd = -1;
-	}
-}
-
 /* The member fanout adds to every message: which call, stream and track, and where the
  * stream starts on the call's timeline. */
 static void
@@ -542,7 +476,6 @@ setup(const char *ssid)
 	if (logmax == 0)
 		logging = 0;
 
-	watch(0);
 	rescan();
 }
 
@@ -572,8 +505,6 @@ finish(void)
 	    (unsigned long long)ndrops, reason);
 	if (subsfd >= 0)
 		close(subsfd);
-	if (inofd >= 0)
-		close(inofd);
 }
 
 /* The event loop's state: input, the end, the poll set. */
@@ -583,7 +514,7 @@ static struct {
 	int64_t enddl, nextscan;
 	struct pollfd *pfd;
 	size_t *pmap, npfd, first;
-	int iin, iino;
+	int iin;
 } L;
 
 static void
@@ -603,9 +534,7 @@ waittime(void)
 	size_t i;
 
 	if (now >= L.nextscan) {
-		if (inofd < 0)
-			watch(1);
-		rescan();
+		catchup(); /* a reader that came while the call is silent */
 		L.nextscan = now + RESCAN_MS;
 	}
 	t = expire(now);
@@ -634,19 +563,14 @@ pollset(void)
 	L.npfd = 0;
 	L.pfd[L.npfd].fd = L.sigfd;
 	L.pfd[L.npfd++].events = POLLIN;
-	L.iin = L.iino = -1;
+	L.iin = -1;
 	if (L.reading) {
 		L.iin = (int)L.npfd;
 		L.pfd[L.npfd].fd = 0;
 		L.pfd[L.npfd++].events = POLLIN;
 	}
-	if (inofd >= 0) {
-		L.iino = (int)L.npfd;
-		L.pfd[L.npfd].fd = inofd;
-		L.pfd[L.npfd++].events = POLLIN;
-	}
 	L.first = L.npfd;
-	for (i = 0; i < nsubs && L.npfd < 3 + maxsubs; i++) {
+	for (i = 0; i < nsubs && L.npfd < 2 + maxsubs; i++) {
 		if (subs[i].state != S_ACTIVE)
 			continue;
 		L.pmap[L.npfd] = i;
@@ -716,8 +640,8 @@ loop(int sigfd)
 	L.reading = 1;
 	if (lb_init(&L.lb, 0, linemax) < 0)
 		cp_die(CP_EXIT_TEMP, "unable to allocate the line buffer: out of memory");
-	L.pfd = malloc((3 + maxsubs) * sizeof *L.pfd);
-	L.pmap = malloc((3 + maxsubs) * sizeof *L.pmap);
+	L.pfd = malloc((2 + maxsubs) * sizeof *L.pfd);
+	L.pmap = malloc((2 + maxsubs) * sizeof *L.pmap);
 	if (L.pfd == NULL || L.pmap == NULL)
 		cp_die(CP_EXIT_TEMP, "unable to allocate poll set: out of memory");
 	L.nextscan = cp_now_ms() + RESCAN_MS;
@@ -735,8 +659,6 @@ loop(int sigfd)
 			cp_info("%s: got signal %d: ending the call", sid, sig);
 			startend();
 		}
-		if (L.iino >= 0 && (L.pfd[L.iino].revents & POLLIN))
-			drainevents();
 		oninput();
 		if (L.ending)
 			catchup(); /* readers that arrived by the end get EOF too */

@@ -17,6 +17,7 @@
 #include "linebuf.h"
 #include "opt.h"
 #include "remote.h"
+#include "sidline.h"
 
 static const char usage[] = "subscribe [-Hijn] [-m maxsubs] [-t seconds] [-w seconds] [callsid]\n"
     "       subscribe --url url [--token token] [--cafile file] [-Hj] [-w seconds]\n"
@@ -613,41 +614,18 @@ findcall(long long wait_s)
 static void
 readsid(long long timeout_s)
 {
-	int64_t until = cp_now_ms() + timeout_s * 1000;
-	char buf[LINE_MAX_ID + 2], *p, *q;
-	size_t have = 0;
+	struct sidline sl;
+	char *p;
+	int r;
 
-	for (;;) {
-		struct pollfd pfd[3] = { { S.sigfd, POLLIN, 0 }, { 0, POLLIN, 0 }, { 1, 0, 0 } };
-		int64_t now = cp_now_ms();
-		ssize_t r;
-
-		if (now >= until)
-			end("timeout", "no CallSid within the handshake time", CP_EXIT_NEG);
-		if (poll(pfd, 3, (int)(until - now)) <= 0)
-			continue;
+	sl_init(&sl, LINE_MAX_ID, cp_now_ms() + timeout_s * 1000);
+	while ((r = sl_read(&sl, S.sigfd, &p)) == SL_SIGNAL)
 		checksig();
-		if (pfd[2].revents & (POLLERR | POLLHUP | POLLNVAL))
-			exit(CP_EXIT_OK);
-		if (!(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		r = read(0, buf + have, 1); /* byte by byte: nothing past the line is taken */
-		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
-			exit(CP_EXIT_OK); /* the client went away */
-		if (r < 0)
-			continue;
-		if (buf[have] == '\n')
-			break;
-		if (++have > LINE_MAX_ID)
-			end("bad-request", "malformed CallSid: expected CA and 32 hex digits", CP_EXIT_PERM);
-	}
-	buf[have] = '\0';
-	for (p = buf; *p == ' ' || *p == '\t'; p++)
-		;
-	for (q = p + strlen(p); q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\r'); q--)
-		;
-	*q = '\0';
-	if (!cp_valid_sid(p, "CA"))
+	if (r == SL_TIMEOUT)
+		end("timeout", "no CallSid within the handshake time", CP_EXIT_NEG);
+	if (r == SL_GONE)
+		exit(CP_EXIT_OK); /* the client went away */
+	if (r != SL_LINE || !cp_valid_sid(p, "CA"))
 		end("bad-request", "malformed CallSid: expected CA and 32 hex digits", CP_EXIT_PERM);
 	memcpy(S.sid, p, CD_SIDLEN + 1);
 }

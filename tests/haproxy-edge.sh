@@ -3,16 +3,11 @@
 # token), so whatever gets through would be served. A wrong signature or token never
 # reaches a handler; an unauthenticated 64 MB message leaves websocketd's memory flat;
 # 400 slowloris connections leave /health and calls working (issue 12).
-. "$TOP/tests/lib.sh"
-. "$TOP/tests/bin/server-lib.sh"
 . "$TOP/tests/bin/redis-lib.sh"
 
 REDIS_URL= # the edge alone: hosts on their own
 EDGE_PER_SOURCE=50 EDGE_REQUEST_TIMEOUT=3s
-start_standin
-start_host a
-start_host b
-start_edge
+start_hosts
 
 # reached MARK: how many lines of the hosts' logs (websocketd logs every request, query
 # string included, at CALLPIPE_LOGLEVEL=access) mention MARK

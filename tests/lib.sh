@@ -37,3 +37,13 @@ killpids() {
 
 # hexsum FILE: sha256 of a file, short
 hexsum() { sha256sum "$1" | cut -c1-16; }
+
+# pl ASSIGNMENT...: pipeline.sh with a valid base configuration plus the given
+# assignments; its output through the test's own norm(), then "? STATUS"
+pl() {
+	_o=$(env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/cfg" DEEPGRAM_API_KEY=testkey \
+		PROXY_URL=127.0.0.1:1 "$@" sh "$TOP/pipeline.sh" 2>&1)
+	_r=$?
+	printf '%s\n' "$_o" | norm
+	echo "? $_r"
+}

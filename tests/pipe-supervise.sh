@@ -8,13 +8,6 @@
 . "$TOP/tests/bin/server-lib.sh"
 
 norm() { sed -e "s|$WORK|WORK|g" -e "s|$TOP|TOP|g"; }
-pl() { # run pipeline.sh with a valid base configuration plus the given assignments
-	_o=$(env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/cfg" DEEPGRAM_API_KEY=testkey \
-		PROXY_URL=127.0.0.1:1 "$@" sh "$TOP/pipeline.sh" 2>&1)
-	_r=$?
-	printf '%s\n' "$_o" | norm
-	echo "? $_r"
-}
 
 case_ "--help"
 sh "$TOP/pipeline.sh" --help; echo "? $?"

@@ -3,15 +3,10 @@
 # its live call finishes; a host killed with SIGKILL mid-call: its call leaves the live
 # list and is marked ended (its subscriber on the other host is told), and the other
 # host keeps serving (issue 12).
-. "$TOP/tests/lib.sh"
-. "$TOP/tests/bin/server-lib.sh"
 . "$TOP/tests/bin/redis-lib.sh"
 
 start_redis
-start_standin
-start_host a
-start_host b
-start_edge
+start_hosts
 
 # edgesays HOST STATE: HAProxy logged HOST (host1 = a, host2 = b) going STATE (UP, DOWN)
 # at least N times

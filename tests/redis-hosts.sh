@@ -5,15 +5,10 @@
 # 3 s mid-call and started again empty loses nothing; a fanout killed mid-call is
 # restarted into the same publisher, so the remote subscriber still gets every message
 # once (issue 12).
-. "$TOP/tests/lib.sh"
-. "$TOP/tests/bin/server-lib.sh"
 . "$TOP/tests/bin/redis-lib.sh"
 
 start_redis
-start_standin
-start_host a
-start_host b
-start_edge
+start_hosts
 
 case_ "a call on one host, subscribers on the other, one before the call, one halfway"
 S=$(sid 1)

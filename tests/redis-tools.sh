@@ -3,8 +3,6 @@
 # in-order queue while Redis is away (loss counted and logged past the bound), resends
 # dropped by the reader, waiting for a call, retention, callpipe-follow -i as /client
 # runs it (issue 12).
-. "$TOP/tests/lib.sh"
-. "$TOP/tests/bin/server-lib.sh"
 . "$TOP/tests/bin/redis-lib.sh"
 
 S=$(sid 1)

@@ -9,13 +9,6 @@
 . "$TOP/tests/bin/server-lib.sh"
 
 norm() { sed -e "s|$WORK|WORK|g" -e "s|$TOP|TOP|g" -e 's/pid [0-9]*/pid N/' -e 's/after [0-9]*s/after Ns/'; }
-pl() { # run pipeline.sh with a valid base configuration plus the given assignments
-	_o=$(env CALLPIPE_BIN="$BIN" CALLPIPE_DIR="$WORK/cfg" DEEPGRAM_API_KEY=testkey \
-		PROXY_URL=127.0.0.1:1 "$@" sh "$TOP/pipeline.sh" 2>&1)
-	_r=$?
-	printf '%s\n' "$_o" | norm
-	echo "? $_r"
-}
 
 case_ "bad configuration"
 pl DEEPGRAM_API_KEY=

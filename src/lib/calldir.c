@@ -57,23 +57,32 @@ cd_rootpath(char *buf, size_t n, struct cd_err *e)
 	return 0;
 }
 
-/* A folder we keep state in: a directory, ours, not writable by group or others. */
+/* A folder we keep state in (fd, open as "KIND NAME"): a directory, ours, not
+ * writable by group or others. fd, or -1 with fd closed. */
 static int
-checkdir(int fd, const char *what, struct cd_err *e)
+ourdir(int fd, const char *kind, const char *name, struct cd_err *e)
 {
 	struct stat st;
+	int r = 0;
 
 	if (fstat(fd, &st) < 0)
-		return fail(e, CP_EXIT_TEMP, errno, "unable to stat %s", what);
-	if (!S_ISDIR(st.st_mode))
-		return fail(e, CP_EXIT_PERM, 0, "refusing to use %s: not a directory", what);
-	if (st.st_uid != geteuid())
-		return fail(e, CP_EXIT_PERM, 0, "refusing to use %s: owned by uid %lu, not by uid %lu",
-		    what, (unsigned long)st.st_uid, (unsigned long)geteuid());
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return fail(e, CP_EXIT_PERM, 0, "refusing to use %s: group- or world-writable (mode %03o)",
-		    what, (unsigned)(st.st_mode & 0777));
-	return 0;
+		r = fail(e, CP_EXIT_TEMP, errno, "unable to stat %s %s", kind, name);
+	else if (!S_ISDIR(st.st_mode))
+		r = fail(e, CP_EXIT_PERM, 0, "refusing to use %s %s: not a directory",
+		    kind, name);
+	else if (st.st_uid != geteuid())
+		r = fail(e, CP_EXIT_PERM, 0,
+		    "refusing to use %s %s: owned by uid %lu, not by uid %lu", kind,
+		    name, (unsigned long)st.st_uid, (unsigned long)geteuid());
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		r = fail(e, CP_EXIT_PERM, 0,
+		    "refusing to use %s %s: group- or world-writable (mode %03o)",
+		    kind, name, (unsigned)(st.st_mode & 0777));
+	if (r < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* mkdir -p with mode 0700 for every component we create. */
@@ -104,7 +113,7 @@ mkdirs(char *path, struct cd_err *e)
 int
 cd_open_root(int create, struct cd_err *e)
 {
-	char root[4096], what[4200];
+	char root[4096];
 	int rfd;
 
 	if (cd_rootpath(root, sizeof root, e) < 0)
@@ -118,12 +127,7 @@ cd_open_root(int create, struct cd_err *e)
 		return fail(e, errno == ENOENT || errno == ENOTDIR || errno == EACCES ? CP_EXIT_PERM : CP_EXIT_TEMP,
 		    errno, "unable to open state folder %s", root);
 	}
-	snprintf(what, sizeof what, "state folder %s", root);
-	if (checkdir(rfd, what, e) < 0) {
-		close(rfd);
-		return -1;
-	}
-	return rfd;
+	return ourdir(rfd, "state folder", root, e);
 }
 
 int
@@ -150,7 +154,6 @@ cd_open_calls(int create, struct cd_err *e)
 int
 cd_open_dir(int dirfd, const char *name, int create, struct cd_err *e)
 {
-	char what[300];
 	int fd;
 
 	if (create && mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
@@ -163,12 +166,7 @@ cd_open_dir(int dirfd, const char *name, int create, struct cd_err *e)
 		return fail(e, errno == ENOTDIR || errno == ELOOP || errno == EACCES ? CP_EXIT_PERM : CP_EXIT_TEMP,
 		    errno, "unable to open folder %s", name);
 	}
-	snprintf(what, sizeof what, "folder %s", name);
-	if (checkdir(fd, what, e) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return ourdir(fd, "folder", name, e);
 }
 
 int
@@ -188,18 +186,25 @@ cd_isotime(time_t t, char *buf, size_t n)
 		snprintf(buf, n, "1970-01-01T00:00:00Z");
 }
 
+/* The temporary file that is rename()d over name: ".NAME.tmp.PID", in tmp. */
+static int
+opentmp(int dirfd, const char *name, char *tmp, size_t n)
+{
+	if (snprintf(tmp, n, ".%s.tmp.%ld", name, (long)getpid()) >= (int)n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+}
+
 int
 cd_put(int dirfd, const char *name, const void *data, size_t len, int sync)
 {
 	char tmp[300];
 	int fd, e;
 
-	if (snprintf(tmp, sizeof tmp, ".%s.tmp.%ld", name, (long)getpid()) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if ((fd = opentmp(dirfd, name, tmp, sizeof tmp)) < 0)
 		return -1;
 	if (cp_writeall(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		e = errno;
@@ -588,12 +593,7 @@ cd_mark(int dirfd, const char *name, const char *text)
 	char tmp[300];
 	int fd, r = 0, en;
 
-	if (snprintf(tmp, sizeof tmp, ".%s.tmp.%ld", name, (long)getpid()) >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if ((fd = opentmp(dirfd, name, tmp, sizeof tmp)) < 0)
 		return -1;
 	if (cp_writeall(fd, text, strlen(text)) < 0) {
 		/* a full disk: the mark without its text still tells the end (its mtime) */

@@ -6,7 +6,8 @@
  *   sid.c     Twilio SID validation
  *   clock.c   monotonic milliseconds
  * Others have their own headers: linebuf.h (bounded line reader), opt.h (usage
- * errors), bq.h (byte queue), base64.h, mulaw.h, wav.h. */
+ * errors), bq.h (byte queue), base64.h, mulaw.h, wav.h, dirstamp.h (has a folder
+ * changed). */
 #ifndef CP_H
 #define CP_H
 

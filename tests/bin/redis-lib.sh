@@ -1,8 +1,10 @@
-# redis-lib.sh: sourced by the redis-* and haproxy-* tests after tests/lib.sh and
-# tests/bin/server-lib.sh. A real redis-server, two pipeline.sh "hosts" (own state
-# folders and ports, nothing shared but Redis) and a real HAProxy running
-# examples/haproxy.cfg with a certificate made here, all on free 127.0.0.1 ports,
-# all stopped by PID at exit.
+# redis-lib.sh: sourced by the redis-* and haproxy-* tests, instead of tests/lib.sh
+# and tests/bin/server-lib.sh (it sources both). A real redis-server, two pipeline.sh
+# "hosts" (own state folders and ports, nothing shared but Redis) and a real HAProxy
+# running examples/haproxy.cfg with a certificate made here, all on free 127.0.0.1
+# ports, all stopped by PID at exit.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/bin/server-lib.sh"
 unset CALLPIPE_REDIS_URL CALLPIPE_RETAIN_DAYS CALLPIPE_CALL_GRACE_SECONDS
 RPID= RPORT= EPID= EPORT=
 HPIDS= # "name:pid" of every host started
@@ -55,6 +57,15 @@ start_host() {
 	HPIDS="$HPIDS $1:$!"
 	waitfor 15 curl -sf -o /dev/null "http://127.0.0.1:$_port/health" ||
 		{ echo "host $1 did not start"; tail -n 20 "$WORK/$1.log"; exit 1; }
+}
+
+# start_hosts: the Deepgram stand-in, hosts a and b, and the edge in front of them;
+# the hosts share Redis when start_redis came first (REDIS_URL empty: on their own)
+start_hosts() {
+	start_standin
+	start_host a
+	start_host b
+	start_edge
 }
 
 hostport() { cat "$WORK/$1.port"; }

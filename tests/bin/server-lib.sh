@@ -56,8 +56,8 @@ within() {
 
 # hold PID, release PID SID N: pause a replay (SIGSTOP) while subscribers attach, so that
 # what a test sees does not depend on how loaded the machine is; release waits (bounded)
-# until the call's fanout has opened at least N subscriber FIFOs (inotify, 200 ms
-# rescans), then the replay catches up at once.
+# until the call's fanout has opened at least N subscriber FIFOs (it looks every
+# 200 ms), then the replay catches up at once.
 hold() { kill -STOP "$1"; }
 release() {
 	waitfor 20 hasfanoutfifos "$2" "$3" || echo "fanout did not open $3 subscriber FIFOs"

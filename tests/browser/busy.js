@@ -2,22 +2,13 @@
 // words for the list and for the followed call, retries with backoff, and follows the
 // call once a slot is free. env: BASE, SID, CAP, HOLDER (pid of the slot's holder), SHOTS, DL
 "use strict";
-const fs = require("fs");
-const path = require("path");
-const { say, newPage, waitUntil, replay, shot, shownLines, run } = require("./lib.js");
+const { say, statePage, waitUntil, replay, shot, saveShown, run } = require("./lib.js");
 
 const E = process.env;
 
 run(async (browser) => {
 	const problems = [];
-	const page = await newPage(browser, 1440, 900, problems);
-	await page.evaluateOnNewDocument(() => {
-		window.__states = [];
-		document.addEventListener("DOMContentLoaded", () => {
-			new MutationObserver(() => window.__states.push(document.querySelector("#callstate").textContent))
-				.observe(document.querySelector("#callstate"), { childList: true, characterData: true, subtree: true });
-		});
-	});
+	const page = await statePage(browser, 1440, 900, problems);
 	const call = replay(E.BASE.replace(/^http/, "ws") + "/twilio", E.CAP, []);
 	await page.goto(E.BASE + "/?callsid=" + E.SID, { waitUntil: "load" });
 
@@ -34,9 +25,7 @@ run(async (browser) => {
 	say("twilio-replay exit " + await call.done);
 	say("end: " + (await waitUntil(page, () => document.querySelector("#log").dataset.end, null, 60) &&
 		await page.$eval("#log", (l) => l.dataset.end)));
-	const shown = await shownLines(page);
-	fs.mkdirSync(E.DL, { recursive: true });
-	fs.writeFileSync(path.join(E.DL, "shown.txt"), shown.map((l) => l + "\n").join(""));
+	await saveShown(page, E.DL);
 	await shot(page, E.SHOTS, "busy-2");
 	say("problems: " + (problems.length ? problems.join("; ") : "none"));
 });

@@ -5,7 +5,7 @@
 "use strict";
 const fs = require("fs");
 const path = require("path");
-const { say, newPage, waitUntil, replay, shot, shownLines, run } = require("./lib.js");
+const { say, statePage, waitUntil, replay, shot, saveShown, run } = require("./lib.js");
 
 const E = process.env;
 
@@ -26,14 +26,7 @@ function followers() {
 
 run(async (browser) => {
 	const problems = [];
-	const page = await newPage(browser, 1440, 900, problems);
-	await page.evaluateOnNewDocument(() => {
-		window.__states = [];
-		document.addEventListener("DOMContentLoaded", () => {
-			new MutationObserver(() => window.__states.push(document.querySelector("#callstate").textContent))
-				.observe(document.querySelector("#callstate"), { childList: true, characterData: true, subtree: true });
-		});
-	});
+	const page = await statePage(browser, 1440, 900, problems);
 	const call = replay(E.BASE.replace(/^http/, "ws") + "/twilio", E.CAP, []);
 	const end = Date.now() + 20000;
 	while (Date.now() < end && !fs.existsSync(path.join(E.STATE, "calls", E.SID)))
@@ -59,8 +52,6 @@ run(async (browser) => {
 		await page.$eval("#log", (l) => l.dataset.end)));
 	say("in words: " + await page.$eval("#callstate", (p) => p.textContent));
 	await shot(page, E.SHOTS, "drop-2-ended");
-	const shown = await shownLines(page);
-	fs.mkdirSync(E.DL, { recursive: true });
-	fs.writeFileSync(path.join(E.DL, "shown.txt"), shown.map((l) => l + "\n").join(""));
+	await saveShown(page, E.DL);
 	say("problems: " + (problems.length ? problems.join("; ") : "none"));
 });

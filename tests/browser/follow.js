@@ -3,7 +3,7 @@
 // Prints what it checked, one line each; the shell test compares the downloads with the
 // call's log.
 "use strict";
-const { say, newPage, waitUntil, allowDownloads, waitFile, replay, shot, shownLines,
+const { say, newPage, waitUntil, allowDownloads, waitFile, replay, shot, saveShown,
 	entries, lowestContrast, run } = require("./lib.js");
 const path = require("path");
 
@@ -111,8 +111,7 @@ run(async (browser) => {
 		(st.uend > 0 && st.uend <= st.finals));
 
 	say("--- downloads");
-	const shown = await shownLines(page);
-	require("fs").writeFileSync(path.join(E.DL, "shown.txt"), shown.map((l) => l + "\n").join(""));
+	await saveShown(page, E.DL);
 	require("fs").writeFileSync(path.join(E.DL, "uend.txt"), st.uend + "\n");
 	await page.click("#dl-text");
 	say("text saved: " + await waitFile(path.join(E.DL, E.SID + ".txt"), 10));

@@ -84,6 +84,28 @@ function shownLines(page) {
 		" " + l.querySelector(".text").textContent));
 }
 
+// saveShown(page, dir): the final lines shown, into dir/shown.txt (the shell test
+// compares it with the call's log)
+async function saveShown(page, dir) {
+	const shown = await shownLines(page);
+	fs.mkdirSync(dir, { recursive: true });
+	fs.writeFileSync(path.join(dir, "shown.txt"), shown.map((l) => l + "\n").join(""));
+}
+
+// statePage: newPage that also keeps every text #callstate showed, in order, in
+// window.__states (a state the page passes through quickly is still seen)
+async function statePage(browser, width, height, problems) {
+	const page = await newPage(browser, width, height, problems);
+	await page.evaluateOnNewDocument(() => {
+		window.__states = [];
+		document.addEventListener("DOMContentLoaded", () => {
+			new MutationObserver(() => window.__states.push(document.querySelector("#callstate").textContent))
+				.observe(document.querySelector("#callstate"), { childList: true, characterData: true, subtree: true });
+		});
+	});
+	return page;
+}
+
 // the list entries: {list, sid, meta, params, current}
 function entries(page) {
 	return page.$$eval(".calllist li", (ls) => ls.filter((l) => !l.hidden).map((l) => ({
@@ -141,5 +163,5 @@ async function run(main) {
 	}
 }
 
-module.exports = { say, launch, newPage, waitUntil, allowDownloads, waitFile, replay, shot,
-	shownLines, entries, lowestContrast, run };
+module.exports = { say, launch, newPage, statePage, waitUntil, allowDownloads, waitFile,
+	replay, shot, shownLines, saveShown, entries, lowestContrast, run };

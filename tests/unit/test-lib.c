@@ -1,12 +1,16 @@
-/* Unit tests for the shared library's pure code: base64, mu-law, WAV, numbers, SIDs, lines. */
+/* Unit tests for the shared library's pure code: base64, mu-law, WAV, numbers, SIDs,
+ * lines, folder stamps. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base64.h"
 #include "cp.h"
+#include "dirstamp.h"
 #include "linebuf.h"
 #include "mulaw.h"
 #include "wav.h"
@@ -177,6 +181,61 @@ test_linebuf(void)
 	close(p[0]);
 }
 
+/* The racy-clean rule on made-up times, then on a real folder: an entry made
+ * right after a read is never missed, and a quiet folder is not read again. */
+static void
+test_dirstamp(void)
+{
+	struct dirstamp ds;
+	struct stat st;
+	struct timespec now;
+	char dir[] = "/tmp/test-lib.XXXXXX", path[64];
+	int fd;
+
+	memset(&st, 0, sizeof st);
+	st.st_ino = 7;
+	st.st_mtim.tv_sec = st.st_ctim.tv_sec = 1000;
+	now.tv_sec = 1000;
+	now.tv_nsec = DS_RACY_NS - 1;         /* read in the mtime's tick */
+	ds_record(&ds, &st, &now);
+	CHECK(ds.racy && ds_differs(&ds, &st));
+	now.tv_nsec = DS_RACY_NS;             /* read well after it */
+	ds_record(&ds, &st, &now);
+	CHECK(!ds.racy && !ds_differs(&ds, &st));
+	st.st_mtim.tv_nsec = 1;               /* a change a nanosecond later */
+	CHECK(ds_differs(&ds, &st));
+	st.st_mtim.tv_nsec = 0;
+	st.st_ctim.tv_nsec = 1;
+	CHECK(ds_differs(&ds, &st));
+	st.st_ctim.tv_nsec = 0;
+	st.st_ino = 8;                        /* another folder under the name */
+	CHECK(ds_differs(&ds, &st));
+	st.st_ino = 7;
+	now.tv_sec = 999;                     /* the clock was set back */
+	ds_record(&ds, &st, &now);
+	CHECK(ds.racy);
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK((fd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0);
+	memset(&ds, 0, sizeof ds);
+	CHECK(ds_changed(&ds, fd));           /* never read */
+	ds_reading(&ds, fd);
+	snprintf(path, sizeof path, "%s/a", dir);
+	CHECK(mkfifo(path, 0600) == 0);       /* same tick as the read, most likely */
+	CHECK(ds_changed(&ds, fd));
+	usleep(2 * DS_RACY_NS / 1000);
+	ds_reading(&ds, fd);
+	CHECK(!ds_changed(&ds, fd));          /* quiet and well past the mtime */
+	snprintf(path, sizeof path, "%s/b", dir);
+	CHECK(mkfifo(path, 0600) == 0);
+	CHECK(ds_changed(&ds, fd));
+	CHECK(unlink(path) == 0);
+	snprintf(path, sizeof path, "%s/a", dir);
+	CHECK(unlink(path) == 0);
+	close(fd);
+	CHECK(rmdir(dir) == 0);
+}
+
 int
 main(void)
 {
@@ -186,6 +245,7 @@ main(void)
 	test_num();
 	test_sid();
 	test_linebuf();
+	test_dirstamp();
 	if (failures) {
 		fprintf(stderr, "test-lib: %d checks failed\n", failures);
 		return 1;
