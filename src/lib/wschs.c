@@ -328,7 +328,7 @@ dial(struct wsc *w, const struct addrinfo *res)
 		if (r != WSC_ERR)
 			return r;
 	}
-	snprintf(d, sizeof d, "unable to connect to %.200s port %s: %s", w->host, w->port,
+	snprintf(d, sizeof d, "%.200s port %s: %s", w->host, w->port,
 	    strerror(err));
 	return fail(w, WSC_ERR, WSC_F_CONNECT, "connect failed", d);
 }
