@@ -212,6 +212,7 @@ failed(struct tls *t, const char *what, int e)
 	unsigned long code = 0, c;
 	long v;
 	size_t i;
+	int err = errno;
 
 	while ((c = ssl.ERR_get_error()) != 0)
 		if (code == 0)
@@ -219,7 +220,7 @@ failed(struct tls *t, const char *what, int e)
 	t->fail = TLS_F_OTHER;
 	if (e == SSL_ERROR_SYSCALL || (e == SSL_ERROR_SSL && code == 0)) {
 		snprintf(t->err, sizeof t->err, "%s: %s", what,
-		    errno ? strerror(errno) : "connection closed by the server");
+		    err ? strerror(err) : "connection closed by the server");
 		return TLS_FAIL;
 	}
 	if ((v = ssl.SSL_get_verify_result(t->ssl)) != X509_V_OK) {

@@ -250,7 +250,7 @@ resolve(struct wsc *w, struct addrinfo **res)
 		return r > 0 ? WSC_OK : dnsfail(w, EAI_FAIL);
 	if ((q = calloc(1, sizeof *q + strlen(w->host) + 1)) == NULL)
 		return fail(w, WSC_ERR, WSC_F_IO, "connect failed", "out of memory");
-	strcpy(q->name, w->host);
+	memcpy(q->name, w->host, strlen(w->host) + 1);
 	memcpy(q->port, w->port, sizeof q->port);
 	q->hints.ai_socktype = SOCK_STREAM;
 	q->hints.ai_flags = AI_NUMERICSERV;
