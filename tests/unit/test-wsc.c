@@ -508,47 +508,19 @@ test_huge(struct wsc_opts o, int port)
 		fprintf(stderr, "huge: peak RSS grew %ld KiB\n", ru1.ru_maxrss - ru0.ru_maxrss);
 }
 
-int
-main(void)
+/* Pings around fragments, reassembly, truncation, a big frame in pieces with a ping
+ * while it is in flight, echo, the close handshake. */
+static void
+test_echo(struct wsc_opts o, int port)
 {
-	const char *hdrs[] = { "X-Test: yes", NULL };
-	struct wsc_opts o;
 	struct wsc *w;
 	struct wsc_msg m;
-	char url[128];
 	unsigned char *big;
 	size_t i;
-	int port, r, st, again = 0;
-	pid_t pid;
+	int r, again = 0;
 	int64_t dl;
 
-	signal(SIGPIPE, SIG_IGN);
-	port = server(&pid);
-	memset(&o, 0, sizeof o);
-	o.headers = hdrs;
-	o.timeout_ms = 5000;
-	o.max_msg = 65536;
-
-	/* refused upgrade: status and headers */
-	snprintf(url, sizeof url, "ws://127.0.0.1:%d/refuse", port);
-	o.url = url;
-	w = wsc_new(&o);
-	CHECK(w != NULL);
-	CHECK(wsc_connect(w) == WSC_EREFUSED);
-	CHECK(wsc_http_status(w) == 401);
-	CHECK(wsc_header(w, "dg-error") && strcmp(wsc_header(w, "dg-error"), "Invalid credentials.") == 0);
-	CHECK(wsc_header(w, "dg-request-id") && strcmp(wsc_header(w, "dg-request-id"), "rid-123") == 0);
-	CHECK(wsc_fd(w) == -1);
-	CHECK(wsc_failclass(w) == WSC_F_HTTP && strcmp(wsc_errmsg(w), "upgrade refused: HTTP 401") == 0);
-	wsc_free(w);
-	test_huge(o, port);
-	test_urls(o);
-	test_handshakes(o, port);
-	test_badframes(o, port);
-
-	snprintf(url, sizeof url, "ws://127.0.0.1:%d/echo", port);
-	o.url = url;
-	w = wsc_new(&o);
+	w = dial(&o, port, "127.0.0.1", "/echo");
 	r = wsc_connect(w);
 	CHECK(r == WSC_OK);
 	if (r != WSC_OK)
@@ -603,6 +575,45 @@ main(void)
 	CHECK(wsc_close_sent(w) && wsc_close_received(w));
 	CHECK(wsc_send(w, WSC_TEXT, "late", 4) == WSC_ECLOSED);
 	wsc_free(w);
+}
+
+int
+main(void)
+{
+	const char *hdrs[] = { "X-Test: yes", NULL };
+	struct wsc_opts o;
+	struct wsc *w;
+	struct wsc_msg m;
+	char url[128];
+	int port, st;
+	pid_t pid;
+	int64_t dl;
+
+	signal(SIGPIPE, SIG_IGN);
+	port = server(&pid);
+	memset(&o, 0, sizeof o);
+	o.headers = hdrs;
+	o.timeout_ms = 5000;
+	o.max_msg = 65536;
+
+	/* refused upgrade: status and headers */
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/refuse", port);
+	o.url = url;
+	w = wsc_new(&o);
+	CHECK(w != NULL);
+	CHECK(wsc_connect(w) == WSC_EREFUSED);
+	CHECK(wsc_http_status(w) == 401);
+	CHECK(wsc_header(w, "dg-error") && strcmp(wsc_header(w, "dg-error"), "Invalid credentials.") == 0);
+	CHECK(wsc_header(w, "dg-request-id") && strcmp(wsc_header(w, "dg-request-id"), "rid-123") == 0);
+	CHECK(wsc_fd(w) == -1);
+	CHECK(wsc_failclass(w) == WSC_F_HTTP && strcmp(wsc_errmsg(w), "upgrade refused: HTTP 401") == 0);
+	wsc_free(w);
+	test_huge(o, port);
+	test_urls(o);
+	test_handshakes(o, port);
+	test_badframes(o, port);
+
+	test_echo(o, port);
 
 	/* a 101 without "Upgrade: websocket", or with a wrong Sec-WebSocket-Accept:
 	 * refused as a protocol error */
