@@ -81,26 +81,33 @@ same(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* The CAs: cafile, else $SSL_CERT_FILE, else $SSL_CERT_DIR or the system's directory. */
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* The CAs: cafile alone; else, as OpenSSL's defaults, $SSL_CERT_FILE and/or the hashed
+ * directories of $SSL_CERT_DIR; neither set: the system's directory. */
 static int
 trust(SSL_CTX *c, const char *cafile, char *err, size_t errsz)
 {
-	const char *f = cafile, *d;
+	const char *f = cafile ? cafile : env("SSL_CERT_FILE");
+	const char *d = cafile ? NULL : env("SSL_CERT_DIR");
 
-	if (f == NULL && (f = getenv("SSL_CERT_FILE")) != NULL && *f == '\0')
-		f = NULL;
-	if (f != NULL) {
-		if (ssl.SSL_CTX_load_verify_file(c, f) == 1)
-			return 0;
+	if (f == NULL && d == NULL && cafile == NULL)
+		d = SYSTEM_CADIR;
+	if (f != NULL && ssl.SSL_CTX_load_verify_file(c, f) != 1) {
 		snprintf(err, errsz, "error setting certificate file: %.200s", f);
 		return -1;
 	}
-	if ((d = getenv("SSL_CERT_DIR")) == NULL || *d == '\0')
-		d = SYSTEM_CADIR;
-	if (ssl.SSL_CTX_load_verify_dir(c, d) == 1)
-		return 0;
-	snprintf(err, errsz, "error setting certificate directory: %.200s", d);
-	return -1;
+	if (d != NULL && ssl.SSL_CTX_load_verify_dir(c, d) != 1) {
+		snprintf(err, errsz, "error setting certificate directory: %.200s", d);
+		return -1;
+	}
+	return 0;
 }
 
 static SSL_CTX *

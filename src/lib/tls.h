@@ -4,9 +4,10 @@
  *
  * The certificate chain and the host name are always verified: SNI and
  * SSL_set1_host with the URL's host (an IP literal is checked against the
- * certificate's IP addresses, and sends no SNI). Trusted CAs: the cafile given,
- * else $SSL_CERT_FILE, else the hashed directory $SSL_CERT_DIR or /etc/ssl/certs
- * (OpenSSL then reads only the roots a chain needs, when it needs them).
+ * certificate's IP addresses, and sends no SNI). Trusted CAs: the cafile given;
+ * else $SSL_CERT_FILE and the hashed directories of $SSL_CERT_DIR, when set; else
+ * the hashed directory /etc/ssl/certs (OpenSSL then reads only the roots a chain
+ * needs, when it needs them, where a bundle file is parsed whole: ~1 MB).
  * OpenSSL is initialised without its config file and without error strings.
  *
  * Every call is non-blocking over a non-blocking socket: TLS_WANTREAD and

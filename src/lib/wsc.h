@@ -82,8 +82,8 @@ struct wsc_opts {
 	void *tick_arg;
 	const char *cafile;            /* PEM file of CAs to trust for wss:// instead of the
 	                                * system's (a private CA), or NULL: then
-	                                * $SSL_CERT_FILE, else the hashed directory
-	                                * $SSL_CERT_DIR or /etc/ssl/certs */
+	                                * $SSL_CERT_FILE and/or $SSL_CERT_DIR when
+	                                * set, else the hashed /etc/ssl/certs */
 	int sndbuf;                    /* SO_SNDBUF for the socket (bytes), 0 = system default;
 	                                * small keeps unsent data in the caller's buffers */
 	int rcvbuf;                    /* SO_RCVBUF: 0 = WSC_RCVBUF for ws://, the system
