@@ -180,7 +180,7 @@ parseurl(struct wsc *w)
 			return badurl(w, "a space or control character in it");
 	alen = strcspn(a, "/?#");
 	p = a + alen;
-	if ((at = memchr(a, '@', alen)) != NULL) {
+	if ((at = memrchr(a, '@', alen)) != NULL) { /* the last: a password may hold @ */
 		if (userinfo(w, a, (size_t)(at - a)) < 0)
 			return fail(w, WSC_ERR, WSC_F_IO, "connect failed", "out of memory");
 		alen -= (size_t)(at + 1 - a);
