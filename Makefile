@@ -11,15 +11,12 @@ BINDIR  ?= bin
 SAN     ?=
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
-CPPFLAGS = -D_GNU_SOURCE -Isrc/lib $(CURL_CFLAGS)
+CPPFLAGS = -D_GNU_SOURCE -Isrc/lib
 CFLAGS   = -std=c11 -O2 -g $(WARN) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS  = -Wl,--as-needed $(SANFLAGS)
-LDLIBS   = -lcjson $(CURL_LIBS) -lhiredis -lcrypto -lm
+LDLIBS   = -lcjson -lhiredis -lcrypto -lm
 SANFLAGS_1 = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 SANFLAGS = $(SANFLAGS_$(SAN))
-
-CURL_CFLAGS := $(shell curl-config --cflags 2>/dev/null)
-CURL_LIBS   := $(shell curl-config --libs 2>/dev/null || echo -lcurl)
 
 TOOLS    = $(patsubst src/%.c,%,$(wildcard src/*.c))
 LIBSRC   = $(wildcard src/lib/*.c)
@@ -29,11 +26,7 @@ UNITSRC  = $(wildcard tests/unit/*.c)
 UNITBIN  = $(patsubst tests/unit/%.c,$(O)/unit/%,$(UNITSRC))
 SCRIPTS  = $(filter-out %.md,$(wildcard scripts/*.sh))
 
-all: check-curl $(TOOLS:%=$(BINDIR)/%) $(UNITBIN)
-
-check-curl:
-	@curl-config --protocols 2>/dev/null | grep -qx WSS || { \
-	  echo "callpipe: fatal: libcurl lacks WebSocket (ws/wss) support: run 'make deps' (installs libcurl4-openssl-dev from $$(. /etc/os-release; echo $$VERSION_CODENAME)-backports)" >&2; exit 1; }
+all: $(TOOLS:%=$(BINDIR)/%) $(UNITBIN)
 
 $(O)/lib/%.o: src/lib/%.c $(LIBHDR)
 	@mkdir -p $(@D)
@@ -117,4 +110,4 @@ uninstall:
 clean:
 	rm -rf build $(TOOLS:%=bin/%)
 
-.PHONY: all check-curl san test deps demo bench bench-smoke fuzz install uninstall clean
+.PHONY: all san test deps demo bench bench-smoke fuzz install uninstall clean

@@ -2,7 +2,7 @@
  * message a line.
  *
  * One poll() loop (loop(), after netcat's readwrite()) over three named slots:
- * the signal pipe, stdin and the WebSocket (wsc.c, libcurl CONNECT_ONLY). Audio
+ * the signal pipe, stdin and the WebSocket (wsc.c). Audio
  * goes into the replay buffer (dgreplay.c): every byte since the end of the
  * last final result of the slowest channel, bounded by --replay-max-ms. The
  * connection is a state machine (struct conn: down, connecting, streaming,
@@ -198,9 +198,8 @@ finish(struct dgs *d, int code)
 {
 	summary(d);
 	/* Everything went out with write(2) (no stdio buffers), and the kernel
-	 * closes the socket: skip the exit handlers and destructors of
-	 * libcurl's ~35 libraries, which touch pages that were never needed
-	 * (~0.3 MB on the peak RSS). Sanitizer builds keep exit() for the leak
+	 * closes the socket: skip the exit handlers and destructors (OpenSSL's,
+	 * for wss://), which touch pages that were never needed. Sanitizer builds keep exit() for the leak
 	 * check. */
 #if defined(__SANITIZE_ADDRESS__)
 	wsc_free(d->c.ws);
@@ -704,7 +703,7 @@ conn_refused(struct dgs *d, int r)
 		snprintf(cause, sizeof cause, "unable to connect to %.300s: %s",
 		    d->shown, wsc_errmsg(ws));
 		cls = r == WSC_EPROTO ? CP_EXIT_PERM : r == WSC_ERR ?
-		    netfail_curl(wsc_curlcode(ws), wsc_errmsg(ws)) :
+		    netfail_wsc(wsc_failclass(ws)) :
 		    CP_EXIT_TEMP;
 	}
 	if (cls == CP_EXIT_PERM)
@@ -1027,11 +1026,11 @@ on_signal(struct dgs *d)
 	}
 }
 
-/* The socket: push what is pending, then read every message libcurl holds: when
- * the socket is readable, and at least each RECV_SWEEP_MS anyway, because
- * libcurl was seen holding a whole frame after saying CURLE_AGAIN
- * (reference/websocketd-libcurl.md). Not after every wake-up: a recvfrom that
- * fails with EAGAIN on each 20 ms audio frame was a quarter of the syscalls. */
+/* The socket: push what is pending, then read every message: when the socket is
+ * readable, and at least each RECV_SWEEP_MS anyway (a safety net: wsc_recv only
+ * says WSC_AGAIN once a read would block, so nothing it or OpenSSL already read is
+ * left waiting). Not after every wake-up: a recvfrom that fails with EAGAIN on
+ * each 20 ms audio frame was a quarter of the syscalls. */
 static void
 net_io(struct dgs *d, short revents, int64_t now)
 {
@@ -1047,7 +1046,8 @@ net_io(struct dgs *d, short revents, int64_t now)
 	    now - c->last_recv < RECV_SWEEP_MS)
 		return;
 	c->last_recv = now;
-	/* libcurl buffers: always read until it says CURLE_AGAIN */
+	/* wsc's input buffer and OpenSSL's hold bytes already read: always read until
+	 * it says WSC_AGAIN */
 	while (c->ws != NULL && (r = wsc_recv(c->ws, &m)) == WSC_OK)
 		if (on_message(d, &m))
 			conn_done(d);
@@ -1276,11 +1276,11 @@ note_secrets(void)
 		add_secret(v, strlen(v));
 }
 
-/* Environment, credentials, libcurl, signals, stdin. */
+/* Environment, credentials, signals, stdin. */
 static void
 configure(struct dgs *d)
 {
-	const char *why, *u = d->o.url;
+	const char *u = d->o.url;
 	struct stat sb;
 	int sigs[] = { SIGINT, SIGTERM };
 
@@ -1304,10 +1304,6 @@ configure(struct dgs *d)
 		d->cafile = NULL;
 	if (d->cafile != NULL && access(d->cafile, R_OK) != 0)
 		cp_diesys(CP_EXIT_PERM, "unable to read DEEPGRAM_CA_FILE %s", d->cafile);
-	if (strncmp(u, "ws://", 5) == 0)
-		wsc_no_tls(); /* no TLS: skip OpenSSL's config, error strings */
-	if ((why = wsc_check()) != NULL)
-		say(CP_EXIT_PERM, "unable to use libcurl: %s", why);
 	if ((d->sfd = cp_sigfd(sigs, 2)) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
 	if (fstat(0, &sb) == 0 && S_ISREG(sb.st_mode))

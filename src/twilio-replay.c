@@ -412,7 +412,7 @@ refused(struct replay *rp, struct call *c, int r)
 		cp_warn("call %u: unable to connect to %s: timed out",
 		    c->idx + 1, url);
 	} else {
-		code = netfail_curl(wsc_curlcode(c->w), wsc_errmsg(c->w));
+		code = netfail_wsc(wsc_failclass(c->w));
 		cp_warn("call %u: unable to connect to %s: %s", c->idx + 1, url,
 		    wsc_errmsg(c->w));
 	}
@@ -664,8 +664,6 @@ add_header(struct opts *o, int *nh, const char *h)
 static void
 check_config(const struct opts *o, int have_speed)
 {
-	const char *why;
-
 	if (o->fast && have_speed)
 		cp_usagef("-f and -s cannot be used together");
 	if (strncmp(o->url, "ws://", 5) != 0 &&
@@ -674,8 +672,6 @@ check_config(const struct opts *o, int have_speed)
 	if (o->cafile != NULL && access(o->cafile, R_OK) != 0)
 		cp_diesys(CP_EXIT_PERM, "unable to read the CA file %s",
 		    o->cafile);
-	if ((why = wsc_check()) != NULL)
-		cp_die(CP_EXIT_PERM, "libcurl cannot speak WebSocket: %s", why);
 }
 
 /* Load the capture from stdin and replay it as o says; the exit code. */

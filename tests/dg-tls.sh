@@ -1,6 +1,7 @@
 # deepgram-stream over wss:// (the production path): TLS ends at socat in front of the
 # stand-in, with a certificate for 127.0.0.1 from a throw-away CA. With DEEPGRAM_CA_FILE
-# naming that CA, every final arrives as over ws://; without it the certificate is refused.
+# naming that CA (or SSL_CERT_FILE, or SSL_CERT_DIR hashed), every final arrives as over ws://; without it the
+# certificate is refused, and so is a host name the certificate does not name.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/fixtures/dg-lib.sh"
 TPID=
@@ -34,7 +35,24 @@ case_ "wss:// without the CA: the certificate is refused at once (exit 100), not
 deepgram-stream -e mulaw -r 8000 -c 2 -T 1 < st.raw > out2.jsonl 2> err2; echo "? $?"
 wc -c < out2.jsonl
 grep -qi "certificate\|SSL\|TLS" err2 && echo "the error names the certificate problem" || cat err2
+grep -o "SSL certificate problem: [a-z ]*" err2
 
 case_ "an unreadable DEEPGRAM_CA_FILE is a usage error"
 DEEPGRAM_CA_FILE=nonexistent.pem deepgram-stream -e mulaw -r 8000 -c 2 < st.raw > /dev/null 2> err3; echo "? $?"
 sed 's/: No such file.*/: ENOENT/' err3
+
+case_ "a host name the certificate does not name (localhost; it names IP 127.0.0.1): refused (exit 100)"
+DEEPGRAM_CA_FILE=ca.pem deepgram-stream -e mulaw -r 8000 -c 2 -T 1 -u "wss://localhost:$tport/v1/listen" < st.raw > out4.jsonl 2> err4; echo "? $?"
+wc -c < out4.jsonl
+grep -o 'SSL certificate problem: [a-z ]*' err4
+
+case_ "SSL_CERT_FILE names the CA when DEEPGRAM_CA_FILE does not: every final"
+SSL_CERT_FILE=ca.pem SSL_CERT_DIR= deepgram-stream -e mulaw -r 8000 -c 2 < st.raw > out5.jsonl 2> err5; echo "? $?"
+finals out5.jsonl > got5
+cmp -s got5 want && echo "finals as expected: $(wc -l < got5)" || { echo "finals differ"; diff want got5; }
+
+case_ "SSL_CERT_DIR, a hashed folder holding the CA (what /etc/ssl/certs is by default): every final"
+mkdir cadir && cp ca.pem cadir/ && openssl rehash cadir 2>/dev/null
+SSL_CERT_DIR=cadir deepgram-stream -e mulaw -r 8000 -c 2 < st.raw > out6.jsonl 2> err6; echo "? $?"
+finals out6.jsonl > got6
+cmp -s got6 want && echo "finals as expected: $(wc -l < got6)" || { echo "finals differ"; diff want got6; cat err6; }

@@ -1,10 +1,9 @@
 /* netfail.c: permanent or temporary, for a failure to connect (netfail.h). */
-#include <curl/curl.h>
 #include <errno.h>
-#include <string.h>
 
 #include "cp.h"
 #include "netfail.h"
+#include "wsc.h"
 
 int
 netfail_http(long status)
@@ -16,49 +15,16 @@ netfail_http(long status)
 	return CP_EXIT_PERM;
 }
 
-/* OpenSSL's words for a peer that speaks no TLS, or a certificate refused */
-static const char *const tls_perm[] = {
-	"wrong version number", "certificate", "unknown protocol",
-	"packet length too long", "unsupported protocol",
-	"no protocols available", "unknown ca", "http request",
-};
-
-static int
-tls_permanent(const char *detail)
-{
-	size_t i;
-
-	if (detail == NULL)
-		return 0;
-	for (i = 0; i < sizeof tls_perm / sizeof tls_perm[0]; i++)
-		if (strcasestr(detail, tls_perm[i]) != NULL)
-			return 1;
-	return 0;
-}
-
 int
-netfail_curl(int code, const char *detail)
+netfail_wsc(int fail)
 {
-	switch (code) {
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_NOT_BUILT_IN:
-	case CURLE_REMOTE_ACCESS_DENIED:
-	case CURLE_TOO_MANY_REDIRECTS:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_LOGIN_DENIED:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
+	switch (fail) {
+	case WSC_F_URL:
+	case WSC_F_TLS_LOAD:
+	case WSC_F_TLS_CAFILE:
+	case WSC_F_TLS_CERT:
+	case WSC_F_TLS_PROTO:
 		return CP_EXIT_PERM;
-	case CURLE_SSL_CONNECT_ERROR:
-		return tls_permanent(detail) ? CP_EXIT_PERM : CP_EXIT_TEMP;
 	default:
 		return CP_EXIT_TEMP;
 	}

@@ -12,12 +12,12 @@
  * 408, 425, 429 and 5xx are temporary; other 4xx, 1xx and 2xx are permanent. */
 int netfail_http(long status);
 
-/* A CURLcode, with libcurl's error text when there is one (may be NULL): a TLS
- * handshake that fails on "wrong version number" (wss:// to a plain server) or
- * on a certificate is permanent, like a bad URL, an unsupported scheme or a CA
- * file that cannot be read; resolving, connecting, timeouts and resets are
+/* A wsc_failclass() (WSC_F_*): a TLS handshake that fails on "wrong version
+ * number" (wss:// to a plain server) or on a certificate or host name is
+ * permanent, like a bad URL, a CA file that cannot be read or a missing
+ * libssl; resolving, connecting, timeouts, resets and broken HTTP answers are
  * temporary. */
-int netfail_curl(int code, const char *detail);
+int netfail_wsc(int fail);
 
 /* An errno from connect/send/recv: EACCES, EPERM, EAFNOSUPPORT,
  * EPROTONOSUPPORT, EINVAL are permanent, everything else temporary. */

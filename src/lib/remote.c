@@ -170,7 +170,7 @@ refused(struct remote *r, int rc, const char *url)
 		cp_warn("unable to connect to %.300s: timed out", url);
 		return CP_EXIT_TEMP;
 	}
-	code = netfail_curl(wsc_curlcode(r->w), wsc_errmsg(r->w));
+	code = netfail_wsc(wsc_failclass(r->w));
 	cp_warn("unable to connect to %.300s: %s (%s)", url, wsc_errmsg(r->w),
 	    netfail_name(code));
 	return code;
@@ -329,7 +329,7 @@ drain(struct remote *r)
 	return r->done || rc == WSC_AGAIN ? 0 : -1;
 }
 
-/* drain first: libcurl may hold messages that came with the handshake */
+/* drain first: messages may have come with the handshake */
 static void
 loop(struct remote *r, const char *url)
 {
@@ -393,10 +393,6 @@ remote_run(const struct remote_opts *o)
 	if (o->token != NULL && !good_token(o->token))
 		cp_die(CP_EXIT_PERM, "bad token: want 1 to %d letters, digits "
 		    "or . _ ~ -", TOKENMAX);
-	if (strncmp(url, "ws://", 5) == 0)
-		wsc_no_tls();
-	if ((why = wsc_check()) != NULL)
-		cp_die(CP_EXIT_PERM, "unable to use --url: %s", why);
 	cp_ignore_sigpipe();
 	r.sigfd = cp_sigfd(sigs, 3);
 	if (r.sigfd < 0)

@@ -1,168 +1,47 @@
-/* wsc.c: WebSocket client over libcurl's CONNECT_ONLY WebSocket API (see wsc.h).
- * libcurl rules this file lives by (reference/websocketd-libcurl.md):
- * - curl_ws_send may take part of a frame: the rest must be resent (same remainder, same
- *   call shape) before any other frame starts; CURLE_AGAIN means wait for POLLOUT.
- * - curl_ws_recv buffers internally: call it until CURLE_AGAIN after each wake-up; a frame
- *   arrives in pieces (bytesleft), a message ends at bytesleft == 0 without CURLWS_CONT.
- * - CURLWS_NOAUTOPONG: pongs are ours, sent between frames. Close frames are answered here.
- * Sending does not use curl_ws_send: libcurl 8.14 masks and buffers a payload one byte
- * at a time (a Curl_bufq_write call per byte) and draws each frame's mask from OpenSSL's
- * DRBG, about 35,000 instructions for a 320-byte audio frame. wsc builds the frame
- * itself (header, mask from a pooled RAND_bytes draw, payload masked a word at a time)
- * and writes the bytes with curl_easy_send, through the same connection filters (TLS
- * included), or for ws:// with send(2) on the socket. libcurl's own WebSocket send
- * buffer is then never used, so nothing of libcurl's can be interleaved with a
- * half-sent frame of ours.
- * Receiving still calls curl_ws_recv after every wake-up, even when poll() did not report
- * the socket readable and the last call said CURLE_AGAIN: libcurl 8.14.1 was seen holding
- * a complete 458-byte text frame in that state (socket empty by FIONREAD, no call into
- * libcurl in between; a stalled-then-released server, tests/dg-stall.sh), so skipping
- * that recv() would delay messages. */
+/* wsc.c: a WebSocket client (RFC 6455) for a poll() loop (see wsc.h): frames, masking,
+ * the send and receive state after the handshake (wschs.c does the handshake).
+ * Sending: one frame in flight, built here (header, mask from a pooled getrandom draw,
+ * payload masked a word at a time) and pushed with send(2) or through TLS; a
+ * remainder is always resent as it was, which SSL_write asks for.
+ * Receiving: bytes go into a bounded buffer (w->in, 16 KiB) only when the frame parser
+ * needs more; a data message grows w->rbuf up to max_msg and the rest of it streams
+ * through w->in and is dropped, so no message is ever held whole beyond max_msg.
+ * wsc_recv returns WSC_AGAIN only after a read said it would block: bytes parked in
+ * w->in, or decrypted bytes OpenSSL holds, are never left behind. */
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
-#include <curl/curl.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
-#include "base64.h"
 #include "cp.h"
-#include "wsc.h"
-
-#define CTL_MAX 125
-#define SCRATCH 4096
-#define HEAD_MAX 14      /* 2 + 8 (64-bit length) + 4 (mask) */
-#define MASKPOOL 512     /* random bytes drawn at a time: 128 frames' masks */
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#include "tls.h"
+#include "wscint.h"
 
 /* opcodes */
 enum { OP_CONT = 0, OP_TEXT = 1, OP_BINARY = 2, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10 };
 
-struct wsc {
-	CURL *curl;
-	struct curl_slist *hdrs;
-	char *url;
-	long timeout_ms;
-	size_t max_msg;
-	int (*tick)(void *);
-	void *tick_arg;
-	int64_t deadline;
-	int aborted, timedout, sndbuf, rcvbuf;
-	int plain;         /* ws://: frames go to the socket with send(2) */
-
-	int connected, dead, eof;
-	int fd;            /* the socket, cached at connect */
-	unsigned char maskpool[MASKPOOL];
-	size_t maskleft;
-	long http_status;
-	int curlcode;
-	char accept[32];   /* the Sec-WebSocket-Accept our key asks for (libcurl never
-	                    * checks it: we send our own key and check the answer) */
-	uint64_t bytes_out; /* bytes written to the connection */
-	char errbuf[CURL_ERROR_SIZE];
-	char errmsg[CURL_ERROR_SIZE + 64];
-
-	/* the frame in flight, header included: bytes [soff, slen) of sbuf still to go */
-	unsigned char *sbuf;
-	size_t scap, slen, soff;
-	int sbusy, sclose; /* sclose: the frame in flight is our close frame */
-
-	unsigned char pong[CTL_MAX];
-	size_t ponglen;
-	int pong_due;
-	unsigned char closep[CTL_MAX];
-	size_t closelen;
-	int close_due, close_sent, close_rcvd;
-
-	/* receiving */
-	unsigned char *rbuf;
-	size_t rcap, rlen;
-	int rtype, rin, rtrunc, rdone;
-	unsigned char cbuf[CTL_MAX + 1];
-	size_t clen;
-	unsigned char scratch[SCRATCH];
-};
-
-const char *
-wsc_check(void)
+static char *
+dupe(const char *s)
 {
-	static int inited;
-	const curl_version_info_data *v;
-	const char *const *p;
-	int ws = 0, wss = 0;
-
-	if (!inited) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return "curl_global_init failed";
-		inited = 1;
-	}
-	v = curl_version_info(CURLVERSION_NOW);
-	if (v == NULL || v->protocols == NULL)
-		return "libcurl reports no protocols";
-	for (p = v->protocols; *p; p++) {
-		if (strcmp(*p, "ws") == 0)
-			ws = 1;
-		else if (strcmp(*p, "wss") == 0)
-			wss = 1;
-	}
-	if (!ws || !wss)
-		return "this libcurl has no WebSocket (ws/wss) support: install libcurl 8.11 or newer built with WebSockets (Debian: libcurl4-openssl-dev from backports)";
-	if (v->version_num < 0x080e00)
-		return "libcurl older than 8.14 lacks CURLWS_NOAUTOPONG: install libcurl 8.14 or newer";
-	return NULL;
-}
-
-void
-wsc_no_tls(void)
-{
-	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-
-	/* OpenSSL runs each part of its initialisation once: these two, done first, make
-	 * libcurl's later OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG) skip them */
-	if (v != NULL && v->ssl_version != NULL && strncmp(v->ssl_version, "OpenSSL/", 8) == 0)
-		(void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
-		    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
-}
-
-/* Our own Sec-WebSocket-Key (libcurl then sends it instead of its own), and the
- * Sec-WebSocket-Accept it asks for (RFC 6455 4.1). */
-static int
-addkey(struct wsc *w)
-{
-	unsigned char key[16], dig[SHA_DIGEST_LENGTH];
-	char k64[32], hdr[64], cat[96];
-	struct curl_slist *n;
-
-	if (RAND_bytes(key, sizeof key) != 1)
-		return -1;
-	b64_encode(key, sizeof key, k64);
-	snprintf(cat, sizeof cat, "%s%s", k64, WS_GUID);
-	SHA1((const unsigned char *)cat, strlen(cat), dig);
-	b64_encode(dig, sizeof dig, w->accept);
-	snprintf(hdr, sizeof hdr, "Sec-WebSocket-Key: %s", k64);
-	n = curl_slist_append(w->hdrs, hdr);
-	if (n == NULL)
-		return -1;
-	w->hdrs = n;
-	return 0;
+	return s != NULL ? strdup(s) : NULL;
 }
 
 struct wsc *
 wsc_new(const struct wsc_opts *o)
 {
 	struct wsc *w;
-	const char *const *h;
+	size_t n = 0, i;
 
-	if (wsc_check() != NULL || o == NULL || o->url == NULL)
+	if (o == NULL || o->url == NULL)
 		return NULL;
-	w = calloc(1, sizeof *w);
-	if (w == NULL)
+	if ((w = calloc(1, sizeof *w)) == NULL)
 		return NULL;
-	w->url = strdup(o->url);
+	w->fd = -1;
 	w->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
 	w->max_msg = o->max_msg > 0 ? o->max_msg : 1024 * 1024;
 	w->tick = o->tick;
@@ -171,20 +50,16 @@ wsc_new(const struct wsc_opts *o)
 	w->rcvbuf = o->rcvbuf;
 	if (w->rcvbuf == 0)
 		w->rcvbuf = strncmp(o->url, "ws://", 5) == 0 ? WSC_RCVBUF : -1;
-	w->plain = strncmp(o->url, "ws://", 5) == 0;
-	w->curl = curl_easy_init();
-	if (w->url == NULL || w->curl == NULL)
+	while (o->headers && o->headers[n])
+		n++;
+	w->url = strdup(o->url);
+	w->hdrs = calloc(n + 1, sizeof *w->hdrs);
+	if (w->url == NULL || w->hdrs == NULL ||
+	    (o->cafile != NULL && (w->cafile = dupe(o->cafile)) == NULL))
 		goto fail;
-	if (o->cafile != NULL && curl_easy_setopt(w->curl, CURLOPT_CAINFO, o->cafile) != CURLE_OK)
-		goto fail;
-	for (h = o->headers; h && *h; h++) {
-		struct curl_slist *n = curl_slist_append(w->hdrs, *h);
-		if (n == NULL)
+	for (i = 0; i < n; i++)
+		if ((w->hdrs[i] = strdup(o->headers[i])) == NULL)
 			goto fail;
-		w->hdrs = n;
-	}
-	if (addkey(w) < 0)
-		goto fail;
 	return w;
 fail:
 	wsc_free(w);
@@ -194,146 +69,41 @@ fail:
 void
 wsc_free(struct wsc *w)
 {
+	char **h;
+
 	if (w == NULL)
 		return;
-	if (w->curl)
-		curl_easy_cleanup(w->curl);
-	curl_slist_free_all(w->hdrs);
+	tls_free(w->tls);
+	if (w->fd >= 0)
+		close(w->fd);
+	for (h = w->hdrs; h && *h; h++)
+		free(*h);
+	free(w->hdrs);
 	free(w->url);
+	free(w->cafile);
+	free(w->host);
+	free(w->path);
+	free(w->auth);
+	free(w->resp);
 	free(w->sbuf);
 	free(w->rbuf);
 	free(w);
 }
 
-static void
-seterr(struct wsc *w, int code, const char *what)
+void
+wsc_seterr(struct wsc *w, int fail, const char *fmt, ...)
 {
-	w->curlcode = code;
-	snprintf(w->errmsg, sizeof w->errmsg, "%s: %s (curl %d)", what,
-	    w->errbuf[0] ? w->errbuf : curl_easy_strerror((CURLcode)code), code);
-	w->errbuf[0] = '\0';
-}
+	va_list ap;
 
-static int
-xferinfo(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	struct wsc *w = arg;
-
-	(void)dt, (void)dn, (void)ut, (void)un;
-	if (w->tick && w->tick(w->tick_arg)) {
-		w->aborted = 1;
-		return 1;
-	}
-	if (cp_now_ms() >= w->deadline) {
-		w->timedout = 1;
-		return 1;
-	}
-	return 0;
-}
-
-static int
-sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
-{
-	struct wsc *w = arg;
-
-	if (purpose == CURLSOCKTYPE_IPCXN && w->sndbuf > 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &w->sndbuf, sizeof w->sndbuf);
-	if (purpose == CURLSOCKTYPE_IPCXN && w->rcvbuf > 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &w->rcvbuf, sizeof w->rcvbuf);
-	return CURL_SOCKOPT_OK;
-}
-
-/* Is the 101 a WebSocket upgrade (RFC 6455 4.1: Upgrade: websocket, and the
- * Sec-WebSocket-Accept of our key)? If not, says why in errmsg. */
-static int
-upgraded(struct wsc *w)
-{
-	const char *up = wsc_header(w, "Upgrade"), *acc;
-	const char *why = NULL;
-
-	if (up == NULL || strcasecmp(up, "websocket") != 0)
-		why = "no \"Upgrade: websocket\" header";
-	else if ((acc = wsc_header(w, "Sec-WebSocket-Accept")) == NULL)
-		why = "no Sec-WebSocket-Accept header";
-	else if (strcmp(acc, w->accept) != 0)
-		why = "wrong Sec-WebSocket-Accept";
-	if (why == NULL)
-		return 1;
-	w->curlcode = 0;
-	snprintf(w->errmsg, sizeof w->errmsg, "not a WebSocket server: HTTP 101 with %s",
-	    why);
-	return 0;
-}
-
-int
-wsc_connect(struct wsc *w)
-{
-	CURLcode rc;
-	curl_socket_t s = CURL_SOCKET_BAD;
-	CURL *c = w->curl;
-
-	if (w->connected || w->dead)
-		return WSC_ERR;
-	w->deadline = cp_now_ms() + w->timeout_ms;
-	curl_easy_setopt(c, CURLOPT_URL, w->url);
-	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 2L);
-	curl_easy_setopt(c, CURLOPT_WS_OPTIONS, (long)CURLWS_NOAUTOPONG);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, w->errbuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, w->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "ws,wss");
-	if (w->hdrs)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, w->hdrs);
-	if (w->sndbuf > 0 || w->rcvbuf > 0) {
-		curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, sockopt);
-		curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, w);
-	}
-	w->errbuf[0] = '\0';
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &w->http_status);
-	if (rc != CURLE_OK) {
-		w->dead = 1;
-		if (w->aborted) {
-			seterr(w, rc, "handshake aborted");
-			return WSC_EABORT;
-		}
-		if (w->timedout || rc == CURLE_OPERATION_TIMEDOUT) {
-			seterr(w, rc, "handshake timed out");
-			return WSC_ETIMEOUT;
-		}
-		if (w->http_status != 0 && w->http_status != 101) {
-			seterr(w, rc, "upgrade refused");
-			return WSC_EREFUSED;
-		}
-		seterr(w, rc, "connect failed");
-		return WSC_ERR;
-	}
-	if (w->http_status != 101) {
-		w->dead = 1;
-		seterr(w, CURLE_HTTP_RETURNED_ERROR, "upgrade refused");
-		return WSC_EREFUSED;
-	}
-	if (!upgraded(w)) {
-		w->dead = 1;
-		return WSC_EPROTO;
-	}
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
-	if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK || s == CURL_SOCKET_BAD) {
-		w->dead = 1;
-		seterr(w, CURLE_COULDNT_CONNECT, "no socket after the handshake");
-		return WSC_ERR;
-	}
-	w->connected = 1;
-	w->fd = (int)s;
-	return WSC_OK;
+	w->fail = fail;
+	va_start(ap, fmt);
+	vsnprintf(w->errmsg, sizeof w->errmsg, fmt, ap);
+	va_end(ap);
 }
 
 long wsc_http_status(const struct wsc *w) { return w->http_status; }
 uint64_t wsc_bytes_out(const struct wsc *w) { return w->bytes_out; }
-int wsc_curlcode(const struct wsc *w) { return w->curlcode; }
+int wsc_failclass(const struct wsc *w) { return w->fail; }
 const char *wsc_errmsg(const struct wsc *w) { return w->errmsg; }
 int wsc_close_sent(const struct wsc *w) { return w->close_sent; }
 int wsc_close_received(const struct wsc *w) { return w->close_rcvd; }
@@ -341,12 +111,16 @@ int wsc_close_received(const struct wsc *w) { return w->close_rcvd; }
 const char *
 wsc_header(struct wsc *w, const char *name)
 {
-	struct curl_header *h = NULL;
+	const char *p = w->resp, *end = w->resp + w->resplen;
 
-	if (curl_easy_header(w->curl, name, 0, CURLH_HEADER | CURLH_1XX, -1,
-	    &h) != CURLHE_OK || h == NULL)
-		return NULL;
-	return h->value;
+	while (p != NULL && p < end) {
+		const char *v = p + strlen(p) + 1;
+
+		if (strcasecmp(p, name) == 0)
+			return v;
+		p = v + strlen(v) + 1;
+	}
+	return NULL;
 }
 
 int
@@ -362,7 +136,7 @@ wsc_events(const struct wsc *w)
 {
 	short ev = POLLIN;
 
-	if (w->sbusy || w->pong_due || w->close_due)
+	if (w->sbusy || w->pong_due || w->close_due || w->rwantw)
 		ev |= POLLOUT;
 	return ev;
 }
@@ -374,25 +148,64 @@ wsc_idle(const struct wsc *w)
 	    !w->close_sent;
 }
 
-/* Without TLS, libcurl's connection filters add nothing to a send but the
- * memory they touch, cold after each 20 ms sleep: write to the socket. libcurl
- * holds nothing unsent of ours (wsc never uses curl_ws_send). */
-static CURLcode
-sendplain(struct wsc *w, const unsigned char *p, size_t len, size_t *n)
+static long
+tlsio(struct wsc *w, long r)
+{
+	if (r >= 0)
+		return r;
+	if (r == TLS_WANTREAD || r == TLS_WANTWRITE) {
+		w->want = r == TLS_WANTREAD ? POLLIN : POLLOUT;
+		return WSC_IO_AGAIN;
+	}
+	w->dead = 1;
+	wsc_seterr(w, WSC_F_IO, "%s", tls_error(w->tls));
+	return -1;
+}
+
+long
+wsc_io_read(struct wsc *w, void *buf, size_t n)
 {
 	ssize_t r;
 
+	if (w->tls != NULL)
+		return tlsio(w, tls_read(w->tls, buf, n));
 	do
-		r = send(w->fd, p, len, MSG_NOSIGNAL);
+		r = recv(w->fd, buf, n, 0);
 	while (r < 0 && errno == EINTR);
-	if (r >= 0) {
-		*n = (size_t)r;
-		return CURLE_OK;
+	if (r >= 0)
+		return r;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		w->want = POLLIN;
+		return WSC_IO_AGAIN;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return CURLE_AGAIN;
-	snprintf(w->errbuf, sizeof w->errbuf, "%s", strerror(errno));
-	return CURLE_SEND_ERROR;
+	w->dead = 1;
+	wsc_seterr(w, WSC_F_IO, "receive failed: %s", strerror(errno));
+	return -1;
+}
+
+long
+wsc_io_write(struct wsc *w, const void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (w->tls != NULL) {
+		r = tlsio(w, tls_write(w->tls, buf, n));
+		if (r < 0 && r != WSC_IO_AGAIN)
+			wsc_seterr(w, WSC_F_IO, "send failed: %s", tls_error(w->tls));
+		return r;
+	}
+	do
+		r = send(w->fd, buf, n, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r >= 0)
+		return r;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		w->want = POLLOUT;
+		return WSC_IO_AGAIN;
+	}
+	w->dead = 1;
+	wsc_seterr(w, WSC_F_IO, "send failed: %s", strerror(errno));
+	return -1;
 }
 
 /* Pushes the frame in flight. WSC_OK when it is complete, WSC_AGAIN, WSC_ERR. */
@@ -400,22 +213,17 @@ static int
 push(struct wsc *w)
 {
 	while (w->sbusy) {
-		size_t n = 0, left = w->slen - w->soff;
-		CURLcode rc;
+		size_t n, left = w->slen - w->soff;
+		long r;
 
 		/* a remainder is always resent as it was (same bytes, same place): what
-		 * OpenSSL's SSL_write asks for after a partial write */
-		if (w->plain)
-			rc = sendplain(w, w->sbuf + w->soff, left, &n);
-		else
-			rc = curl_easy_send(w->curl, w->sbuf + w->soff, left, &n);
-		if (rc == CURLE_AGAIN)
+		 * OpenSSL's SSL_write asks for after a would-block */
+		r = wsc_io_write(w, w->sbuf + w->soff, left);
+		if (r == WSC_IO_AGAIN)
 			return WSC_AGAIN;
-		if (rc != CURLE_OK) {
-			w->dead = 1;
-			seterr(w, rc, "send failed");
+		if (r < 0)
 			return WSC_ERR;
-		}
+		n = (size_t)r;
 		if (n > left)
 			n = left;
 		w->soff += n;
@@ -444,7 +252,8 @@ static int
 getmask(struct wsc *w, unsigned char mask[4])
 {
 	if (w->maskleft < 4) {
-		if (RAND_bytes(w->maskpool, sizeof w->maskpool) != 1) {
+		if (getrandom(w->maskpool, sizeof w->maskpool, 0) !=
+		    (ssize_t)sizeof w->maskpool) {
 			snprintf(w->errmsg, sizeof w->errmsg, "no random bytes for a frame mask");
 			return -1;
 		}
@@ -603,16 +412,16 @@ wsc_close_code_ok(int code)
 	    code != 1006;
 }
 
-/* A complete control frame is in cbuf[0..clen). */
+/* A complete control frame (op) is in cbuf[0..clen). */
 static void
-control(struct wsc *w, unsigned flags, struct wsc_msg *m)
+control(struct wsc *w, int op, struct wsc_msg *m)
 {
-	size_t n = w->clen > CTL_MAX ? CTL_MAX : w->clen;
+	size_t n = w->clen;
 
 	memset(m, 0, sizeof *m);
 	m->data = w->cbuf;
 	m->len = n;
-	if (flags & CURLWS_CLOSE) {
+	if (op == OP_CLOSE) {
 		m->type = WSC_CLOSE;
 		m->close_code = 1005;
 		if (n >= 2) {
@@ -634,7 +443,7 @@ control(struct wsc *w, unsigned flags, struct wsc_msg *m)
 			w->close_due = 1;
 		}
 		w->close_rcvd = 1;
-	} else if (flags & CURLWS_PING) {
+	} else if (op == OP_PING) {
 		m->type = WSC_PING;
 		memcpy(w->pong, w->cbuf, n);
 		w->ponglen = n;
@@ -648,98 +457,211 @@ control(struct wsc *w, unsigned flags, struct wsc_msg *m)
 		(void)wsc_flush(w);
 }
 
+static int
+protoerr(struct wsc *w, const char *why)
+{
+	w->dead = 1;
+	wsc_seterr(w, WSC_F_IO, "protocol error: %s", why);
+	return -1;
+}
+
+/* Parses a frame header at in[ioff..ilen) (RFC 6455 5.2): 1 parsed (infr set), 0 more
+ * bytes needed, -1 protocol error. */
+static int
+framehead(struct wsc *w)
+{
+	const unsigned char *p = w->in + w->ioff;
+	size_t have = w->ilen - w->ioff, hl = 2;
+	uint64_t len;
+	int op, i;
+
+	if (have < 2)
+		return 0;
+	op = p[0] & 0x0f;
+	if (p[0] & 0x70)
+		return protoerr(w, "reserved bits set in a frame");
+	if (p[1] & 0x80)
+		return protoerr(w, "masked frame from the server");
+	len = p[1] & 0x7f;
+	if (len == 126)
+		hl = 4;
+	else if (len == 127)
+		hl = 10;
+	if (have < hl)
+		return 0;
+	if (len == 126)
+		len = (uint64_t)p[2] << 8 | p[3];
+	else if (len == 127)
+		for (len = 0, i = 0; i < 8; i++)
+			len = len << 8 | p[2 + i];
+	if (len >> 63)
+		return protoerr(w, "frame length out of range");
+	if (op >= OP_CLOSE) {
+		if (op > OP_PONG)
+			return protoerr(w, "unknown opcode");
+		if (!(p[0] & 0x80) || len > CTL_MAX)
+			return protoerr(w, "fragmented or long control frame");
+	} else if (op == OP_CONT) {
+		if (!w->rin)
+			return protoerr(w, "continuation frame without a message");
+	} else if (op > OP_BINARY)
+		return protoerr(w, "unknown opcode");
+	else if (w->rin)
+		return protoerr(w, "new message inside a fragmented one");
+	w->ioff += hl;
+	w->infr = 1;
+	w->fop = op;
+	w->ffin = p[0] >> 7;
+	w->fleft = len;
+	if (op == OP_TEXT || op == OP_BINARY) {
+		w->rin = 1;
+		w->rtype = op == OP_TEXT ? WSC_TEXT : WSC_BINARY;
+	}
+	return 1;
+}
+
+/* More bytes into w->in (at most what fits): WSC_OK, WSC_AGAIN, WSC_EOF, WSC_ERR. */
+static int
+fill(struct wsc *w)
+{
+	long r;
+
+	if (w->ioff > 0) {
+		memmove(w->in, w->in + w->ioff, w->ilen - w->ioff);
+		w->ilen -= w->ioff;
+		w->ioff = 0;
+	}
+	w->rwantw = 0;
+	r = wsc_io_read(w, w->in + w->ilen, sizeof w->in - w->ilen);
+	if (r > 0) {
+		w->ilen += (size_t)r;
+		return WSC_OK;
+	}
+	if (r == WSC_IO_AGAIN) {
+		w->rwantw = w->want == POLLOUT;
+		return WSC_AGAIN;
+	}
+	if (r == 0) {
+		w->eof = 1;
+		w->dead = 1;
+		wsc_seterr(w, WSC_F_IO, "connection closed by peer");
+		return WSC_EOF;
+	}
+	return WSC_ERR;
+}
+
+/* Takes k payload bytes of the current frame from w->in: into cbuf (control), into
+ * rbuf up to max_msg (data), the rest dropped (m->truncated). */
+static int
+take(struct wsc *w, size_t k)
+{
+	const unsigned char *p = w->in + w->ioff;
+	size_t room, n;
+
+	if (w->fop >= OP_CLOSE) {
+		memcpy(w->cbuf + w->clen, p, k);
+		w->clen += k;
+		return 0;
+	}
+	room = w->max_msg - w->rlen;
+	n = k < room ? k : room;
+	if (w->rlen + n > w->rcap) {
+		size_t cap = w->rcap ? w->rcap * 2 : 4096;
+		unsigned char *q;
+
+		while (cap < w->rlen + n)
+			cap *= 2;
+		if (cap > w->max_msg)
+			cap = w->max_msg;
+		if ((q = realloc(w->rbuf, cap)) == NULL) {
+			w->dead = 1;
+			wsc_seterr(w, WSC_F_IO, "out of memory");
+			return -1;
+		}
+		w->rbuf = q;
+		w->rcap = cap;
+	}
+	if (n > 0)
+		memcpy(w->rbuf + w->rlen, p, n);
+	w->rlen += n;
+	if (k > n)
+		w->rtrunc = 1;
+	return 0;
+}
+
+/* The frame just completed: 1 when it makes a message for m. */
+static int
+framedone(struct wsc *w, struct wsc_msg *m)
+{
+	w->infr = 0;
+	if (w->fop >= OP_CLOSE) {
+		control(w, w->fop, m);
+		return 1;
+	}
+	if (!w->ffin)
+		return 0;
+	memset(m, 0, sizeof *m);
+	m->type = w->rtype;
+	m->data = w->rbuf ? w->rbuf : w->cbuf;
+	m->len = w->rlen;
+	m->truncated = w->rtrunc;
+	w->rin = 0;
+	w->rdone = 1;
+	return 1;
+}
+
+static void
+recvreset(struct wsc *w)
+{
+	w->rdone = 0;
+	w->rlen = 0;
+	w->rtrunc = 0;
+	if (w->rcap > 65536) { /* a big message is gone: give its memory back */
+		free(w->rbuf);
+		w->rbuf = NULL;
+		w->rcap = 0;
+	}
+}
+
 int
 wsc_recv(struct wsc *w, struct wsc_msg *m)
 {
+	int r;
+
 	if (!w->connected)
 		return WSC_ERR;
 	if (w->eof)
 		return WSC_EOF;
 	if (w->dead)
 		return WSC_ERR;
-	if (w->rdone) {
-		w->rdone = 0;
-		w->rlen = 0;
-		w->rtrunc = 0;
-		if (w->rcap > 65536) { /* a big message is gone: give its memory back */
-			free(w->rbuf);
-			w->rbuf = NULL;
-			w->rcap = 0;
-		}
-	}
+	if (w->rdone)
+		recvreset(w);
 	for (;;) {
-		const struct curl_ws_frame *meta = NULL;
-		unsigned char *dst;
-		size_t room, n = 0;
-		CURLcode rc;
+		size_t k;
 
-		if (w->rlen == w->rcap && w->rcap < w->max_msg) {
-			size_t cap = w->rcap ? w->rcap * 2 : 4096;
-			unsigned char *p;
-
-			if (cap > w->max_msg)
-				cap = w->max_msg;
-			p = realloc(w->rbuf, cap);
-			if (p == NULL) {
-				w->dead = 1;
-				snprintf(w->errmsg, sizeof w->errmsg, "out of memory");
+		if (!w->infr) {
+			if ((r = framehead(w)) < 0)
 				return WSC_ERR;
+			if (r == 0) {
+				if ((r = fill(w)) != WSC_OK)
+					return r;
+				continue;
 			}
-			w->rbuf = p;
-			w->rcap = cap;
 		}
-		if (w->rlen < w->rcap) {
-			dst = w->rbuf + w->rlen;
-			room = w->rcap - w->rlen;
-		} else {
-			dst = w->scratch;
-			room = sizeof w->scratch;
-		}
-		rc = curl_ws_recv(w->curl, dst, room, &n, &meta);
-		if (rc == CURLE_AGAIN)
-			return WSC_AGAIN;
-		if (rc == CURLE_GOT_NOTHING) {
-			w->eof = 1;
-			w->dead = 1;
-			seterr(w, rc, "connection closed by peer");
-			return WSC_EOF;
-		}
-		if (rc != CURLE_OK || meta == NULL) {
-			w->dead = 1;
-			seterr(w, rc, "receive failed");
+		k = w->ilen - w->ioff;
+		if (k > w->fleft)
+			k = (size_t)w->fleft;
+		if (k > 0 && take(w, k) < 0)
 			return WSC_ERR;
-		}
-		if (meta->flags & (CURLWS_CLOSE | CURLWS_PING | CURLWS_PONG)) {
-			size_t k = n;
-
-			if (w->clen + k > CTL_MAX)
-				k = w->clen < CTL_MAX ? CTL_MAX - w->clen : 0;
-			memmove(w->cbuf + w->clen, dst, k);
-			w->clen += k;
-			if (meta->bytesleft == 0) {
-				control(w, (unsigned)meta->flags, m);
-				return WSC_OK;
-			}
+		w->ioff += k;
+		w->fleft -= k;
+		if (w->fleft > 0) {
+			if ((r = fill(w)) != WSC_OK)
+				return r;
 			continue;
 		}
-		if (!w->rin) {
-			w->rin = 1;
-			w->rtype = (meta->flags & CURLWS_TEXT) ? WSC_TEXT : WSC_BINARY;
-		}
-		if (dst == w->scratch)
-			w->rtrunc = n > 0 || w->rtrunc;
-		else
-			w->rlen += n;
-		if (meta->bytesleft == 0 && !(meta->flags & CURLWS_CONT)) {
-			memset(m, 0, sizeof *m);
-			m->type = w->rtype;
-			m->data = w->rbuf ? w->rbuf : w->scratch;
-			m->len = w->rlen;
-			m->truncated = w->rtrunc;
-			w->rin = 0;
-			w->rdone = 1;
+		if (framedone(w, m))
 			return WSC_OK;
-		}
 	}
 }
 

@@ -1,4 +1,4 @@
-/* wsc.h: a WebSocket client over libcurl (CONNECT_ONLY=2), for a poll() loop.
+/* wsc.h: a WebSocket client (RFC 6455, ws:// and wss://), for a poll() loop.
  *
  * One struct wsc per connection. The handshake is blocking (wsc_connect), everything
  * after it is non-blocking and driven by the caller's poll():
@@ -12,7 +12,7 @@
  *		poll(...);                                           something waits to go out)
  *		wsc_flush(w);                           (finish a partly sent frame, send pongs)
  *		while ((r = wsc_recv(w, &m)) == WSC_OK) handle(&m);  (ALWAYS until not WSC_OK:
- *		                                                      libcurl buffers internally)
+ *		                                       wsc and OpenSSL hold bytes already read)
  *		if (r == WSC_EOF || r == WSC_ERR) ...connection gone...
  *		if (wsc_idle(w)) wsc_send(w, WSC_BINARY, buf, n);
  *
@@ -21,8 +21,7 @@
  * rest goes out from wsc_flush() when the socket is writable; WSC_BUSY = NOT accepted,
  * an earlier frame is still partly unsent (call wsc_flush on POLLOUT, then retry).
  * Pings are answered with pongs automatically, but only between frames (never inside a
- * partly sent frame: libcurl's own auto-pong is switched off because it corrupts the
- * stream then). A received close frame is answered automatically after the frame in
+ * partly sent frame). A received close frame is answered automatically after the frame in
  * flight, echoing its code, or 1002 when that code may not be sent (1005, 1006, 1015,
  * 0-999, unassigned ones: RFC 6455 7.4); once a close has been sent, data sends return
  * WSC_ECLOSED.
@@ -31,13 +30,23 @@
  * are reassembled; control frames arriving between fragments are returned on their own).
  * m->data stays valid until the next wsc_recv/wsc_recv_wait/wsc_free. A data message
  * longer than opts.max_msg is cut: its first max_msg bytes are returned with
- * m->truncated = 1 (the rest is discarded as it streams by, never buffered; see
- * opts.rcvbuf for libcurl's own buffering). After a message longer than 64 KiB the
+ * m->truncated = 1 (the rest is discarded as it streams by through a 16 KiB input
+ * buffer, never held whole). Server frames must be unmasked, without reserved bits,
+ * control frames short and whole, continuations inside a message: anything else is
+ * a protocol error (WSC_ERR). After a message longer than 64 KiB the
  * receive buffer is freed at the next wsc_recv, so one big message does not keep
  * its memory.
  *
- * Errors: wsc_errmsg() is a short text (libcurl's reason and code); it never contains
- * request headers, so secrets in headers stay out of logs. */
+ * Connecting: the URL is ws://host[:port][/path][?query] or wss://..., host a name or
+ * an [IPv6] literal; user:password@ becomes Basic authentication unless a header
+ * gives Authorization. Names are resolved with getaddrinfo_a (glibc), so neither
+ * DNS nor TCP nor TLS blocks past the deadline or starves the tick callback. wss://
+ * loads OpenSSL with dlopen at the first such connection (tls.h): a ws:// process
+ * never maps libssl or libcrypto. Certificates and host names are always verified.
+ *
+ * Errors: wsc_errmsg() is a short text; it never contains request headers, so
+ * secrets in headers stay out of logs. wsc_failclass() says what failed (WSC_F_*),
+ * for netfail_wsc() to tell permanent from temporary. */
 #ifndef CP_WSC_H
 #define CP_WSC_H
 #include <stddef.h>
@@ -72,16 +81,15 @@ struct wsc_opts {
 	int (*tick)(void *arg);
 	void *tick_arg;
 	const char *cafile;            /* PEM file of CAs to trust for wss:// instead of the
-	                                * system's (a private CA), or NULL */
+	                                * system's (a private CA), or NULL: then
+	                                * $SSL_CERT_FILE and/or $SSL_CERT_DIR when
+	                                * set, else the hashed /etc/ssl/certs */
 	int sndbuf;                    /* SO_SNDBUF for the socket (bytes), 0 = system default;
 	                                * small keeps unsent data in the caller's buffers */
 	int rcvbuf;                    /* SO_RCVBUF: 0 = WSC_RCVBUF for ws://, the system
-	                                * default for wss://; -1 = the system default; or bytes.
-	                                * libcurl reads ahead from a plain socket as long as
-	                                * each read fills its 64 KiB chunk, so a big incoming
-	                                * message would be held whole; a receive buffer below
-	                                * 32 KiB stops that (TLS reads are one record, <= 16
-	                                * KiB, so wss:// is bounded anyway) */
+	                                * default for wss://; -1 = the system default; or
+	                                * bytes. A small one keeps a fast server's unread
+	                                * data in its own buffers, not in our kernel's */
 };
 #define WSC_RCVBUF 16384
 
@@ -93,26 +101,34 @@ struct wsc_msg {
 	int close_code;            /* WSC_CLOSE: code, 1005 when the frame had none */
 };
 
-/* NULL when this libcurl can speak ws:// and wss://, else a reason for a fatal message. */
-const char *wsc_check(void);
-
-/* Optional, before any other wsc call, for a process that will only use ws:// URLs:
- * when libcurl's TLS library is OpenSSL, initialise it without reading its config file
- * and without loading its error strings (libcurl's global init otherwise does both,
- * although a ws:// connection never uses TLS): about 1 MB less resident memory. */
-void wsc_no_tls(void);
+/* what failed: wsc_failclass() */
+enum {
+	WSC_F_NONE = 0,
+	WSC_F_URL,          /* a URL that is not ws:// or wss://host...: permanent */
+	WSC_F_DNS_NOTFOUND, /* no such host name */
+	WSC_F_DNS_TEMP,     /* the resolver failed for now */
+	WSC_F_CONNECT,      /* TCP: refused, unreachable */
+	WSC_F_TIMEOUT,      /* the deadline passed */
+	WSC_F_TLS_LOAD,     /* no usable libssl.so.3: permanent */
+	WSC_F_TLS_CAFILE,   /* the CA file or directory cannot be loaded: permanent */
+	WSC_F_TLS_CERT,     /* the server's certificate or host name is refused: permanent */
+	WSC_F_TLS_PROTO,    /* no TLS spoken ("wrong version number"): permanent */
+	WSC_F_TLS_OTHER,    /* a TLS handshake cut short (reset...) */
+	WSC_F_HTTP,         /* no HTTP answer, or one that is not one */
+	WSC_F_IO            /* send/receive failed, reset, protocol error after the upgrade */
+};
 
 struct wsc *wsc_new(const struct wsc_opts *o); /* NULL: out of memory; opts copied */
 void wsc_free(struct wsc *w);                  /* closes the socket without a close frame */
 
 /* Blocking handshake. WSC_OK, WSC_EREFUSED (wsc_http_status, wsc_header),
- * WSC_ERR (DNS, TCP, TLS...: wsc_curlcode, wsc_errmsg), WSC_ETIMEOUT, WSC_EABORT,
- * WSC_EPROTO (wsc_errmsg). The server's Sec-WebSocket-Accept is checked (libcurl
- * does not): a Sec-WebSocket-Key header of our own is sent.
+ * WSC_ERR (URL, DNS, TCP, TLS...: wsc_failclass, wsc_errmsg), WSC_ETIMEOUT, WSC_EABORT,
+ * WSC_EPROTO (wsc_errmsg; also response headers beyond 16 KiB). The server's
+ * Sec-WebSocket-Accept is checked.
  * A struct wsc connects once; make a new one to reconnect. */
 int wsc_connect(struct wsc *w);
 long wsc_http_status(const struct wsc *w);     /* 0 if no HTTP response */
-int wsc_curlcode(const struct wsc *w);         /* CURLcode of the last failure, 0 if none */
+int wsc_failclass(const struct wsc *w);        /* WSC_F_* of the last failure */
 const char *wsc_errmsg(const struct wsc *w);   /* "" if none */
 /* A response header of the handshake (also after a refusal), or NULL.
  * The pointer is valid until the next wsc call on w. */

@@ -1,10 +1,10 @@
 /* Tests for netfail.c: the same failure gets the same class in every tool. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 
 #include "cp.h"
 #include "netfail.h"
+#include "wsc.h"
 
 static int failures;
 #define CHECK(c) do { if (!(c)) { failures++; fprintf(stderr, \
@@ -28,31 +28,22 @@ test_http(void)
 }
 
 static void
-test_curl(void)
+test_wsc(void)
 {
-	CHECK(netfail_curl(CURLE_URL_MALFORMAT, NULL) == P);
-	CHECK(netfail_curl(CURLE_UNSUPPORTED_PROTOCOL,
-	    "Protocol \"http\" not supported") == P);
-	CHECK(netfail_curl(CURLE_PEER_FAILED_VERIFICATION, NULL) == P);
-	CHECK(netfail_curl(CURLE_SSL_CACERT_BADFILE, NULL) == P);
-	CHECK(netfail_curl(CURLE_SSL_CERTPROBLEM, NULL) == P);
-	/* wss:// pointed at a plain server */
-	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR, "OpenSSL/3.0.15: "
-	    "error:0A00010B:SSL routines::wrong version number") == P);
-	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR, "OpenSSL/3.0.15: "
-	    "error:0A000412:SSL routines::sslv3 alert bad certificate") == P);
-	/* a reset in the middle of a TLS handshake may clear */
-	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR, "OpenSSL SSL_connect: "
-	    "Connection reset by peer in connection to x:443") == T);
-	CHECK(netfail_curl(CURLE_SSL_CONNECT_ERROR, NULL) == T);
-	CHECK(netfail_curl(CURLE_COULDNT_RESOLVE_HOST, NULL) == T);
-	CHECK(netfail_curl(CURLE_COULDNT_CONNECT, "Connection refused") == T);
-	CHECK(netfail_curl(CURLE_OPERATION_TIMEDOUT, NULL) == T);
-	CHECK(netfail_curl(CURLE_GOT_NOTHING, NULL) == T);
-	CHECK(netfail_curl(CURLE_RECV_ERROR, NULL) == T);
-	CHECK(netfail_curl(CURLE_SEND_ERROR, NULL) == T);
-	CHECK(netfail_curl(CURLE_OUT_OF_MEMORY, NULL) == T);
-	CHECK(netfail_curl(9999, NULL) == T);
+	CHECK(netfail_wsc(WSC_F_URL) == P);
+	CHECK(netfail_wsc(WSC_F_TLS_LOAD) == P);
+	CHECK(netfail_wsc(WSC_F_TLS_CAFILE) == P);
+	CHECK(netfail_wsc(WSC_F_TLS_CERT) == P);
+	CHECK(netfail_wsc(WSC_F_TLS_PROTO) == P); /* wss:// pointed at a plain server */
+	CHECK(netfail_wsc(WSC_F_TLS_OTHER) == T); /* a reset in a TLS handshake may clear */
+	CHECK(netfail_wsc(WSC_F_DNS_NOTFOUND) == T);
+	CHECK(netfail_wsc(WSC_F_DNS_TEMP) == T);
+	CHECK(netfail_wsc(WSC_F_CONNECT) == T);
+	CHECK(netfail_wsc(WSC_F_TIMEOUT) == T);
+	CHECK(netfail_wsc(WSC_F_HTTP) == T);
+	CHECK(netfail_wsc(WSC_F_IO) == T);
+	CHECK(netfail_wsc(WSC_F_NONE) == T);
+	CHECK(netfail_wsc(9999) == T);
 }
 
 static void
@@ -73,7 +64,7 @@ int
 main(void)
 {
 	test_http();
-	test_curl();
+	test_wsc();
 	test_errno();
 	CHECK(netfail_name(P)[0] == 'p' && netfail_name(T)[0] == 't');
 	if (failures)

@@ -1,0 +1,48 @@
+# dg-libs: the libraries a connected deepgram-stream maps (/proc/PID/maps). Over ws://
+# none of libssl, libcrypto, libcurl: wsc is callpipe's own and OpenSSL is loaded only
+# at a wss:// connection (tests/dg-tls.sh: the TLS cases). Over wss:// (socat's TLS in
+# front of the stand-in) libssl and libcrypto, and nothing else new.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/fixtures/dg-lib.sh"
+DPID= TPID=
+cleanup_libs() { exec 3>&-; [ -n "$DPID" ] && killpids $DPID; [ -n "$TPID" ] && killpids $TPID; cleanup; }
+trap cleanup_libs EXIT
+
+libs() { # pid: the TLS and HTTP libraries it maps, one a line, or "none"
+	grep -o 'lib\(ssl\|crypto\|curl\)[.a-z0-9-]*\.so' "/proc/$1/maps" | sort -u | grep . || echo none
+}
+connected() { [ "$(grep -c '"ev": *"connect"' log)" -ge "$n" ]; } # n connections so far
+# run URL [env...]: a deepgram-stream fed by the FIFO "in" (kept open on fd 3), connected
+run() {
+	rm -f in; mkfifo in
+	env "$@" deepgram-stream -e mulaw -r 8000 -c 2 < in > out.jsonl 2> err &
+	DPID=$!
+	exec 3> in
+	waitfor 10 connected || { echo "no connection"; cat err; }
+	n=$((n + 1))
+}
+stop() { exec 3>&-; wait $DPID; echo "? $?"; DPID=; }
+
+standin
+n=1
+case_ "ws://: connected, without libssl, libcrypto or libcurl"
+run DEEPGRAM_URL="$DEEPGRAM_URL"
+libs $DPID
+stop
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=callpipe test CA" \
+	-keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout srv.key -out srv.csr 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > ext
+openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out srv.pem 2>/dev/null
+cat srv.pem srv.key > srv.both
+sport=${DEEPGRAM_URL#ws://127.0.0.1:}; sport=${sport%%/*}
+tport=$(freeport)
+socat OPENSSL-LISTEN:$tport,bind=127.0.0.1,reuseaddr,fork,cert=srv.both,verify=0 TCP:127.0.0.1:$sport 2>socat.err &
+TPID=$!
+waitport 10 $tport || echo "socat did not start"
+
+case_ "wss://: connected, with libssl and libcrypto loaded for it"
+run DEEPGRAM_URL="wss://127.0.0.1:$tport/v1/listen" DEEPGRAM_CA_FILE=ca.pem
+libs $DPID
+stop
