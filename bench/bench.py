@@ -1005,11 +1005,12 @@ class Bench:
                      "wss://127.0.0.1:%d/v1/listen" % tport, cadir)):
                 self.quiet(10)
                 info("TLS memory: %d deepgram-streams, %s" % (k, label))
-                env = {}
+                # OpenSSL's own variables, often set machine-wide, would load the whole bundle
+                env = {"SSL_CERT_FILE": None, "SSL_CERT_DIR": None}
                 if ca is not None and os.path.isdir(ca):
-                    env = {"SSL_CERT_DIR": ca}
+                    env["SSL_CERT_DIR"] = ca
                 elif ca is not None:
-                    env = {"DEEPGRAM_CA_FILE": ca}
+                    env["DEEPGRAM_CA_FILE"] = ca
                 cpu, rss, codes, errs = self.dg_streams(k, secs, 1.0, 20, 0, url=url, envx=env)
                 self.dg_check("TLS memory, %s" % label, codes, errs)
                 m = self.dg_mems
@@ -1095,6 +1096,8 @@ class Bench:
         env = dict(os.environ)
         env["DEEPGRAM_API_KEY"] = "benchkey"
         env.update(envx or {})
+        for name in [n for n, v in env.items() if v is None]:
+            del env[name]  # None: unset
         url = url or "ws://127.0.0.1:%d/v1/listen" % sink_port
         procs, reads = [], []
         for i in range(k):
