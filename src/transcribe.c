@@ -601,6 +601,23 @@ reap(struct stage *st)
 
 /* ---- input ---- */
 
+/* One read of our stdin: the bytes read, or 0 when there is nothing now or the
+ * input has ended (in_eof). */
+static size_t
+readin(struct stage *st, void *p, size_t n)
+{
+	ssize_t r = read(0, p, n);
+
+	if (r > 0)
+		return (size_t)r;
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (r < 0)
+		cp_warnsys("unable to read the audio");
+	st->in_eof = 1;
+	return 0;
+}
+
 /* The header, a byte at a time (once a stream): not one byte of audio may be
  * read here, deepgram-stream reads it. */
 static void
@@ -609,7 +626,6 @@ header(struct stage *st)
 	uint32_t dlen;
 	size_t hlen;
 	const char *why;
-	ssize_t r;
 	int p = 0;
 
 	while (p == 0) {
@@ -617,15 +633,8 @@ header(struct stage *st)
 			cp_die(CP_EXIT_PERM,
 			    "input is not a WAV stream: no audio in %zu bytes",
 			    sizeof st->hdr);
-		r = read(0, st->hdr + st->hdrfill, 1);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		if (readin(st, st->hdr + st->hdrfill, 1) == 0)
 			return;
-		if (r <= 0) {
-			if (r < 0)
-				cp_warnsys("unable to read the audio");
-			st->in_eof = 1;
-			return;
-		}
 		st->hdrfill++;
 		p = wav_parse(st->hdr, st->hdrfill, &st->fmt, &hlen, &dlen,
 		    &why);
@@ -650,22 +659,11 @@ static void
 input(struct stage *st)
 {
 	static unsigned char scratch[AUDIO_BUF];
-	ssize_t r;
 
-	if (!st->have_hdr) {
+	if (!st->have_hdr)
 		header(st);
-		return;
-	}
-	r = read(0, scratch, sizeof scratch);
-	if (r < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (r <= 0) {
-		if (r < 0)
-			cp_warnsys("unable to read the audio");
-		st->in_eof = 1;
-		return;
-	}
-	count_add(st, (size_t)r);
+	else
+		count_add(st, readin(st, scratch, sizeof scratch));
 }
 
 /* ---- the loop ---- */
