@@ -962,8 +962,14 @@ class Bench:
                 os.symlink(os.path.join("/etc/ssl/certs", n), os.path.join(cadir, n))
         h = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", os.path.join(d, "ca.pem")],
                            capture_output=True, text=True, timeout=30).stdout.strip()
-        link = os.path.join(cadir, h + ".99")
-        if h and not os.path.exists(link):
+        # OpenSSL tries HASH.0, HASH.1, ... and stops at the first missing one
+        n = 0
+        while h and os.path.lexists(os.path.join(cadir, "%s.%d" % (h, n))):
+            if os.path.realpath(os.path.join(cadir, "%s.%d" % (h, n))) == os.path.join(d, "ca.pem"):
+                break
+            n += 1
+        link = os.path.join(cadir, "%s.%d" % (h, n))
+        if h and not os.path.lexists(link):
             os.symlink(os.path.join(d, "ca.pem"), link)
         return cadir
 
