@@ -33,6 +33,7 @@ front() {
 	cat > front.cfg <<CFG
 global
 	maxconn 100
+	nbthread 1
 	log stdout format raw local0
 defaults
 	mode tcp
