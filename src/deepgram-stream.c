@@ -101,7 +101,7 @@ struct dgs {
 	char *url;              /* the URL connected to */
 	char *shown;            /* the URL as printed: no user:password */
 	const char *cafile;     /* DEEPGRAM_CA_FILE: CAs to trust, or NULL */
-	const char *front;      /* DEEPGRAM_TLS_FRONT for a wss:// URL, or NULL */
+	const char *front;      /* DEEPGRAM_TLS_FRONT (wss:// only), or NULL */
 	char *auth;             /* the Authorization header */
 	char *out;
 	size_t outcap;
@@ -1287,16 +1287,22 @@ tls_front(struct dgs *d)
 	const char *v = getenv("DEEPGRAM_TLS_FRONT");
 	unsigned char a[16];
 	char h[64], p[8];
+	int lo;
 
 	if (v == NULL || *v == '\0' || strncmp(d->base_url, "wss://", 6) != 0)
 		return;
 	if (wsc_splithostport(v, h, sizeof h, p) < 0)
-		say(CP_EXIT_PERM, "invalid DEEPGRAM_TLS_FRONT: want 127.0.0.1:port"
-		    " or [::1]:port, not %.100s", v);
-	if (!(inet_pton(AF_INET, h, a) == 1 && a[0] == 127) &&
-	    !(inet_pton(AF_INET6, h, a) == 1 && memcmp(a, &in6addr_loopback, 16) == 0))
-		say(CP_EXIT_PERM, "invalid DEEPGRAM_TLS_FRONT %.100s: not a numeric"
-		    " loopback address (the API key crosses it in clear)", v);
+		say(CP_EXIT_PERM, "invalid DEEPGRAM_TLS_FRONT: want"
+		    " 127.0.0.1:port or [::1]:port, not %.100s", v);
+	if (inet_pton(AF_INET, h, a) == 1)
+		lo = a[0] == 127;
+	else
+		lo = inet_pton(AF_INET6, h, a) == 1 &&
+		    memcmp(a, &in6addr_loopback, sizeof a) == 0;
+	if (!lo)
+		say(CP_EXIT_PERM, "invalid DEEPGRAM_TLS_FRONT %.100s: not a"
+		    " numeric loopback address (the API key crosses it in"
+		    " clear)", v);
 	d->front = v;
 }
 

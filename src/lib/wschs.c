@@ -215,7 +215,8 @@ wsc_splithostport(const char *s, char *host, size_t hn, char port[8])
 		hl = (size_t)(c - h);
 		c++;
 	} else {
-		if ((c = strrchr(s, ':')) == NULL || memchr(s, ':', (size_t)(c - s)))
+		c = strrchr(s, ':');
+		if (c == NULL || memchr(s, ':', (size_t)(c - s)))
 			return -1; /* an IPv6 address wants brackets */
 		hl = (size_t)(c - s);
 	}
@@ -248,7 +249,8 @@ target(struct wsc *w)
 	else
 		w->dhost = strdup(h);
 	if (w->dhost == NULL)
-		return fail(w, WSC_ERR, WSC_F_IO, "connect failed", "out of memory");
+		return fail(w, WSC_ERR, WSC_F_IO, "connect failed",
+		    "out of memory");
 	return WSC_OK;
 }
 
@@ -285,7 +287,8 @@ dnsfail(struct wsc *w, int e)
 {
 	char d[300];
 
-	snprintf(d, sizeof d, "could not resolve host %.200s: %s", w->dhost, gai_strerror(e));
+	snprintf(d, sizeof d, "could not resolve host %.200s: %s", w->dhost,
+	    gai_strerror(e));
 	return fail(w, WSC_ERR, e == EAI_NONAME ? WSC_F_DNS_NOTFOUND : WSC_F_DNS_TEMP,
 	    "connect failed", d);
 }
@@ -380,8 +383,8 @@ dial(struct wsc *w, const struct addrinfo *res)
 		if (r != WSC_ERR)
 			return r;
 	}
-	snprintf(d, sizeof d, "%s%.200s port %s: %s", w->cto ? "TLS front " : "",
-	    w->dhost, w->dport, strerror(err));
+	snprintf(d, sizeof d, "%s%.200s port %s: %s",
+	    w->cto ? "TLS front " : "", w->dhost, w->dport, strerror(err));
 	return fail(w, WSC_ERR, WSC_F_CONNECT, "connect failed", d);
 }
 
@@ -502,15 +505,15 @@ closed(struct wsc *w)
 	const char *who = w->cto ? "the TLS front" : "the server";
 
 	if (w->ilen)
-		wsc_seterr(w, WSC_F_HTTP, "connect failed: %s closed the connection"
-		    " in its HTTP answer", who);
+		wsc_seterr(w, WSC_F_HTTP, "connect failed: %s closed the"
+		    " connection in its HTTP answer", who);
 	else if (w->cto)
-		wsc_seterr(w, WSC_F_HTTP, "connect failed: the TLS front %s closed the"
-		    " connection without an HTTP answer (its TLS connection to %s"
-		    " failed?)", w->cto, w->host);
+		wsc_seterr(w, WSC_F_HTTP, "connect failed: the TLS front %s"
+		    " closed the connection without an HTTP answer (its TLS"
+		    " connection to %s failed?)", w->cto, w->host);
 	else
-		wsc_seterr(w, WSC_F_HTTP, "connect failed: the server closed the"
-		    " connection without an HTTP answer");
+		wsc_seterr(w, WSC_F_HTTP, "connect failed: the server closed"
+		    " the connection without an HTTP answer");
 	w->dead = 1;
 	return WSC_ERR;
 }

@@ -29,7 +29,7 @@ struct wsc {
 	char *host, *path, *auth;   /* auth: "Basic ..." from user:password@, or NULL */
 	char port[8];
 	int secure, defport;
-	char *dhost, dport[8];      /* where the TCP connection goes: host or cto's */
+	char *dhost, dport[8];      /* where TCP goes: host:port or cto's */
 
 	int64_t deadline;
 	int fail;                   /* WSC_F_* of the last failure */

@@ -470,8 +470,9 @@ test_handshakes(struct wsc_opts o, int port)
 static void
 test_front(struct wsc_opts o, int port)
 {
-	static const char *bad[] = { "127.0.0.1", "::1:80", "[::1]", "[::1]x:80",
-	    ":80", "h:0", "h:65536", "h:", "h:+80", "h:80x", "[]:80" };
+	static const char *bad[] = { "127.0.0.1", "::1:80", "[::1]",
+	    "[::1]x:80", ":80", "h:0", "h:65536", "h:", "h:+80", "h:80x",
+	    "[]:80" };
 	struct wsc *w;
 	struct wsc_msg m;
 	char to[64], h[64], p[8];
@@ -486,15 +487,16 @@ test_front(struct wsc_opts o, int port)
 		CHECK(wsc_splithostport(bad[i], h, sizeof h, p) < 0);
 		o.connect_to = bad[i];
 		w = wsc_new(&o);
-		CHECK(wsc_connect(w) == WSC_ERR && wsc_failclass(w) == WSC_F_URL);
+		CHECK(wsc_connect(w) == WSC_ERR &&
+		    wsc_failclass(w) == WSC_F_URL);
 		wsc_free(w);
 	}
 	snprintf(to, sizeof to, "127.0.0.1:%d", port);
 	o.connect_to = to;
 	w = wsc_new(&o); /* the server checks Host: dg.example.test */
 	CHECK(wsc_connect(w) == WSC_OK);
-	CHECK(wsc_recv_wait(w, &m, cp_now_ms() + 5000) == WSC_OK && m.len == 5 &&
-	    memcmp(m.data, "hello", 5) == 0);
+	CHECK(wsc_recv_wait(w, &m, cp_now_ms() + 5000) == WSC_OK &&
+	    m.len == 5 && memcmp(m.data, "hello", 5) == 0);
 	wsc_free(w);
 	o.url = "wss://dg.example.test/front-empty";
 	w = wsc_new(&o);
