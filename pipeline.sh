@@ -89,6 +89,30 @@ config_deepgram() {
 	'' | ws://?* | wss://?*) ;;
 	*) die "DEEPGRAM_URL must start with ws:// or wss://, not '$DEEPGRAM_URL'" ;;
 	esac
+	plain DEEPGRAM_TLS_FRONT
+	[ -z "${DEEPGRAM_TLS_FRONT:-}" ] || tls_front "$DEEPGRAM_TLS_FRONT"
+}
+
+# tls_front HOST:PORT: a shared TLS front for wss:// must be numeric loopback (the
+# API key crosses it in clear): 127.x.y.z:port or [::1]:port.
+tls_front() {
+	_h=${1%:*} _p=${1##*:}
+	_m="DEEPGRAM_TLS_FRONT must be 127.0.0.1:port or [::1]:port (a loopback address: the API key crosses it in clear), not '$1'"
+	[ "$_h" != "$1" ] || die "$_m"
+	case $_h in
+	'[::1]') ;;
+	127.*.*.*)
+		_o=$_h.
+		while [ -n "$_o" ]; do
+			case ${_o%%.*} in '' | *[!0-9]* | ????*) die "$_m" ;; esac
+			[ "${_o%%.*}" -le 255 ] || die "$_m"
+			_o=${_o#*.}
+		done
+		case $_h in *.*.*.*.*) die "$_m" ;; esac ;;
+	*) die "$_m" ;;
+	esac
+	case $_p in '' | *[!0-9]* | ??????*) die "$_m" ;; esac
+	[ "$_p" -ge 1 ] && [ "$_p" -le 65535 ] || die "$_m"
 }
 
 config_limits() {
@@ -378,7 +402,7 @@ ontick() {
 
 # serve: websocketd, restarted with backoff when it dies; ontick every 10 s.
 serve() {
-	passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_ACCESS_TOKEN,DEEPGRAM_URL,DEEPGRAM_CA_FILE,CALLPIPE_DIR,CALLPIPE_SUBSCRIBER_BUFFER,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,CALLPIPE_MAX_SUBSCRIBERS,CALLPIPE_CALL_GRACE_SECONDS,CALLPIPE_HANDSHAKE_SECONDS,CALLPIPE_MEDIA_TIMEOUT_SECONDS,CALLPIPE_RETAIN_DAYS,CALLPIPE_REDIS_URL,CALLPIPE_BOT,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
+	passenv=PATH,DEEPGRAM_API_KEY,DEEPGRAM_ACCESS_TOKEN,DEEPGRAM_URL,DEEPGRAM_CA_FILE,DEEPGRAM_TLS_FRONT,CALLPIPE_DIR,CALLPIPE_SUBSCRIBER_BUFFER,TWILIO_AUTH_TOKEN,CALLPIPE_PUBLIC_URL,CALLPIPE_CLIENT_TOKEN,CALLPIPE_MAX_SUBSCRIBERS,CALLPIPE_CALL_GRACE_SECONDS,CALLPIPE_HANDSHAKE_SECONDS,CALLPIPE_MEDIA_TIMEOUT_SECONDS,CALLPIPE_RETAIN_DAYS,CALLPIPE_REDIS_URL,CALLPIPE_BOT,ASAN_OPTIONS,UBSAN_OPTIONS,LSAN_OPTIONS
 	backoff=1 starts=0
 	while [ -z "$stop" ]; do
 		up=1

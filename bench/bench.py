@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -137,6 +138,30 @@ def pss_kb(pid):
     except OSError:
         pass
     return 0
+
+
+def proc_ticks(pid):
+    """user + system CPU ticks of a process, its threads included"""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return int(v[11]) + int(v[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def smaps_rollup(pid):
+    """a process's smaps_rollup figures (KB)"""
+    m = {}
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if v.strip().endswith("kB"):
+                    m[k] = int(v.split()[0])
+    except (OSError, ValueError):
+        pass
+    return m
 
 
 def mem_of_child(pid):
@@ -962,8 +987,14 @@ class Bench:
                 os.symlink(os.path.join("/etc/ssl/certs", n), os.path.join(cadir, n))
         h = subprocess.run(["openssl", "x509", "-hash", "-noout", "-in", os.path.join(d, "ca.pem")],
                            capture_output=True, text=True, timeout=30).stdout.strip()
-        link = os.path.join(cadir, h + ".99")
-        if h and not os.path.exists(link):
+        # OpenSSL tries HASH.0, HASH.1, ... and stops at the first missing one
+        n = 0
+        while h and os.path.lexists(os.path.join(cadir, "%s.%d" % (h, n))):
+            if os.path.realpath(os.path.join(cadir, "%s.%d" % (h, n))) == os.path.join(d, "ca.pem"):
+                break
+            n += 1
+        link = os.path.join(cadir, "%s.%d" % (h, n))
+        if h and not os.path.lexists(link):
             os.symlink(os.path.join(d, "ca.pem"), link)
         return cadir
 
@@ -1020,9 +1051,63 @@ class Bench:
                          "at once); CPU s per audio hour" % (label, k),
                          "%.2f MB, %.2f MB, %.1f MB; %.2f s/h" % (pss / 1024, anon / 1024, rss / 1024,
                                                                   cpu / (k * secs / 3600.0)))
+            self.tlsfront(k, secs, d, tport)
         finally:
             stop(front)
             stop(sink)
+
+    def tlsfront(self, k, secs, d, tport):
+        """wss:// through a shared TLS front (DEEPGRAM_TLS_FRONT): k deepgram-streams speak
+        plain WebSocket to one HAProxy, which does TLS (verifying the server) to the socat
+        listener; their PSS, and HAProxy's peak PSS and CPU shared out per stream"""
+        haproxy = shutil.which("haproxy")
+        if haproxy is None:
+            self.notes.append("no haproxy: no TLS front figures")
+            return
+        hport = freeport()
+        cfg = os.path.join(d, "front.cfg")
+        with open(cfg, "w") as f:
+            f.write("global\n\tmaxconn 1000\n\tnbthread 1\ndefaults\n\tmode tcp\n\ttimeout connect 5s\n"
+                    "\ttimeout client 30s\n\ttimeout server 30s\n\ttimeout tunnel 1h\n"
+                    "frontend fe\n\tbind 127.0.0.1:%d\n\tdefault_backend be\n"
+                    "backend be\n\tserver dg 127.0.0.1:%d ssl verify required ca-file %s "
+                    "verifyhost 127.0.0.1\n" % (hport, tport, os.path.join(d, "ca.pem")))
+        hp = spawn([haproxy, "-db", "-f", cfg], stdout=subprocess.DEVNULL,
+                   stderr=open(os.path.join(self.tmp, "haproxy-front.err"), "wb"))
+        wait_connect(hport, 10)
+        peak, done = [0, 0], threading.Event()
+
+        def sample():  # HAProxy's PSS and anonymous PSS while the streams run: their peaks
+            while not done.wait(0.25):
+                m = smaps_rollup(hp.pid)
+                peak[0] = max(peak[0], m.get("Pss", 0))
+                peak[1] = max(peak[1], m.get("Pss_Anon", 0))
+        self.quiet(10)
+        info("TLS memory: %d deepgram-streams through a shared HAProxy TLS front" % k)
+        idle, c0 = smaps_rollup(hp.pid), proc_ticks(hp.pid)
+        t = threading.Thread(target=sample)
+        t.start()
+        try:
+            env = {"SSL_CERT_FILE": None, "SSL_CERT_DIR": None,
+                   "DEEPGRAM_TLS_FRONT": "127.0.0.1:%d" % hport}
+            cpu, rss, codes, errs = self.dg_streams(k, secs, 1.0, 20, 0, url="wss://127.0.0.1:%d/v1/listen"
+                                                    % tport, envx=env)
+        finally:
+            done.set()
+            t.join()
+        hcpu = (proc_ticks(hp.pid) - c0) / float(os.sysconf("SC_CLK_TCK"))
+        stop(hp)
+        self.dg_check("TLS memory, through a TLS front", codes, errs)
+        m = self.dg_mems
+        pss = sum(x.get("Pss", 0) for x in m) / max(1, len(m))
+        hours = k * secs / 3600.0
+        self.row("tls", "wss:// through a shared HAProxy TLS front (%d streams at once): PSS per "
+                 "deepgram-stream + HAProxy's peak PSS / streams (HAProxy idle; its anonymous "
+                 "memory a connection); CPU s per audio hour, deepgram-stream + HAProxy per stream" % k,
+                 "%.2f + %.2f = %.2f MB (idle %.1f MB; %.0f kB); %.2f + %.2f s/h"
+                 % (pss / 1024, peak[0] / 1024.0 / k, (pss + peak[0] / float(k)) / 1024,
+                    idle.get("Pss", 0) / 1024.0, max(0, peak[1] - idle.get("Pss_Anon", 0)) / float(k),
+                    cpu / hours, hcpu / k / hours))
 
     # ---------------------------------------------------------------- the design's floor
     def floor(self):

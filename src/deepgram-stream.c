@@ -9,6 +9,7 @@
  * closing) with one function per transition; every way a connection ends goes
  * through conn_drop(). A new connection sends the buffer again from its start,
  * and dgmsg.c shifts its times and drops finals that were already delivered. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -100,6 +101,7 @@ struct dgs {
 	char *url;              /* the URL connected to */
 	char *shown;            /* the URL as printed: no user:password */
 	const char *cafile;     /* DEEPGRAM_CA_FILE: CAs to trust, or NULL */
+	const char *front;      /* DEEPGRAM_TLS_FRONT (wss:// only), or NULL */
 	char *auth;             /* the Authorization header */
 	char *out;
 	size_t outcap;
@@ -729,6 +731,7 @@ conn_open(struct dgs *d)
 	o.tick_arg = d;
 	o.sndbuf = SNDBUF;
 	o.cafile = d->cafile;
+	o.connect_to = d->front;
 	if ((d->c.ws = wsc_new(&o)) == NULL)
 		cp_die(CP_EXIT_TEMP, "out of memory");
 	(void)dgc_connecting(&d->c.m);
@@ -1276,6 +1279,33 @@ note_secrets(void)
 		add_secret(v, strlen(v));
 }
 
+/* DEEPGRAM_TLS_FRONT: a local process doing TLS for a wss:// URL. Numeric
+ * loopback only: the API key crosses it in clear. Ignored for ws://. */
+static void
+tls_front(struct dgs *d)
+{
+	const char *v = getenv("DEEPGRAM_TLS_FRONT");
+	unsigned char a[16];
+	char h[64], p[8];
+	int lo;
+
+	if (v == NULL || *v == '\0' || strncmp(d->base_url, "wss://", 6) != 0)
+		return;
+	if (wsc_splithostport(v, h, sizeof h, p) < 0)
+		say(CP_EXIT_PERM, "invalid DEEPGRAM_TLS_FRONT: want"
+		    " 127.0.0.1:port or [::1]:port, not %.100s", v);
+	if (inet_pton(AF_INET, h, a) == 1)
+		lo = a[0] == 127;
+	else
+		lo = inet_pton(AF_INET6, h, a) == 1 &&
+		    memcmp(a, &in6addr_loopback, sizeof a) == 0;
+	if (!lo)
+		say(CP_EXIT_PERM, "invalid DEEPGRAM_TLS_FRONT %.100s: not a"
+		    " numeric loopback address (the API key crosses it in"
+		    " clear)", v);
+	d->front = v;
+}
+
 /* Environment, credentials, signals, stdin. */
 static void
 configure(struct dgs *d)
@@ -1304,6 +1334,7 @@ configure(struct dgs *d)
 		d->cafile = NULL;
 	if (d->cafile != NULL && access(d->cafile, R_OK) != 0)
 		cp_diesys(CP_EXIT_PERM, "unable to read DEEPGRAM_CA_FILE %s", d->cafile);
+	tls_front(d);
 	if ((d->sfd = cp_sigfd(sigs, 2)) < 0)
 		cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
 	if (fstat(0, &sb) == 0 && S_ISREG(sb.st_mode))

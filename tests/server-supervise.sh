@@ -16,6 +16,8 @@ for v in localhost http://127.0.0.1:5000 127.0.0.1:99999 127.0.0.1:0 :5000 '[::1
 	pl PROXY_URL="$v"
 done
 pl DEEPGRAM_URL=http://api.deepgram.com/v1/listen
+pl DEEPGRAM_TLS_FRONT=192.0.2.1:443
+pl DEEPGRAM_TLS_FRONT=127.0.0.1
 pl DEEPGRAM_API_KEY="$(printf 'a\tb')"
 pl CERT_PEM="$WORK/cert.pem"
 pl KEY_PEM="$WORK/key.pem"

@@ -48,14 +48,16 @@ wsc_new(const struct wsc_opts *o)
 	w->tick_arg = o->tick_arg;
 	w->sndbuf = o->sndbuf;
 	w->rcvbuf = o->rcvbuf;
-	if (w->rcvbuf == 0)
-		w->rcvbuf = strncmp(o->url, "ws://", 5) == 0 ? WSC_RCVBUF : -1;
+	if (w->rcvbuf == 0) /* TLS reads whole records: the system's default */
+		w->rcvbuf = strncmp(o->url, "ws://", 5) == 0 ||
+		    o->connect_to != NULL ? WSC_RCVBUF : -1;
 	while (o->headers && o->headers[n])
 		n++;
 	w->url = strdup(o->url);
 	w->hdrs = calloc(n + 1, sizeof *w->hdrs);
 	if (w->url == NULL || w->hdrs == NULL ||
-	    (o->cafile != NULL && (w->cafile = dupe(o->cafile)) == NULL))
+	    (o->cafile != NULL && (w->cafile = dupe(o->cafile)) == NULL) ||
+	    (o->connect_to != NULL && (w->cto = strdup(o->connect_to)) == NULL))
 		goto fail;
 	for (i = 0; i < n; i++)
 		if ((w->hdrs[i] = strdup(o->headers[i])) == NULL)
@@ -81,7 +83,9 @@ wsc_free(struct wsc *w)
 	free(w->hdrs);
 	free(w->url);
 	free(w->cafile);
+	free(w->cto);
 	free(w->host);
+	free(w->dhost);
 	free(w->path);
 	free(w->auth);
 	free(w->resp);

@@ -43,6 +43,8 @@
  * DNS nor TCP nor TLS blocks past the deadline or starves the tick callback. wss://
  * loads OpenSSL with dlopen at the first such connection (tls.h): a ws:// process
  * never maps libssl or libcrypto. Certificates and host names are always verified.
+ * With opts.connect_to the TCP connection goes to that address instead and
+ * no TLS is spoken: whatever listens there (a shared TLS front) does it.
  *
  * Errors: wsc_errmsg() is a short text; it never contains request headers, so
  * secrets in headers stay out of logs. wsc_failclass() says what failed (WSC_F_*),
@@ -90,6 +92,10 @@ struct wsc_opts {
 	                                * default for wss://; -1 = the system default; or
 	                                * bytes. A small one keeps a fast server's unread
 	                                * data in its own buffers, not in our kernel's */
+	/* "host:port" or "[v6]:port": TCP goes there, plain, instead of to the
+	 * URL's host (a local TLS front for a wss:// URL: no TLS here); the
+	 * request is unchanged, Host included. NULL: the URL's host */
+	const char *connect_to;
 };
 #define WSC_RCVBUF 16384
 
@@ -155,6 +161,9 @@ int wsc_close_sent(const struct wsc *w);     /* our close frame has fully gone o
 uint64_t wsc_bytes_out(const struct wsc *w); /* bytes written so far (send progress) */
 int wsc_close_code_ok(int code);             /* 1: a code an endpoint may send */
 int wsc_close_received(const struct wsc *w); /* the peer's close frame has arrived */
+/* Splits "host:port" or "[v6]:port" (the form of connect_to): 0, or -1 when
+ * it is not one (no host, a port not 1-65535). host: at most hn - 1 bytes. */
+int wsc_splithostport(const char *s, char *host, size_t hn, char port[8]);
 
 /* Blocking conveniences with an absolute deadline in cp_now_ms() milliseconds
  * (-1 = none). They return WSC_ETIMEOUT when it passes. */

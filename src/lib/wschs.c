@@ -200,6 +200,60 @@ parseurl(struct wsc *w)
 	return WSC_OK;
 }
 
+int
+wsc_splithostport(const char *s, char *host, size_t hn, char port[8])
+{
+	const char *c, *h = s;
+	size_t hl;
+	long p;
+	char *end;
+
+	if (*s == '[') {
+		if ((c = strchr(s, ']')) == NULL || c[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(c - h);
+		c++;
+	} else {
+		c = strrchr(s, ':');
+		if (c == NULL || memchr(s, ':', (size_t)(c - s)))
+			return -1; /* an IPv6 address wants brackets */
+		hl = (size_t)(c - s);
+	}
+	if (hl == 0 || hl >= hn || memchr(h, '[', hl) || memchr(h, ']', hl))
+		return -1;
+	if (c[1] < '0' || c[1] > '9')
+		return -1;
+	errno = 0;
+	p = strtol(c + 1, &end, 10);
+	if (*end != '\0' || errno || p < 1 || p > 65535)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	snprintf(port, 8, "%ld", p);
+	return 0;
+}
+
+/* Where the TCP connection goes: the URL's host, or connect_to. */
+static int
+target(struct wsc *w)
+{
+	char h[256];
+
+	if (w->cto == NULL) {
+		w->dhost = strdup(w->host);
+		memcpy(w->dport, w->port, sizeof w->dport);
+	} else if (wsc_splithostport(w->cto, h, sizeof h, w->dport) < 0)
+		return fail(w, WSC_ERR, WSC_F_URL, "bad connect_to",
+		    "want host:port or [IPv6]:port");
+	else
+		w->dhost = strdup(h);
+	if (w->dhost == NULL)
+		return fail(w, WSC_ERR, WSC_F_IO, "connect failed",
+		    "out of memory");
+	return WSC_OK;
+}
+
 /* ---------------------------------------------------------------- DNS, TCP */
 
 /* A name lookup in flight: it must stay allocated until the resolver thread is done
@@ -222,7 +276,7 @@ numeric(struct wsc *w, struct addrinfo **res)
 	memset(&h, 0, sizeof h);
 	h.ai_socktype = SOCK_STREAM;
 	h.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	e = getaddrinfo(w->host, w->port, &h, res);
+	e = getaddrinfo(w->dhost, w->dport, &h, res);
 	if (e == 0)
 		return 1;
 	return e == EAI_NONAME ? 0 : -1;
@@ -233,7 +287,8 @@ dnsfail(struct wsc *w, int e)
 {
 	char d[300];
 
-	snprintf(d, sizeof d, "could not resolve host %.200s: %s", w->host, gai_strerror(e));
+	snprintf(d, sizeof d, "could not resolve host %.200s: %s", w->dhost,
+	    gai_strerror(e));
 	return fail(w, WSC_ERR, e == EAI_NONAME ? WSC_F_DNS_NOTFOUND : WSC_F_DNS_TEMP,
 	    "connect failed", d);
 }
@@ -248,10 +303,10 @@ resolve(struct wsc *w, struct addrinfo **res)
 
 	if ((r = numeric(w, res)) != 0)
 		return r > 0 ? WSC_OK : dnsfail(w, EAI_FAIL);
-	if ((q = calloc(1, sizeof *q + strlen(w->host) + 1)) == NULL)
+	if ((q = calloc(1, sizeof *q + strlen(w->dhost) + 1)) == NULL)
 		return fail(w, WSC_ERR, WSC_F_IO, "connect failed", "out of memory");
-	memcpy(q->name, w->host, strlen(w->host) + 1);
-	memcpy(q->port, w->port, sizeof q->port);
+	memcpy(q->name, w->dhost, strlen(w->dhost) + 1);
+	memcpy(q->port, w->dport, sizeof q->port);
 	q->hints.ai_socktype = SOCK_STREAM;
 	q->hints.ai_flags = AI_NUMERICSERV;
 	q->cb.ar_name = q->name;
@@ -328,8 +383,8 @@ dial(struct wsc *w, const struct addrinfo *res)
 		if (r != WSC_ERR)
 			return r;
 	}
-	snprintf(d, sizeof d, "%.200s port %s: %s", w->host, w->port,
-	    strerror(err));
+	snprintf(d, sizeof d, "%s%.200s port %s: %s",
+	    w->cto ? "TLS front " : "", w->dhost, w->dport, strerror(err));
 	return fail(w, WSC_ERR, WSC_F_CONNECT, "connect failed", d);
 }
 
@@ -442,6 +497,27 @@ sendrequest(struct wsc *w)
 	return rc;
 }
 
+/* The peer closed before the end of the HTTP answer. Through a front, that is
+ * usually the front's own TLS to the server failing. */
+static int
+closed(struct wsc *w)
+{
+	const char *who = w->cto ? "the TLS front" : "the server";
+
+	if (w->ilen)
+		wsc_seterr(w, WSC_F_HTTP, "connect failed: %s closed the"
+		    " connection in its HTTP answer", who);
+	else if (w->cto)
+		wsc_seterr(w, WSC_F_HTTP, "connect failed: the TLS front %s"
+		    " closed the connection without an HTTP answer (its TLS"
+		    " connection to %s failed?)", w->cto, w->host);
+	else
+		wsc_seterr(w, WSC_F_HTTP, "connect failed: the server closed"
+		    " the connection without an HTTP answer");
+	w->dead = 1;
+	return WSC_ERR;
+}
+
 /* Reads until the blank line that ends the response head: its length, or -1. */
 static long
 readhead(struct wsc *w)
@@ -461,9 +537,7 @@ readhead(struct wsc *w)
 		if (r > 0)
 			w->ilen += (size_t)r;
 		else if (r == 0)
-			return fail(w, WSC_ERR, WSC_F_HTTP, "connect failed", w->ilen ?
-			    "the server closed the connection in its HTTP answer" :
-			    "the server closed the connection without an HTTP answer");
+			return closed(w);
 		else if (r != WSC_IO_AGAIN) {
 			w->fail = WSC_F_HTTP;
 			return WSC_ERR;
@@ -570,13 +644,13 @@ wsc_connect(struct wsc *w)
 	if (w->connected || w->dead)
 		return WSC_ERR;
 	w->deadline = cp_now_ms() + w->timeout_ms;
-	if ((r = parseurl(w)) != WSC_OK)
+	if ((r = parseurl(w)) != WSC_OK || (r = target(w)) != WSC_OK)
 		return r;
 	if ((r = resolve(w, &res)) != WSC_OK)
 		return r;
 	r = dial(w, res);
 	freeaddrinfo(res);
-	if (r == WSC_OK && w->secure)
+	if (r == WSC_OK && w->secure && w->cto == NULL)
 		r = tlsup(w);
 	if (r == WSC_OK)
 		r = upgrade(w);

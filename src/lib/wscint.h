@@ -17,7 +17,7 @@ struct tls;
 
 struct wsc {
 	/* options, copied */
-	char *url, *cafile;
+	char *url, *cafile, *cto;   /* cto: connect_to, or NULL */
 	char **hdrs;                /* the caller's "Name: value" lines */
 	long timeout_ms;
 	size_t max_msg;
@@ -29,6 +29,7 @@ struct wsc {
 	char *host, *path, *auth;   /* auth: "Basic ..." from user:password@, or NULL */
 	char port[8];
 	int secure, defport;
+	char *dhost, dport[8];      /* where TCP goes: host:port or cto's */
 
 	int64_t deadline;
 	int fail;                   /* WSC_F_* of the last failure */

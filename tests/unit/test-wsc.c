@@ -29,7 +29,7 @@
 static int failures;
 #define BIG (8 << 20)
 #define HUGE ((size_t)64 << 20)
-#define NCONN 18 /* connections the server accepts */
+#define NCONN 20 /* connections the server accepts */
 #define CHECK(c) do { if (!(c)) { failures++; fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); } } while (0)
 
 /* ---------------------------------------------------------------- server (child) */
@@ -165,6 +165,11 @@ handshake(int fd, char *path, size_t pathsz)
 	}
 	sscanf(req, "GET %255s", path);
 	(void)pathsz;
+	if (strncmp(path, "/front", 6) == 0 &&
+	    strstr(req, "\r\nHost: dg.example.test\r\n") == NULL)
+		_exit(14); /* through a front, Host is still the URL's */
+	if (strcmp(path, "/front-empty") == 0)
+		_exit(0);
 	if (strncmp(path, "/refuse", 7) == 0) {
 		const char *r = "HTTP/1.1 401 Unauthorized\r\ndg-error: Invalid credentials.\r\n"
 		    "dg-request-id: rid-123\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -250,7 +255,7 @@ badframes(int fd, const char *path)
 		drain(fd);
 		return 1;
 	}
-	if (strcmp(path, "/hello") == 0) {
+	if (strcmp(path, "/hello") == 0 || strcmp(path, "/front") == 0) {
 		sframe(fd, 1, 0x1, "hello", 5);
 		return 1; /* then EOF */
 	}
@@ -461,6 +466,50 @@ test_handshakes(struct wsc_opts o, int port)
 	wsc_free(w);
 }
 
+/* connect_to: plain TCP to a front, the request as for the URL's host */
+static void
+test_front(struct wsc_opts o, int port)
+{
+	static const char *bad[] = { "127.0.0.1", "::1:80", "[::1]",
+	    "[::1]x:80", ":80", "h:0", "h:65536", "h:", "h:+80", "h:80x",
+	    "[]:80" };
+	struct wsc *w;
+	struct wsc_msg m;
+	char to[64], h[64], p[8];
+	size_t i;
+
+	CHECK(wsc_splithostport("[::1]:443", h, sizeof h, p) == 0 &&
+	    strcmp(h, "::1") == 0 && strcmp(p, "443") == 0);
+	CHECK(wsc_splithostport("127.0.0.1:08", h, sizeof h, p) == 0 &&
+	    strcmp(h, "127.0.0.1") == 0 && strcmp(p, "8") == 0);
+	o.url = "wss://dg.example.test/front";
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CHECK(wsc_splithostport(bad[i], h, sizeof h, p) < 0);
+		o.connect_to = bad[i];
+		w = wsc_new(&o);
+		CHECK(wsc_connect(w) == WSC_ERR &&
+		    wsc_failclass(w) == WSC_F_URL);
+		wsc_free(w);
+	}
+	snprintf(to, sizeof to, "127.0.0.1:%d", port);
+	o.connect_to = to;
+	w = wsc_new(&o); /* the server checks Host: dg.example.test */
+	CHECK(wsc_connect(w) == WSC_OK);
+	CHECK(wsc_recv_wait(w, &m, cp_now_ms() + 5000) == WSC_OK &&
+	    m.len == 5 && memcmp(m.data, "hello", 5) == 0);
+	wsc_free(w);
+	o.url = "wss://dg.example.test/front-empty";
+	w = wsc_new(&o);
+	CHECK(wsc_connect(w) == WSC_ERR && wsc_failclass(w) == WSC_F_HTTP &&
+	    strstr(wsc_errmsg(w), "TLS front") != NULL);
+	wsc_free(w);
+	o.connect_to = "127.0.0.1:1";
+	w = wsc_new(&o);
+	CHECK(wsc_connect(w) == WSC_ERR && wsc_failclass(w) == WSC_F_CONNECT &&
+	    strstr(wsc_errmsg(w), "TLS front 127.0.0.1 port 1") != NULL);
+	wsc_free(w);
+}
+
 /* Frames a client must refuse (RFC 6455 5.1, 5.2, 5.4, 5.5): the connection is dead. */
 static void
 test_badframes(struct wsc_opts o, int port)
@@ -611,6 +660,7 @@ main(void)
 	test_huge(o, port);
 	test_urls(o);
 	test_handshakes(o, port);
+	test_front(o, port);
 	test_badframes(o, port);
 
 	test_echo(o, port);
