@@ -14,16 +14,9 @@ cleanup_front() {
 trap cleanup_front EXIT
 
 command -v haproxy >/dev/null || { echo "no haproxy on PATH: run make deps"; exit 1; }
-ca() { # name: a throw-away CA, name.pem and name.key
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=callpipe $1" \
-		-keyout "$1.key" -out "$1.pem" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
-}
-ca ca
-ca other
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout srv.key -out srv.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1,DNS:dg.test\n' > ext
-openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out srv.pem 2>/dev/null
-cat srv.pem srv.key > srv.both
+testca ca
+testca other
+testcert IP:127.0.0.1,DNS:dg.test
 
 # front CAFILE: HAProxy on a free port (HAPORT) trusting CAFILE for the backend,
 # logging a line per session to CAFILE.log

@@ -30,12 +30,8 @@ run DEEPGRAM_URL="$DEEPGRAM_URL"
 libs $DPID
 stop
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=callpipe test CA" \
-	-keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout srv.key -out srv.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > ext
-openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out srv.pem 2>/dev/null
-cat srv.pem srv.key > srv.both
+testca ca
+testcert
 sport=${DEEPGRAM_URL#ws://127.0.0.1:}; sport=${sport%%/*}
 tport=$(freeport)
 socat OPENSSL-LISTEN:$tport,bind=127.0.0.1,reuseaddr,fork,cert=srv.both,verify=0 TCP:127.0.0.1:$sport 2>socat.err &

@@ -8,12 +8,8 @@ TPID=
 cleanup_tls() { [ -n "$TPID" ] && killpids $TPID; TPID=; cleanup; }
 trap cleanup_tls EXIT
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=callpipe test CA" \
-	-keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout srv.key -out srv.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > ext
-openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ext -out srv.pem 2>/dev/null
-cat srv.pem srv.key > srv.both
+testca ca
+testcert
 
 mkraw 10 st.raw   # 2.5 s stereo mu-law
 standin

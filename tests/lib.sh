@@ -47,3 +47,19 @@ pl() {
 	printf '%s\n' "$_o" | norm
 	echo "? $_r"
 }
+
+# testca NAME: a throw-away CA in NAME.pem and NAME.key (CN "callpipe NAME")
+testca() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=callpipe $1" \
+		-keyout "$1.key" -out "$1.pem" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+}
+
+# testcert [SAN]: srv.pem and srv.key for 127.0.0.1, signed by ca.pem/ca.key, and both in
+# srv.both (for socat); SAN defaults to IP:127.0.0.1
+testcert() {
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout srv.key -out srv.csr 2>/dev/null
+	printf 'subjectAltName=%s\n' "${1:-IP:127.0.0.1}" >ext
+	openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+		-extfile ext -out srv.pem 2>/dev/null
+	cat srv.pem srv.key >srv.both
+}

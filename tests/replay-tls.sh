@@ -4,12 +4,8 @@
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/bin/server-lib.sh"
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=callpipe test CA" \
-	-keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout srv.key -out srv.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > ext
-openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-	-extfile ext -out srv.pem 2>/dev/null
+testca ca
+testcert
 
 start_standin
 PORT=$(freeport)
