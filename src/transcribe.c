@@ -786,6 +786,27 @@ end_publisher(struct stage *st)
 		;
 }
 
+/* The input is done: fanout gets its end of input, and its status is ours. */
+static int
+finish(struct stage *st)
+{
+	char how[64];
+	int status;
+
+	closefd(&st->fo.in);
+	while (waitpid(st->fo.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	free(st->fo_argv);
+	end_publisher(st);
+	lb_free(&st->out);
+	lb_free(&st->err);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return CP_EXIT_OK; /* restarts were failures, logged already */
+	status_text(how, sizeof how, status);
+	cp_warn("fanout %s", how);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : CP_EXIT_TEMP;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -793,13 +814,12 @@ main(int argc, char **argv)
 	static struct stage st = {
 		.dg = { .pid = -1, .in = -1, .out = -1, .err = -1 },
 		.pub = { .pid = -1, .in = -1, .out = -1, .err = -1 },
-		.max_restarts = 5
+		.max_restarts = 5, .countfd = -1
 	};
 	static char fo_name[] = "fanout", fo_echo[] = "-o";
 	char *pub_argv[2] = { NULL, NULL };
-	int c, sigfd, status;
+	int c, sigfd;
 
-	st.countfd = -1;
 	cp_setprog(argv[0]);
 	cp_help(argc, argv, usage);
 	opterr = 0;
@@ -833,19 +853,5 @@ main(int argc, char **argv)
 	count_init(&st);
 	start_fanout(&st);
 	loop(&st, sigfd);
-	closefd(&st.fo.in);
-	while (waitpid(st.fo.pid, &status, 0) < 0 && errno == EINTR)
-		;
-	free(st.fo_argv);
-	end_publisher(&st);
-	lb_free(&st.out);
-	lb_free(&st.err);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		char how[64];
-
-		status_text(how, sizeof how, status);
-		cp_warn("fanout %s", how);
-		return WIFEXITED(status) ? WEXITSTATUS(status) : CP_EXIT_TEMP;
-	}
-	return CP_EXIT_OK; /* restarts were failures, logged already */
+	return finish(&st);
 }
