@@ -40,7 +40,7 @@ frontend fe_dg
 	bind 127.0.0.1:$HAPORT
 	default_backend be_dg
 backend be_dg
-	server dg 127.0.0.1:$tport ssl verify required ca-file $1 sni str(dg.test) verifyhost dg.test
+	server dg 127.0.0.1:$TPORT ssl verify required ca-file $1 sni str(dg.test) verifyhost dg.test
 CFG
 	haproxy -db -f front.cfg > "$1.log" 2>&1 &
 	HPID=$!
@@ -54,12 +54,8 @@ deepgram-stream -e mulaw -r 8000 -c 2 < st.raw > direct.jsonl 2> err0; echo "? $
 finals direct.jsonl > want
 expect_finals st.raw 2 1 8000 | cmp -s - want && echo "finals as expected: $(wc -l < want)"
 
-sport=${DEEPGRAM_URL#ws://127.0.0.1:}; sport=${sport%%/*}
-tport=$(freeport)
-socat OPENSSL-LISTEN:$tport,bind=127.0.0.1,reuseaddr,fork,cert=srv.both,verify=0 TCP:127.0.0.1:$sport 2>socat.err &
-TPID=$!
-waitport 10 $tport || echo "socat did not start"
-export DEEPGRAM_URL="wss://127.0.0.1:$tport/v1/listen"
+tlsfront
+export DEEPGRAM_URL="wss://127.0.0.1:$TPORT/v1/listen"
 front ca.pem
 export DEEPGRAM_TLS_FRONT=127.0.0.1:$HAPORT
 
@@ -96,7 +92,7 @@ front other.pem
 # HAProxy tries the server 4 times (retries 3), then closes: -C 10 outwaits it
 DEEPGRAM_TLS_FRONT=127.0.0.1:$HAPORT deepgram-stream -e mulaw -r 8000 -c 2 -T 0 -C 10 < st.raw > out4.jsonl 2> err4; echo "? $?"
 wc -c < out4.jsonl
-grep fatal err4 | sed -e "s/$HAPORT/PORT/g" -e "s/$tport/TLSPORT/g" -e 's/?[^:]*:/?...:/'
+grep fatal err4 | sed -e "s/$HAPORT/PORT/g" -e "s/$TPORT/TLSPORT/g" -e 's/?[^:]*:/?...:/'
 killpids $HPID; HPID=
 awk '$4 == "be_dg/dg" && $7 == "SC" { split($8, c, "/")
 	print "HAProxy: no server connection (SC) after", c[5], "retries" }' other.pem.log | uniq -c

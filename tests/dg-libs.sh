@@ -32,13 +32,9 @@ stop
 
 testca ca
 testcert
-sport=${DEEPGRAM_URL#ws://127.0.0.1:}; sport=${sport%%/*}
-tport=$(freeport)
-socat OPENSSL-LISTEN:$tport,bind=127.0.0.1,reuseaddr,fork,cert=srv.both,verify=0 TCP:127.0.0.1:$sport 2>socat.err &
-TPID=$!
-waitport 10 $tport || echo "socat did not start"
+tlsfront
 
 case_ "wss://: connected, with libssl and libcrypto loaded for it"
-run DEEPGRAM_URL="wss://127.0.0.1:$tport/v1/listen" DEEPGRAM_CA_FILE=ca.pem
+run DEEPGRAM_URL="wss://127.0.0.1:$TPORT/v1/listen" DEEPGRAM_CA_FILE=ca.pem
 libs $DPID
 stop

@@ -13,12 +13,8 @@ testcert
 
 mkraw 10 st.raw   # 2.5 s stereo mu-law
 standin
-sport=${DEEPGRAM_URL#ws://127.0.0.1:}; sport=${sport%%/*}
-tport=$(freeport)
-socat OPENSSL-LISTEN:$tport,bind=127.0.0.1,reuseaddr,fork,cert=srv.both,verify=0 TCP:127.0.0.1:$sport 2>socat.err &
-TPID=$!
-waitport 10 $tport || echo "socat did not start"
-export DEEPGRAM_URL="wss://127.0.0.1:$tport/v1/listen"
+tlsfront
+export DEEPGRAM_URL="wss://127.0.0.1:$TPORT/v1/listen"
 
 case_ "wss:// with DEEPGRAM_CA_FILE: every final, as the audio says"
 DEEPGRAM_CA_FILE=ca.pem deepgram-stream -e mulaw -r 8000 -c 2 < st.raw > out.jsonl 2> err; echo "? $?"
@@ -38,7 +34,7 @@ DEEPGRAM_CA_FILE=nonexistent.pem deepgram-stream -e mulaw -r 8000 -c 2 < st.raw 
 sed 's/: No such file.*/: ENOENT/' err3
 
 case_ "a host name the certificate does not name (localhost; it names IP 127.0.0.1): refused (exit 100)"
-DEEPGRAM_CA_FILE=ca.pem deepgram-stream -e mulaw -r 8000 -c 2 -T 1 -u "wss://localhost:$tport/v1/listen" < st.raw > out4.jsonl 2> err4; echo "? $?"
+DEEPGRAM_CA_FILE=ca.pem deepgram-stream -e mulaw -r 8000 -c 2 -T 1 -u "wss://localhost:$TPORT/v1/listen" < st.raw > out4.jsonl 2> err4; echo "? $?"
 wc -c < out4.jsonl
 grep -o 'SSL certificate problem: [a-z ]*' err4
 
