@@ -13,7 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 pkgs="build-essential pkg-config websocketd socat libcjson-dev libssl-dev libssl3 openssl sox
 libsox-fmt-all espeak-ng python3-websockets mandoc jq clang libclang-rt-14-dev curl
-redis-server libhiredis-dev haproxy chromium gnuplot-nox fonts-dejavu-core"
+redis-server libhiredis-dev haproxy chromium gnuplot-nox fonts-dejavu-core strace"
 
 missing=
 for p in $pkgs; do
