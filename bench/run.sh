@@ -37,12 +37,14 @@ rc=$?
 
 # HOOK: deepgram-stream's cost per frame, bench/dg-frame.sh (owner: the dg helper, branch
 # dg; usage: dg-frame.sh [-s seconds] [-b rev | -B binary], tools from $BIN). Runs here
-# once merged (full run: 20 s paced, before = main; smoke: 2 s, no before); its table
+# (full run: 10 s paced against the floor; smoke: 2 s); its table
 # is appended to the results indented, so that bench.py's table stays the only table.
 if [ -f "$top/bench/dg-frame.sh" ]; then
 	echo "bench: deepgram-stream per frame (bench/dg-frame.sh)" >&2
-	if [ -n "$smoke" ]; then set -- -s 2 -b none; else set -- -s 20; fi
-	BIN=$bin timeout 120 sh "$top/bench/dg-frame.sh" "$@" >"$out.dgframe" 2>&1 || rc=1
+	# before/after needs a revision to compare with (dg-frame.sh -b REV, by hand): here the
+	# build against the floor; 3 rounds x 2 runs x 12 s, then strace and perf runs
+	if [ -n "$smoke" ]; then set -- -s 2 -b none; else set -- -s 10 -b none; fi
+	BIN=$bin timeout 240 sh "$top/bench/dg-frame.sh" "$@" >"$out.dgframe" 2>&1 || rc=1
 	{ printf '\n## deepgram-stream per frame (bench/dg-frame.sh %s)\n\n' "$*"
 	  sed 's/^/    /' "$out.dgframe"; } >>"$out" || rc=1
 	cat "$out.dgframe" >&2
