@@ -1382,7 +1382,9 @@ class Bench:
         try:
             commit = subprocess.run(["git", "-C", self.top, "rev-parse", "--short", "HEAD"],
                                     capture_output=True, text=True, timeout=10).stdout.strip() or "unknown"
-            dirty = subprocess.run(["git", "-C", self.top, "status", "--porcelain", "--untracked-files=no"],
+            # the results of an earlier run (bench/RESULTS*) are not a change to the code
+            dirty = subprocess.run(["git", "-C", self.top, "status", "--porcelain", "--untracked-files=no",
+                                    "--", ".", ":!bench/RESULTS*"],
                                    capture_output=True, text=True, timeout=10).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             commit, dirty = "unknown", ""
