@@ -6,17 +6,6 @@
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/fixtures/dg-lib.sh"
 mkraw 8 st.raw   # 2 s of stereo mu-law
-XPID=
-cleanup_x() { [ -n "$XPID" ] && killpids $XPID; XPID=; cleanup; }
-trap cleanup_x EXIT
-scripted() { # mode [arg]: the scripted server; sets XURL
-	cleanup_x
-	rm -f xport xlog
-	/usr/bin/python3 "$TOP/tests/fixtures/dg-scripted.py" xport xlog "$@" &
-	XPID=$!
-	waitfor 10 test -s xport || { echo "scripted server did not start"; exit 1; }
-	XURL="ws://127.0.0.1:$(cat xport)/v1/listen"
-}
 
 case_ "DEEPGRAM_ACCESS_TOKEN is sent as Bearer: every final arrives"
 standin --token tok-abc-123456

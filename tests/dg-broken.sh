@@ -8,17 +8,6 @@
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/fixtures/dg-lib.sh"
 mkraw 12 st.raw   # 3 s of stereo mu-law
-XPID=
-cleanup_x() { [ -n "$XPID" ] && killpids $XPID; XPID=; cleanup; }
-trap cleanup_x EXIT
-scripted() { # mode [arg]: the scripted server; sets XURL
-	cleanup_x
-	rm -f xport xlog
-	/usr/bin/python3 "$TOP/tests/fixtures/dg-scripted.py" xport xlog "$@" &
-	XPID=$!
-	waitfor 10 test -s xport || { echo "scripted server did not start"; exit 1; }
-	XURL="ws://127.0.0.1:$(cat xport)/v1/listen"
-}
 xwait() { wait $XPID 2>/dev/null; XPID=; } # for a server that stops by itself
 clean() { sed -e 's/127\.0\.0\.1:[0-9]*/HOST/g' -e 's/?[^: ]*/?QUERY/' -e 's/after [0-9.]* s:/after T s:/' -e 's/in [0-9.]* s/in T s/g'; }
 
@@ -49,14 +38,14 @@ deepgram-stream -e mulaw -r 8000 -c 1 -u "$XURL" < st.raw > out.jsonl 2> err; ec
 jq -r 'select(.type=="Results") | .channel.alternatives[0].transcript' out.jsonl
 grep -c 'warning: ignoring a Results message with impossible times (ends at 2000000000.000 s; ' err
 sed -n 's/.*\(ignored messages [0-9]*\)/\1/p' err
-cleanup_x
+cleanup
 
 case_ "a 101 that is not a WebSocket upgrade: refused at once, exit 100"
 for m in no-upgrade bad-accept; do
 	scripted $m
 	deepgram-stream -e mulaw -r 8000 -c 2 -u "$XURL" < st.raw > out.jsonl 2> err; echo "? $?"
 	clean < err
-	cleanup_x
+	cleanup
 done
 
 case_ "reserved close codes are never sent back: 1002 instead; valid ones are echoed"
@@ -72,7 +61,7 @@ mkraw 16 st4.raw  # 4 s
 scripted entities
 deepgram-stream -e mulaw -r 8000 -c 2 -p 1000 -u "$XURL" < st4.raw > out.jsonl 2> err; echo "? $?"
 jq -c 'select(.type=="Results") | [.channel_index[0], .start, .duration, .channel.alternatives[0].transcript, .channel.alternatives[0].entities]' out.jsonl
-cleanup_x
+cleanup
 
 case_ "failure classes: 3xx permanent, 408 temporary, wss:// to a plain server permanent"
 standin --refuse 1:301

@@ -25,12 +25,7 @@ stageproc() {
 }
 
 case_ "kill -9 of deepgram-stream mid-call"
-twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err &
-RP=$!
-waitfor 10 live "$S" || echo "call did not start"
-subscribe -n "$S" >sub.out 2>sub.err &
-SP=$!
-waitfor 10 hasnsubs "$S" 1 || echo "subscriber did not attach"
+replay_sub "$S" call.jsonl
 waitfor 15 haslines "$S" 4 || echo "no finals before the kill"
 D=$(stageproc "$S" deepgram-stream) || echo "no deepgram-stream"
 kill -KILL "$D"

@@ -14,12 +14,7 @@ B=MZ$(printf '%032x' 91)
 fake-capture -c "$S" -s 3 -r b | sed -E "s/\"streamSid\":\"MZ[0-9a-f]{32}\"/\"streamSid\":\"$B\"/g" >call2.jsonl
 
 case_ "steady: attached to the call's one stream, no folder scans"
-twilio-replay "ws://127.0.0.1:$PORT/twilio" <call.jsonl 2>replay.err &
-RP=$!
-waitfor 10 live "$S" || echo "call did not start"
-subscribe -n "$S" >sub.out 2>sub.err &
-SP=$!
-waitfor 10 hasnsubs "$S" 1 || echo "subscriber did not attach"
+replay_sub "$S" call.jsonl
 waitfor 15 haslines "$S" 2 || echo "no lines yet"
 # LeakSanitizer cannot run under ptrace: the san build's leak check is off for the trace
 ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" timeout 2 strace -qq -p "$SP" \

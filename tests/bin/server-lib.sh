@@ -186,3 +186,14 @@ fanoutfifos() {
 
 # hasfanoutfifos SID N: true once fanout has at least N of the call's FIFOs open
 hasfanoutfifos() { [ "$(fanoutfifos "$1")" -ge "$2" ]; }
+
+# replay_sub SID FILE: FILE replayed into /twilio in the background (RP, replay.err),
+# and once the call is live a subscriber attached to it (SP, sub.out, sub.err)
+replay_sub() {
+	twilio-replay "ws://127.0.0.1:$PORT/twilio" <"$2" 2>replay.err &
+	RP=$!
+	waitfor 10 live "$1" || echo "call did not start"
+	subscribe -n "$1" >sub.out 2>sub.err &
+	SP=$!
+	waitfor 10 hasnsubs "$1" 1 || echo "subscriber did not attach"
+}
