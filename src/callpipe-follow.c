@@ -613,6 +613,7 @@ setsignals(void)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		(void)sigaction(sigs[i], &sa, NULL);
+	cp_sigunblock(sigs, (int)(sizeof sigs / sizeof sigs[0]));
 }
 
 /* -i: a subscriber slot, the list, the CallSid line; then the call. */

@@ -41,6 +41,7 @@ struct stream {              /* one stream of the call we follow */
 	int gothdr;
 	int history;             /* replay its log from off up to the header */
 	uint64_t off;            /* log offset delivered up to */
+	int done;                /* ended, and its log delivered to the end */
 };
 
 static struct {
@@ -315,6 +316,7 @@ attach(struct stream *s)
 	if (lb_init(&s->lb, s->fifo, LINEMAX) < 0)
 		end("server-stopping", "unable to allocate the line buffer: out of memory", CP_EXIT_TEMP);
 	s->gothdr = 0;
+	s->done = 0;
 	s->state = ST_ATTACHED;
 }
 
@@ -338,6 +340,7 @@ learn(const struct cd_stream *cs, int sfd, int history)
 	if (cs->ended && !cs->live) {
 		if (history)
 			replay(s, 0, 1, 0);
+		s->done = 1;
 		return; /* over already */
 	}
 	if (s->subsfd >= 0)
@@ -353,6 +356,14 @@ known(const char *name)
 		if (strcmp(S.st[i].name, name) == 0)
 			return &S.st[i];
 	return NULL;
+}
+
+/* An idle stream that ended (maybe before we could attach): the rest of its log, once. */
+static void
+restof(struct stream *s)
+{
+	replay(s, 0, 1, 1);
+	s->done = 1;
 }
 
 /* New streams are followed; an idle one that is live again (a restarted stage)
@@ -379,7 +390,8 @@ scan(void)
 			if (s->state == ST_IDLE && v[i].live && s->subsfd >= 0) {
 				s->history = 1;
 				attach(s);
-			}
+			} else if (s->state == ST_IDLE && v[i].ended && !s->done)
+				restof(s);
 			continue;
 		}
 		if (S.nst >= CD_MAXSTREAMS)
@@ -393,7 +405,8 @@ scan(void)
 }
 
 /* A stream's FIFO has no header yet: if the stream ended without opening it, all we
- * are owed is in its log. */
+ * are owed is in its log. fanout marks the end after closing the log, and never opens
+ * a FIFO after that: the log is whole even while its lock is still held. */
 static void
 noheader(struct stream *s)
 {
@@ -401,9 +414,31 @@ noheader(struct stream *s)
 
 	memset(&cs, 0, sizeof cs);
 	cd_stream_state(s->sfd, &cs);
-	if (!cs.live && cs.ended) {
+	if (cs.ended) {
 		replay(s, 0, 1, !s->history);
 		detach(s);
+		s->done = 1;
+	}
+}
+
+/* Before a stream's lines: what the streams before it owe us, if they have ended, so
+ * that a call's streams come in order (a later stream's live lines never overtake an
+ * earlier one's log). Nothing to do while they are attached with a header. */
+static void
+owed(const struct stream *upto)
+{
+	struct cd_stream cs;
+	struct stream *s;
+
+	for (s = S.st; s < upto; s++) {
+		if (s->state == ST_ATTACHED && !s->gothdr)
+			noheader(s);
+		else if (s->state == ST_IDLE && !s->done) {
+			memset(&cs, 0, sizeof cs);
+			cd_stream_state(s->sfd, &cs);
+			if (cs.ended)
+				restof(s);
+		}
 	}
 }
 
@@ -455,6 +490,7 @@ readfifo(struct stream *s)
 			continue;
 		}
 		if (!s->gothdr) {
+			owed(s);
 			if (header(line, len, &off) < 0)
 				end("server-stopping", "unexpected first line on a FIFO: not from fanout", CP_EXIT_TEMP);
 			s->gothdr = 1;

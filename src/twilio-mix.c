@@ -924,6 +924,7 @@ blocking_signals(const int *sigl, int n)
 		if (sigaction(sigl[i], &sa, NULL) < 0)
 			cp_diesys(CP_EXIT_TEMP, "unable to set up signals");
 	}
+	cp_sigunblock(sigl, n); /* SIGALRM ends the wait for a start event */
 }
 
 /* The deadline as a timer, set only when it would come late or is unknown

@@ -37,7 +37,7 @@ exec 4>sin
 rc waitfor 5 attached "subscribe.$P."
 echo 'hello from the client' >&4
 echo '{"n":1}' >&3
-rc waitfor 5 test -s o1
+rc waitfor 5 grep -q '"n":1' o1 # the calls list came first: wait for the line itself
 kill -0 $P; echo "still attached: $?"
 exec 4>&-
 rc waitfor 3 gone $P

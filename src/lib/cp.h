@@ -53,6 +53,10 @@ int cp_digits(const char *s, uint64_t max, uint64_t *out); /* [0-9]+ only, <= ma
 /* sig.c: the returned fd becomes readable when one of the signals arrives;
  * cp_sigread returns the signal number (0 when none pending). */
 int cp_sigfd(const int *sigs, int nsigs);
+/* Unblock sigs: a parent may hand its blocked signals down through exec (POSIX
+ * allows it; websocketd's Go runtime has been seen to), and a handler for a blocked
+ * signal never runs. cp_sigfd does it for the signals it takes. */
+void cp_sigunblock(const int *sigs, int nsigs);
 int cp_sigread(int fd);
 
 /* sid.c: prefix (e.g. "CA") + 32 hex digits. */

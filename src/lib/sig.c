@@ -38,7 +38,20 @@ cp_sigfd(const int *sigs, int nsigs)
 	for (i = 0; i < nsigs; i++)
 		if (sigaction(sigs[i], &sa, NULL) < 0)
 			return -1;
+	cp_sigunblock(sigs, nsigs);
 	return selfpipe[0];
+}
+
+void
+cp_sigunblock(const int *sigs, int nsigs)
+{
+	sigset_t set;
+	int i;
+
+	sigemptyset(&set);
+	for (i = 0; i < nsigs; i++)
+		sigaddset(&set, sigs[i]);
+	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 int
