@@ -10,7 +10,8 @@ live() { subscribe | grep -q "^$SID "; }
 attached() { ls -l /proc/$FP/fd 2>/dev/null | grep -q "subscribers/$1"; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 fifos() { echo "FIFOs: $(ls "$D/subscribers" | wc -l)"; }
-hasfifos() { [ "$(ls "$D/subscribers" | wc -l)" -ge "$1" ]; }
+# served N: fanout holds N subscriber FIFOs open (one that only exists may miss a line)
+served() { [ "$(ls -l /proc/$FP/fd 2>/dev/null | grep -c "subscribers/subscribe\.")" -ge "$1" ]; }
 
 mkfifo in
 fanout -c $SID <in 2>fanout.err & FP=$!
@@ -25,7 +26,7 @@ fifos
 
 case_ "without -i, stdin at EOF: still attached, through a pipe to jq"
 (subscribe $SID </dev/null; echo $? > rcj) 3>&- | jq --unbuffered -c 'del(.callpipe)' > oj 3>&- & JP=$!
-rc waitfor 5 hasfifos 1
+rc waitfor 5 served 1
 echo '{"n":0}' >&3
 rc waitfor 5 test -s oj
 test -e rcj; echo "exited: $?"
@@ -47,7 +48,7 @@ fifos
 
 case_ "stdout goes away (head -n 1)"
 ( subscribe -n $SID 3>&-; echo $? > rc2 ) | head -n 1 > o2 & HP=$!
-rc waitfor 5 hasfifos 2 # the subscriber piped to jq, and this one
+rc waitfor 5 served 2 # the subscriber piped to jq, and this one
 echo '{"n":2}' >&3
 rc waitfor 3 test -s rc2
 echo "subscribe ? $(cat rc2)"
