@@ -39,7 +39,7 @@ struct stream {              /* one stream of the call we follow */
 	char fifoname[64];
 	struct linebuf lb;
 	int gothdr;
-	int history;             /* replay its log from off up to the header */
+	int history;             /* all its log is ours (else from where it stood when we came) */
 	uint64_t off;            /* log offset delivered up to */
 	int done;                /* ended, and its log delivered to the end */
 };
@@ -494,8 +494,10 @@ readfifo(struct stream *s)
 			if (header(line, len, &off) < 0)
 				end("server-stopping", "unexpected first line on a FIFO: not from fanout", CP_EXIT_TEMP);
 			s->gothdr = 1;
-			if (s->history)
-				replay(s, off, 0, 0);
+			/* the log up to fanout's first line for us: all of it (history), or
+			 * what came since we came (fanout may have looked at subscribers/
+			 * between our mkfifo and our open, and missed us for a line) */
+			replay(s, off, 0, !s->history);
 			s->off = off;
 			continue;
 		}

@@ -36,3 +36,27 @@ wait $F2; echo "fanout 2 ? $?"
 rc waitfor 10 gone $SP
 wait $SP; echo "subscribe ? $?"
 jq -c 'del(.callpipe) + {stream: .callpipe.stream}' sub.out
+
+case_ "a subscriber that fanout first misses (its FIFO there, not yet open) still gets every line since it came"
+command -v strace >/dev/null || { echo "no strace on PATH: run make deps"; exit 1; }
+SID=CA0123456789abcdef0123456789abcde0
+mkfifo in3
+fanout -c $SID <in3 2>fanout3.err & F3=$!
+exec 5>in3
+printf '{"k":%d}\n' 1 2 >&5
+rc waitfor 5 logged
+# subscribe's mkfifoat returns a second late: its FIFO is in subscribers/ with no reader
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -qq -f -o /dev/null \
+	-e trace=mknodat -e inject=mknodat:delay_exit=1000000 subscribe $SID >sub3.out 2>sub3.err 5>&- & SP=$!
+fifo3() { ls "$(s1)/subscribers" | grep -q '^subscribe\.'; }
+rc waitfor 5 fifo3
+printf '{"k":%d}\n' 3 4 >&5
+served3() { ls -l /proc/$F3/fd 2>/dev/null | grep -q 'subscribers/subscribe\.'; }
+rc waitfor 5 served3
+printf '{"k":%d}\n' 5 >&5
+exec 5>&-
+wait $F3; echo "fanout 3 ? $?"
+rc waitfor 10 gone $SP
+wait $SP; echo "subscribe ? $?"
+grep -c 'k' "$(s1)/log.jsonl"
+jq -c 'del(.callpipe)' sub3.out
