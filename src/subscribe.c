@@ -211,6 +211,8 @@ replay(struct stream *s, uint64_t to, int all, int resync)
 	uint64_t off = s->off;
 	int fd, skipping = 0;
 
+	if (!all && off >= to)
+		return; /* nothing owed (the usual seam): no open, no buffer */
 	fd = openat(s->sfd, CD_LOG, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return; /* nothing logged (a full disk, or no line yet) */
@@ -358,14 +360,6 @@ known(const char *name)
 	return NULL;
 }
 
-/* An idle stream that ended (maybe before we could attach): the rest of its log, once. */
-static void
-restof(struct stream *s)
-{
-	replay(s, 0, 1, 1);
-	s->done = 1;
-}
-
 /* New streams are followed; an idle one that is live again (a restarted stage)
  * is followed again from where we were. */
 static void
@@ -390,8 +384,7 @@ scan(void)
 			if (s->state == ST_IDLE && v[i].live && s->subsfd >= 0) {
 				s->history = 1;
 				attach(s);
-			} else if (s->state == ST_IDLE && v[i].ended && !s->done)
-				restof(s);
+			}
 			continue;
 		}
 		if (S.nst >= CD_MAXSTREAMS)
@@ -421,9 +414,10 @@ noheader(struct stream *s)
 	}
 }
 
-/* Before a stream's lines: what the streams before it owe us, if they have ended, so
- * that a call's streams come in order (a later stream's live lines never overtake an
- * earlier one's log). Nothing to do while they are attached with a header. */
+/* What the streams before upto owe us, if they have ended: at each scan (all of
+ * them), and before a stream's first line (those before it), so that a call's streams
+ * come in order (a later stream's live lines never overtake an earlier one's log).
+ * Nothing to do while they are attached with a header. */
 static void
 owed(const struct stream *upto)
 {
@@ -436,8 +430,10 @@ owed(const struct stream *upto)
 		else if (s->state == ST_IDLE && !s->done) {
 			memset(&cs, 0, sizeof cs);
 			cd_stream_state(s->sfd, &cs);
-			if (cs.ended)
-				restof(s);
+			if (cs.ended) { /* over before we could attach: the rest, once */
+				replay(s, 0, 1, 1);
+				s->done = 1;
+			}
 		}
 	}
 }
@@ -594,9 +590,7 @@ follow(void)
 			if (S.streamsfd >= 0)
 				ds_reading(&S.streams, S.streamsfd);
 			scan();
-			for (i = 0; i < S.nst; i++)
-				if (S.st[i].state == ST_ATTACHED && !S.st[i].gothdr)
-					noheader(&S.st[i]);
+			owed(S.st + S.nst);
 			checkend();
 			next = now + SCAN_MS;
 		}
